@@ -1,0 +1,66 @@
+"""meshauth: OIDC single sign-on for apps on an Istio mesh, from one typed config.
+
+    import meshauth
+
+    config = meshauth.load_config("meshauth.yaml", overlays=["overlays/prod.yaml"])
+    bundle = meshauth.render(config)      # pure: no I/O, no network, deterministic
+    findings = meshauth.validate(bundle)  # list of Finding; raise_on_error=True raises
+    bundle.to_yaml()                      # the multi-document stream
+    bundle.write("out/")                  # one file per object + kustomization.yaml + mesh/
+
+The heavy modules (pydantic, jinja2, jsonschema) load on first use, so that importing meshauth and
+``meshauth --help`` stay fast.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from meshauth.errors import ConfigError, MeshAuthError, OutputError, Problem, ValidationFailed
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "load_config": "meshauth.load",
+    "render": "meshauth.rendering",
+    "validate": "meshauth.validation",
+    "Bundle": "meshauth.bundle",
+    "Finding": "meshauth.findings",
+    "MeshAuthConfig": "meshauth.config",
+    "config_schema": "meshauth.schema",
+}
+
+__all__ = [
+    "Bundle",
+    "ConfigError",
+    "Finding",
+    "MeshAuthConfig",
+    "MeshAuthError",
+    "OutputError",
+    "Problem",
+    "ValidationFailed",
+    "config_schema",
+    "load_config",
+    "render",
+    "validate",
+    "__version__",
+]
+
+if TYPE_CHECKING:
+    from meshauth.bundle import Bundle
+    from meshauth.config import MeshAuthConfig
+    from meshauth.findings import Finding
+    from meshauth.load import load_config
+    from meshauth.rendering import render
+    from meshauth.schema import config_schema
+    from meshauth.validation import validate
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'meshauth' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

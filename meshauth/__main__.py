@@ -1,0 +1,5 @@
+import sys
+
+from meshauth.cli import main
+
+sys.exit(main())

@@ -1,0 +1,57 @@
+"""The result of rendering: objects in apply order, the mesh configuration, and warnings."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Literal, Mapping, Union
+
+from meshauth.emit import dump_document, dump_documents, file_name
+from meshauth.findings import Finding
+
+MESH_DIR = "mesh"
+KUSTOMIZATION = "kustomization.yaml"
+
+
+@dataclass(frozen=True)
+class Bundle:
+    name: str
+    objects: tuple[dict[str, Any], ...]  # in apply order
+    mesh_config: dict[str, Any]  # IstioOperator overlay, or istiod chart values
+    mesh_install: Literal["istioctl", "helm"]
+    warnings: tuple[Finding, ...]
+    kubernetes_version: str
+    istio_version: str
+
+    def to_yaml(self) -> str:
+        """Every manifest as one multi-document stream, in apply order."""
+        return dump_documents(self.objects)
+
+    def mesh_config_yaml(self) -> str:
+        return dump_document(self.mesh_config)
+
+    @property
+    def mesh_file(self) -> str:
+        name = "istio-operator.yaml" if self.mesh_install == "istioctl" else "istiod-values.yaml"
+        return f"{MESH_DIR}/{name}"
+
+    def files(self) -> dict[str, str]:
+        """The ``-o DIR`` layout: relative path -> content."""
+        files = {file_name(obj): dump_document(obj) for obj in self.objects}
+        kustomization = {
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": list(files),
+            # keep apply order (kustomize would otherwise sort by its own kind order)
+            "sortOptions": {"order": "fifo"},
+        }
+        files[KUSTOMIZATION] = dump_document(kustomization)
+        files[self.mesh_file] = self.mesh_config_yaml()
+        return files
+
+    def write(self, directory: Union[str, "os.PathLike[str]"]) -> "WriteReport":  # noqa: F821
+        """Write the ``-o DIR`` layout atomically; see :func:`meshauth.output.write_tree`."""
+        from meshauth.output import write_tree
+
+        return write_tree(directory, self.files())
+

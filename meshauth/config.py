@@ -1,0 +1,560 @@
+"""The typed config (contract section 1): pydantic models with every documented default.
+
+Keys are camelCase, unknown keys are errors, alternatives are discriminated unions. Checks that need
+several fields live in ``model_validator``s next to the fields they relate. Derived defaults (an
+app's namespace, the preset's issuer) are filled in here, so that everything after loading sees one
+complete, checked config.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    SecretStr,
+    Tag,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from meshauth import oauth2proxy, proxyflags
+from meshauth.fieldtypes import (
+    ClaimName,
+    CookieName,
+    DnsLabel,
+    DnsSubdomain,
+    Duration,
+    Email,
+    Host,
+    HttpsUrl,
+    HttpUrl,
+    IstioPath,
+    LabelKey,
+    LabelValue,
+    MajorMinor,
+    RedisUrl,
+    RequestPrincipal,
+    Text,
+    duration_seconds,
+    major_minor,
+)
+from meshauth.presets import PRESETS
+from meshauth.versions import (
+    DEFAULT_KUBERNETES,
+    istio_version_problem,
+    kubernetes_version_problem,
+)
+
+API_VERSION = "meshauth.dev/v1alpha1"
+KIND = "MeshAuthConfig"
+ACME_CHALLENGE_PATH = "/.well-known/acme-challenge/*"
+
+Labels = dict[LabelKey, LabelValue]
+
+
+class At(ValueError):
+    """A cross-field problem that belongs to a field below the validated model (``path``)."""
+
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        validate_default=True,
+    )
+
+
+def _tag(field: str, default: str):
+    """A discriminator that reads ``field`` and falls back to the documented default source/type."""
+
+    def pick(value: Any) -> Any:
+        if isinstance(value, dict):
+            return value.get(field, default)
+        return getattr(value, field, default)
+
+    return Discriminator(pick)
+
+
+# --- metadata and platform ---------------------------------------------------------------------
+
+
+class Metadata(Model):
+    name: DnsLabel = Field(description="Used in labels and generated object names.")
+
+
+class Platform(Model):
+    istio_version: MajorMinor = Field(description="Target Istio MAJOR.MINOR; decides API shapes.")
+    kubernetes_version: MajorMinor = Field(
+        DEFAULT_KUBERNETES, description="Target Kubernetes MAJOR.MINOR; decides schema validation."
+    )
+
+    @field_validator("istio_version")
+    @classmethod
+    def _istio_supported(cls, value: str) -> str:
+        problem = istio_version_problem(major_minor(value))
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _kubernetes_supported(cls, value: str) -> str:
+        problem = kubernetes_version_problem(major_minor(value))
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @property
+    def istio(self) -> tuple[int, int]:
+        return major_minor(self.istio_version)
+
+
+class Mesh(Model):
+    root_namespace: DnsLabel = "istio-system"
+    mtls: Literal["STRICT", "PERMISSIVE"] = "STRICT"
+    extension_provider: DnsLabel = Field(
+        "oauth2-proxy",
+        description="Name of the MeshConfig extension provider. From Istio 1.30 a name that is not "
+        "a lowercase DNS label makes every request it guards fail.",
+    )
+    install: Literal["istioctl", "helm"] = "istioctl"
+
+
+class Ingress(Model):
+    namespace: DnsLabel = "istio-system"
+    selector: Labels = Field(default_factory=lambda: {"app": "istio-ingressgateway"}, min_length=1)
+    gateway: DnsSubdomain = "meshauth"
+
+
+# --- TLS -----------------------------------------------------------------------------------------
+
+
+class Acme(Model):
+    server: HttpsUrl = "https://acme-v02.api.letsencrypt.org/directory"
+    email: Optional[Email] = None
+    solver: Literal["http01", "dns01"] = "http01"
+    dns01: Optional[dict[str, Any]] = Field(
+        None, description="cert-manager's dns01 solver block, passed through as is (solver: dns01)."
+    )
+
+    @model_validator(mode="after")
+    def _solver_block(self) -> "Acme":
+        if self.solver == "dns01" and not self.dns01:
+            raise At(("dns01",), "solver dns01 needs a dns01 block (cert-manager's dns01 solver)")
+        if self.solver == "http01" and self.dns01 is not None:
+            raise At(("dns01",), "a dns01 block is only used with solver: dns01")
+        return self
+
+
+class Issuer(Model):
+    name: DnsSubdomain = "letsencrypt"
+    kind: Literal["ClusterIssuer", "Issuer"] = "ClusterIssuer"
+    create: bool = Field(True, description="false = reference an existing issuer.")
+    acme: Acme = Field(default_factory=Acme)
+
+
+class Tls(Model):
+    issuer: Issuer = Field(default_factory=Issuer)
+
+    @property
+    def http01(self) -> bool:
+        return self.issuer.acme.solver == "http01"
+
+
+# --- identity ------------------------------------------------------------------------------------
+
+
+class Identity(Model):
+    preset: Literal["google", "azure", "dex", "keycloak", "okta", "auth0", "gitlab", "generic"] = (
+        "generic"
+    )
+    issuer_url: Optional[HttpUrl] = Field(None, description="Required unless the preset fixes it.")
+    jwks_uri: Optional[HttpUrl] = Field(None, description="Required unless the preset derives it.")
+    client_id: Text = Field(min_length=1, description="OIDC client id; also the default audience.")
+    scopes: list[Annotated[Text, Field(min_length=1)]] = Field(
+        default_factory=lambda: ["openid", "email", "profile"], min_length=1
+    )
+    tenant: Optional[DnsSubdomain] = Field(
+        None, description="Entra ID tenant (id or domain) for preset azure."
+    )
+
+    @model_validator(mode="after")
+    def _derive_from_preset(self) -> "Identity":
+        preset = PRESETS[self.preset]
+        if self.issuer_url is None:
+            self.issuer_url = preset.issuer_for(self.tenant)
+        if self.issuer_url is None:
+            hint = " (or tenant)" if preset.needs_tenant else ""
+            raise At(("issuerUrl",), f"required{hint} with preset {self.preset}")
+        if self.jwks_uri is None:
+            self.jwks_uri = preset.jwks_for(self.issuer_url, self.tenant)
+        if self.jwks_uri is None:
+            raise At(("jwksUri",), f"required with preset {self.preset}")
+        if "openid" not in self.scopes:
+            raise At(("scopes",), "must include openid, or the IdP returns no ID token to check")
+        return self
+
+
+# --- the oauth2-proxy Secret ---------------------------------------------------------------------
+
+
+def cookie_secret_length(secret: str) -> int:
+    """The cookie secret's length in bytes as oauth2-proxy reads it.
+
+    oauth2-proxy takes the URL-safe base64 decoding when it has an AES key length (16, 24, 32) and
+    the raw string otherwise (``pkg/encryption/utils.go`` SecretBytes).
+    """
+    try:
+        decoded = base64.urlsafe_b64decode(secret.rstrip("=") + "=" * (-len(secret.rstrip("=")) % 4))
+    except (ValueError, TypeError):
+        decoded = b""
+    if len(decoded) in (16, 24, 32):
+        return len(decoded)
+    return len(secret.encode())
+
+
+class InlineValues(Model):
+    client_secret: SecretStr = Field(min_length=1)
+    cookie_secret: SecretStr
+
+    @field_validator("cookie_secret")
+    @classmethod
+    def _cookie_secret_length(cls, value: SecretStr) -> SecretStr:
+        if cookie_secret_length(value.get_secret_value()) not in (16, 24, 32):
+            raise ValueError(
+                "must be 16, 24 or 32 bytes, raw or URL-safe base64 encoded "
+                "(generate one with: meshauth cookie-secret)"
+            )
+        return value
+
+
+class SecretBase(Model):
+    name: DnsSubdomain = "oauth2-proxy"
+
+
+class ExistingSecret(SecretBase):
+    source: Literal["existing"] = "existing"
+
+
+class InlineSecret(SecretBase):
+    source: Literal["inline"]
+    allow_plaintext: bool = Field(
+        False, description="Must be true: inline values end up as plain text in Git."
+    )
+    inline: InlineValues
+
+    @model_validator(mode="after")
+    def _plaintext_allowed(self) -> "InlineSecret":
+        if not self.allow_plaintext:
+            raise At(
+                ("allowPlaintext",),
+                "source inline writes the client and cookie secrets into the manifests as plain "
+                "text; set allowPlaintext: true (or pass --allow-plaintext-secrets) to accept that, "
+                "or use existing, external-secrets or sealed-secrets"
+            )
+        return self
+
+
+class RemoteRef(Model):
+    key: Text = Field(min_length=1)
+    property: Optional[Text] = None
+
+
+class ExternalSecretData(Model):
+    client_secret: RemoteRef
+    cookie_secret: RemoteRef
+
+
+class StoreRef(Model):
+    name: DnsSubdomain
+    kind: Literal["SecretStore", "ClusterSecretStore"] = "ClusterSecretStore"
+
+
+class ExternalSecretSpec(Model):
+    store_ref: StoreRef
+    refresh_interval: Duration = "1h"
+    data: ExternalSecretData
+
+
+class ExternalSecretsSecret(SecretBase):
+    source: Literal["external-secrets"]
+    external_secret: ExternalSecretSpec
+
+
+class SealedValues(Model):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    encrypted_data: dict[Literal["client-secret", "cookie-secret"], Annotated[Text, Field(min_length=1)]] = Field(
+        alias="encryptedData"
+    )
+
+    @field_validator("encrypted_data")
+    @classmethod
+    def _both_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = {"client-secret", "cookie-secret"} - set(value)
+        if missing:
+            raise ValueError(f"needs the sealed keys client-secret and cookie-secret (missing {', '.join(sorted(missing))})")
+        return value
+
+
+class SealedSecretsSecret(SecretBase):
+    source: Literal["sealed-secrets"]
+    sealed: SealedValues
+
+
+SecretSource = Annotated[
+    Union[
+        Annotated[ExistingSecret, Tag("existing")],
+        Annotated[InlineSecret, Tag("inline")],
+        Annotated[ExternalSecretsSecret, Tag("external-secrets")],
+        Annotated[SealedSecretsSecret, Tag("sealed-secrets")],
+    ],
+    _tag("source", "existing"),
+]
+
+
+# --- oauth2-proxy ----------------------------------------------------------------------------------
+
+
+class Cookie(Model):
+    name: CookieName = "_oauth2_proxy_istio_ingressgateway"
+    domains: list[DnsSubdomain] = Field(default_factory=list)
+    secure: bool = True
+    same_site: Literal["lax", "strict", "none", ""] = "lax"
+    refresh: Duration = "1h"
+    expire: Duration = "4h"
+
+    @field_validator("domains", mode="before")
+    @classmethod
+    def _strip_leading_dot(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [v[1:] if isinstance(v, str) and v.startswith(".") else v for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _refresh_below_expire(self) -> "Cookie":
+        refresh, expire = duration_seconds(self.refresh), duration_seconds(self.expire)
+        if expire and refresh >= expire:
+            raise At(
+                ("refresh",),
+                "must be shorter than expire (oauth2-proxy refuses to start otherwise)"
+            )
+        return self
+
+
+class CookieSessionStore(Model):
+    type: Literal["cookie"] = "cookie"
+
+
+class RedisSessionStore(Model):
+    type: Literal["redis"]
+    url: RedisUrl
+    deploy: bool = Field(False, description="Render a small Redis next to oauth2-proxy.")
+
+
+SessionStore = Annotated[
+    Union[
+        Annotated[CookieSessionStore, Tag("cookie")],
+        Annotated[RedisSessionStore, Tag("redis")],
+    ],
+    _tag("type", "cookie"),
+]
+
+ExtraArgValue = Union[bool, int, Text, list[Text]]
+
+
+class OAuth2Proxy(Model):
+    version: Text = Field(
+        proxyflags.LATEST, description="oauth2-proxy release (image tag); default the newest known."
+    )
+    image: Text = "quay.io/oauth2-proxy/oauth2-proxy"
+    namespace: DnsLabel = "oauth2-proxy"
+    replicas: int = Field(1, ge=1, le=100)
+    cookie: Cookie = Field(default_factory=Cookie)
+    whitelist_domains: list[DnsSubdomain] = Field(
+        default_factory=list, description="Default: the hosts of all apps."
+    )
+    email_domains: list[Annotated[Text, Field(min_length=1)]] = Field(default_factory=lambda: ["*"])
+    session_store: SessionStore = Field(default_factory=CookieSessionStore)
+    extra_args: dict[Text, ExtraArgValue] = Field(
+        default_factory=dict,
+        description="Escape hatch: flag (without --) -> value, checked against the version's flags.",
+    )
+
+    @field_validator("version")
+    @classmethod
+    def _known_release(cls, value: str) -> str:
+        try:
+            version = proxyflags.parse_version(value)
+        except ValueError:
+            raise ValueError('must be a release tag such as "v7.2.0"') from None
+        if version < (7, 0, 0):
+            raise ValueError("must be v7.0.0 or newer")
+        return value
+
+    @field_validator("image")
+    @classmethod
+    def _image_without_tag(cls, value: str) -> str:
+        if "@" in value or ":" in value.rsplit("/", 1)[-1] or not value or " " in value:
+            raise ValueError("must be an image name without tag or digest; the tag is `version`")
+        return value
+
+    @model_validator(mode="after")
+    def _extra_args_exist(self) -> "OAuth2Proxy":
+        for flag, message in oauth2proxy.extra_arg_problems(self.version, self.extra_args):
+            raise At(("extraArgs", flag), message)
+        return self
+
+    @field_validator("whitelist_domains", mode="before")
+    @classmethod
+    def _strip_leading_dot(cls, value: Any) -> Any:
+        return Cookie._strip_leading_dot(value)
+
+
+# --- apps ------------------------------------------------------------------------------------------
+
+
+class AppService(Model):
+    name: Optional[DnsLabel] = Field(None, description="Default: the app name.")
+    port: int = Field(80, ge=1, le=65535)
+
+
+class Authorization(Model):
+    audiences: list[Annotated[Text, Field(min_length=1)]] = Field(
+        default_factory=list, description="Default: [identity.clientId]."
+    )
+    emails: list[Email] = Field(default_factory=list)
+    groups: list[Annotated[Text, Field(min_length=1)]] = Field(default_factory=list)
+    principals: list[RequestPrincipal] = Field(default_factory=list)
+    claims: dict[ClaimName, list[Text]] = Field(default_factory=dict)
+
+    @field_validator("claims", mode="before")
+    @classmethod
+    def _string_claim_values(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        for name, values in value.items():
+            items = values if isinstance(values, list) else [values]
+            if not values or any(not isinstance(v, str) for v in items):
+                raise ValueError(
+                    f"claim {name!s}: values must be a non-empty list of strings; Istio matches only "
+                    "string and string-list claims (a boolean such as email_verified cannot be matched)"
+                )
+            if not isinstance(values, list):
+                raise ValueError(f"claim {name!s}: values must be a list of strings")
+        return value
+
+
+class Deploy(Model):
+    image: Text = Field(min_length=1)
+    container_port: Optional[int] = Field(None, ge=1, le=65535, description="Default: service.port.")
+    replicas: int = Field(1, ge=1, le=100)
+
+
+class App(Model):
+    name: DnsLabel
+    namespace: Optional[DnsLabel] = Field(None, description="Default: the app name.")
+    host: Optional[Host] = None
+    hosts: Optional[list[Host]] = Field(None, min_length=1)
+    service: AppService = Field(default_factory=AppService)
+    selector: Optional[Labels] = Field(None, description="Default: {app: <name>}.")
+    public_paths: list[IstioPath] = Field(default_factory=list)
+    authorization: Optional[Authorization] = Field(
+        None, description="Omit to let any logged-in user in."
+    )
+    deploy: Optional[Deploy] = None
+
+    @model_validator(mode="after")
+    def _defaults_from_name(self) -> "App":
+        if (self.host is None) == (self.hosts is None):
+            raise At(("host",), "give exactly one of host or hosts")
+        if self.hosts is None:
+            self.hosts = [self.host]
+        if len(set(self.hosts)) != len(self.hosts):
+            raise At(("hosts",), "must not repeat")
+        self.namespace = self.namespace or self.name
+        self.service.name = self.service.name or self.name
+        self.selector = self.selector or {"app": self.name}
+        self.authorization = self.authorization or Authorization()
+        return self
+
+    @property
+    def all_hosts(self) -> list[str]:
+        return list(self.hosts or ())
+
+
+# --- the whole file --------------------------------------------------------------------------------
+
+
+class Spec(Model):
+    platform: Platform
+    mesh: Mesh = Field(default_factory=Mesh)
+    ingress: Ingress = Field(default_factory=Ingress)
+    tls: Optional[Tls] = Field(None, description="Omit to serve plain HTTP (a warning is emitted).")
+    identity: Identity
+    secret: SecretSource = Field(default_factory=ExistingSecret)
+    oauth2_proxy: OAuth2Proxy = Field(default_factory=OAuth2Proxy, alias="oauth2Proxy")
+    apps: list[App] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _apps_agree(self) -> "Spec":
+        _unique(
+            [(("apps", i, "name"), a.name) for i, a in enumerate(self.apps)],
+            "app names must be unique: {} repeats",
+        )
+        _unique(
+            [
+                (("apps", i, "host" if a.host else "hosts"), h)
+                for i, a in enumerate(self.apps)
+                for h in a.all_hosts
+            ],
+            "host {} belongs to more than one app",
+        )
+        _unique(
+            [
+                (("apps", i, "service", "name"), f"{a.namespace}/{a.service.name}")
+                for i, a in enumerate(self.apps)
+                if a.deploy
+            ],
+            "two apps deploy the same Service {}",
+        )
+        return self
+
+    @model_validator(mode="after")
+    def _cookie_needs_tls(self) -> "Spec":
+        if self.tls is None and self.oauth2_proxy.cookie.secure:
+            raise At(
+                ("oauth2Proxy", "cookie", "secure"),
+                "without tls the apps are served over plain HTTP, where browsers drop a secure "
+                "cookie and login loops; configure tls, or set oauth2Proxy.cookie.secure: false "
+                "for a test setup"
+            )
+        return self
+
+    def hosts(self) -> list[str]:
+        return [h for app in self.apps for h in app.all_hosts]
+
+
+class MeshAuthConfig(Model):
+    api_version: Literal["meshauth.dev/v1alpha1"] = Field(alias="apiVersion")
+    kind: Literal["MeshAuthConfig"]
+    metadata: Metadata
+    spec: Spec
+
+
+def _unique(located: list[tuple[tuple[str | int, ...], str]], message: str) -> None:
+    seen: set[str] = set()
+    for path, value in located:
+        if value in seen:
+            raise At(path, message.format(value))
+        seen.add(value)

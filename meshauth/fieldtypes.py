@@ -1,0 +1,172 @@
+"""Constrained string types of the config file, each with a message that says what is expected.
+
+Messages name the rule, not the value: the field path already says where the problem is, and a value
+that landed in the wrong field might be a secret.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Callable
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_DURATION_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+_MAJOR_MINOR = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CLAIM_NAME = re.compile(r"^[A-Za-z0-9_.:/-]+$")
+_COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]*$")
+
+
+def _check(predicate: Callable[[str], bool], message: str) -> AfterValidator:
+    def validate(value: str) -> str:
+        if not predicate(value):
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(validate)
+
+
+def is_dns_label(value: str) -> bool:
+    return bool(_DNS_LABEL.match(value))
+
+
+def is_dns_subdomain(value: str) -> bool:
+    return 0 < len(value) <= 253 and all(is_dns_label(part) for part in value.split("."))
+
+
+def duration_seconds(value: str) -> float:
+    """Seconds in a Go duration such as ``1h30m`` (``0`` is zero); ValueError when unparseable."""
+    if value == "0":
+        return 0.0
+    parts = _DURATION_PART.findall(value)
+    if not parts or "".join(n + u for n, u in parts) != value:
+        raise ValueError("must be a duration such as 30m, 1h or 1h30m (units h, m, s, ms)")
+    return sum(float(number) * _DURATION_SECONDS[unit] for number, unit in parts)
+
+
+def major_minor(value: str) -> tuple[int, int]:
+    major, minor = value.split(".")
+    return int(major), int(minor)
+
+
+def _no_control_characters(value: object) -> object:
+    if isinstance(value, str) and not _PRINTABLE.match(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _version_string(value: object) -> object:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ValueError(
+            'must be a quoted string such as "1.10": YAML reads an unquoted 1.10 as the number 1.1'
+        )
+    return value
+
+
+def _path_ok(value: str) -> bool:
+    if not value.startswith("/") or any(c in value for c in "?# \t"):
+        return False
+    star = value.find("*")
+    return star == -1 or star == len(value) - 1
+
+
+def _duration_ok(value: str) -> bool:
+    try:
+        duration_seconds(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _url_ok(schemes: tuple[str, ...]) -> Callable[[str], bool]:
+    def ok(value: str) -> bool:
+        scheme, sep, rest = value.partition("://")
+        host = rest.split("/", 1)[0].split(":", 1)[0]
+        return bool(sep) and scheme in schemes and bool(host) and " " not in value
+
+    return ok
+
+
+Text = Annotated[str, BeforeValidator(_no_control_characters)]
+"""Any single-line text: control characters are refused everywhere."""
+
+DnsLabel = Annotated[
+    Text,
+    _check(is_dns_label, "must be a DNS label: lowercase letters, digits and '-', at most 63"),
+    Field(json_schema_extra={"pattern": _DNS_LABEL.pattern}),
+]
+DnsSubdomain = Annotated[
+    Text,
+    _check(is_dns_subdomain, "must be a DNS name: lowercase labels separated by dots, at most 253"),
+]
+Host = Annotated[
+    Text,
+    _check(
+        is_dns_subdomain,
+        "must be a fully qualified host name in lowercase, such as app.example.com "
+        "(no scheme, port, path or wildcard)",
+    ),
+]
+LabelKey = Annotated[
+    Text,
+    _check(
+        lambda v: (lambda p, n: (not p or is_dns_subdomain(p)) and bool(_LABEL_NAME.match(n)))(
+            *(v.rsplit("/", 1) if "/" in v else ("", v))
+        ),
+        "must be a Kubernetes label key such as app or example.com/tier",
+    ),
+]
+LabelValue = Annotated[
+    Text,
+    _check(lambda v: bool(_LABEL_VALUE.match(v)), "must be a Kubernetes label value (at most 63 "
+           "letters, digits, '-', '_' or '.', starting and ending alphanumeric)"),
+]
+Duration = Annotated[
+    Text,
+    _check(_duration_ok, "must be a duration such as 30m, 1h or 1h30m (units h, m, s, ms)"),
+]
+MajorMinor = Annotated[
+    str,
+    BeforeValidator(_version_string),
+    _check(lambda v: bool(_MAJOR_MINOR.match(v)), 'must be "MAJOR.MINOR", such as "1.22"'),
+]
+HttpUrl = Annotated[
+    Text,
+    _check(_url_ok(("https", "http")), "must be an absolute URL such as https://idp.example.com"),
+]
+HttpsUrl = Annotated[
+    Text, _check(_url_ok(("https",)), "must be an absolute https:// URL")
+]
+RedisUrl = Annotated[
+    Text,
+    _check(_url_ok(("redis", "rediss")), "must be a redis:// or rediss:// URL"),
+]
+Email = Annotated[Text, _check(lambda v: bool(_EMAIL.match(v)), "must be an email address")]
+IstioPath = Annotated[
+    Text,
+    _check(
+        _path_ok,
+        'must be an absolute path in Istio syntax: exact "/healthz" or prefix "/static/*" '
+        "(no query, fragment or space; '*' only at the end)",
+    ),
+]
+ClaimName = Annotated[
+    Text,
+    _check(lambda v: bool(_CLAIM_NAME.match(v)), "must be a JWT claim name (letters, digits, _ . : / -)"),
+]
+CookieName = Annotated[
+    Text, _check(lambda v: bool(_COOKIE_NAME.match(v)), "must be a valid cookie name")
+]
+RequestPrincipal = Annotated[
+    Text,
+    _check(
+        lambda v: "/" in v.strip("/") and not v.startswith("/"),
+        'must be "<issuer>/<subject>", such as https://accounts.google.com/1234567890',
+    ),
+]
