@@ -20,9 +20,11 @@ import yaml
 from meshauth._resources import data_dir
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-# Characters YAML does not allow raw in a stream (or that PyYAML rejects): escape them as \\u / \\U.
+# Characters YAML does not allow raw in a stream, and the ones YAML 1.1 reads as line breaks even
+# inside quotes (NEL, U+2028, U+2029) or as a byte-order mark: escape them as \\u / \\U.
 _NOT_YAML_PRINTABLE = re.compile(
-    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+    "[^\x09\x0a\x0d\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
+    "\U00010000-\U0010ffff]"
 )
 
 
@@ -32,6 +34,8 @@ class Quoted(str):
 
 def quote(value: Any) -> Quoted:
     """A value as a YAML flow node that parses back to exactly ``value``."""
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()
     text = json.dumps(value, ensure_ascii=False, sort_keys=False, allow_nan=False)
     return Quoted(_NOT_YAML_PRINTABLE.sub(_escape, text))
 
