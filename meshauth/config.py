@@ -12,6 +12,7 @@ import base64
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -70,8 +71,8 @@ class Model(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         alias_generator=to_camel,
-        populate_by_name=True,
         validate_default=True,
+        strict=True,  # YAML already types values: "80" is not a port, yes is not true
     )
 
 
@@ -83,6 +84,7 @@ def _tag(field: str, default: str):
             return value.get(field, default)
         return getattr(value, field, default)
 
+    pick.__name__ = field  # pydantic names the discriminator in errors after the function
     return Discriminator(pick)
 
 
@@ -192,6 +194,8 @@ class Identity(Model):
     @model_validator(mode="after")
     def _derive_from_preset(self) -> "Identity":
         preset = PRESETS[self.preset]
+        if self.tenant is not None and not preset.needs_tenant:
+            raise At(("tenant",), f"is only used with preset azure, not {self.preset}")
         if self.issuer_url is None:
             self.issuer_url = preset.issuer_for(self.tenant)
         if self.issuer_url is None:
@@ -292,11 +296,17 @@ class ExternalSecretsSecret(SecretBase):
     external_secret: ExternalSecretSpec
 
 
+def _sealed_key(key: str) -> str:
+    if key not in ("client-secret", "cookie-secret"):
+        raise ValueError("unknown key; the sealed keys are client-secret and cookie-secret")
+    return key
+
+
+SealedKey = Annotated[str, AfterValidator(_sealed_key)]
+
+
 class SealedValues(Model):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    encrypted_data: dict[Literal["client-secret", "cookie-secret"], Annotated[Text, Field(min_length=1)]] = Field(
-        alias="encryptedData"
-    )
+    encrypted_data: dict[SealedKey, Annotated[Text, Field(min_length=1)]]
 
     @field_validator("encrypted_data")
     @classmethod
@@ -342,6 +352,16 @@ class Cookie(Model):
         return value
 
     @model_validator(mode="after")
+    def _same_site_none_needs_secure(self) -> "Cookie":
+        if self.same_site == "none" and not self.secure:
+            raise At(
+                ("sameSite",),
+                "none needs secure: true; browsers drop a SameSite=None cookie that is not "
+                "Secure, and login loops",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _refresh_below_expire(self) -> "Cookie":
         refresh, expire = duration_seconds(self.refresh), duration_seconds(self.expire)
         if expire and refresh >= expire:
@@ -384,7 +404,11 @@ class OAuth2Proxy(Model):
     whitelist_domains: list[DnsSubdomain] = Field(
         default_factory=list, description="Default: the hosts of all apps."
     )
-    email_domains: list[Annotated[Text, Field(min_length=1)]] = Field(default_factory=lambda: ["*"])
+    email_domains: list[Annotated[Text, Field(min_length=1)]] = Field(
+        default_factory=lambda: ["*"],
+        min_length=1,
+        description='Allowed email domains; ["*"] admits any (oauth2-proxy refuses to start with none).',
+    )
     session_store: SessionStore = Field(default_factory=CookieSessionStore)
     extra_args: dict[Text, ExtraArgValue] = Field(
         default_factory=dict,
@@ -447,11 +471,11 @@ class Authorization(Model):
             items = values if isinstance(values, list) else [values]
             if not values or any(not isinstance(v, str) for v in items):
                 raise ValueError(
-                    f"claim {name!s}: values must be a non-empty list of strings; Istio matches only "
+                    f"claim {name!r}: values must be a non-empty list of strings; Istio matches only "
                     "string and string-list claims (a boolean such as email_verified cannot be matched)"
                 )
             if not isinstance(values, list):
-                raise ValueError(f"claim {name!s}: values must be a list of strings")
+                raise ValueError(f"claim {name!r}: values must be a list of strings")
         return value
 
 

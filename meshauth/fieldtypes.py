@@ -108,7 +108,7 @@ DnsSubdomain = Annotated[
 Host = Annotated[
     Text,
     _check(
-        is_dns_subdomain,
+        lambda v: is_dns_subdomain(v) and "." in v,
         "must be a fully qualified host name in lowercase, such as app.example.com "
         "(no scheme, port, path or wildcard)",
     ),
@@ -163,10 +163,17 @@ ClaimName = Annotated[
 CookieName = Annotated[
     Text, _check(lambda v: bool(_COOKIE_NAME.match(v)), "must be a valid cookie name")
 ]
+def _principal_ok(value: str) -> bool:
+    """``<issuer>/<subject>``: the issuer may be a URL, so look for a subject after its host."""
+    rest = value.split("://", 1)[1] if "://" in value else value
+    issuer_host, _, path = rest.partition("/")
+    return bool(issuer_host) and bool(path) and not path.endswith("/")
+
+
 RequestPrincipal = Annotated[
     Text,
     _check(
-        lambda v: "/" in v.strip("/") and not v.startswith("/"),
+        _principal_ok,
         'must be "<issuer>/<subject>", such as https://accounts.google.com/1234567890',
     ),
 ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import difflib
 import os
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence, Union
 
@@ -156,6 +155,8 @@ def _problems(error: ValidationError, layers: Sequence[tuple[str, Any]]) -> list
         cause = (item.get("ctx") or {}).get("error")
         if isinstance(cause, At):
             loc = loc + tuple(cause.path)
+        if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc = loc + ((item.get("ctx") or {}).get("discriminator", "").strip("'()"),)
         message = _UNION_MESSAGE if in_union else _message(item, loc)
         path = _format_path(loc)
         problems.setdefault(f"{path}\0{message}", Problem(message, _origin(loc, layers), path))
@@ -174,6 +175,8 @@ def _clean_loc(loc: Sequence[Any]) -> tuple[tuple[Any, ...], bool]:
         if tagged and part in _UNION_TAGS:
             cleaned.append(_TAG)
             continue
+        if part == "[key]":  # pydantic marks an error in a mapping's key this way
+            continue
         if isinstance(part, str) and (
             part in _TYPE_MEMBERS or part.startswith(("function-", "list[", "dict["))
         ):
@@ -189,7 +192,8 @@ _TAG = object()  # marks the union tag pydantic puts after secret/sessionStore, 
 def _message(item: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
     kind = item["type"]
     if kind == "extra_forbidden" and loc and isinstance(loc[-1], str):
-        suggestion = difflib.get_close_matches(loc[-1], _known_keys(), n=1, cutoff=0.75)
+        allowed = sorted(_keys_at(loc[:-1]) - {loc[-1]})
+        suggestion = difflib.get_close_matches(loc[-1], allowed, n=1, cutoff=0.6)
         hint = f" (did you mean {suggestion[0]}?)" if suggestion else ""
         return f"unknown key{hint}; unknown keys are refused so that a typo is never ignored"
     if kind in ("value_error", "assertion_error"):
@@ -228,20 +232,17 @@ def _origin(loc: Sequence[Any], layers: Sequence[tuple[str, Any]]) -> str:
     return layers[0][0]
 
 
-@lru_cache(maxsize=1)
-def _known_keys() -> tuple[str, ...]:
-    keys: set[str] = set()
-    pending: list[type[BaseModel]] = [MeshAuthConfig]
-    seen: set[type] = set()
-    while pending:
-        model = pending.pop()
-        if model in seen:
+def _keys_at(loc: Sequence[Any]) -> set[str]:
+    """The keys allowed in the mapping at ``loc`` (all members' keys where a union is possible)."""
+    models: list[type[BaseModel]] = [MeshAuthConfig]
+    for part in loc:
+        if isinstance(part, int):
             continue
-        seen.add(model)
-        for name, field in model.model_fields.items():
-            keys.add(field.alias or name)
-            pending.extend(_models_in(field.annotation))
-    return tuple(sorted(keys))
+        fields = [f for m in models for f in m.model_fields.values() if (f.alias or "") == part]
+        if not fields:
+            return set()
+        models = [m for f in fields for m in _models_in(f.annotation)]
+    return {f.alias or n for m in models for n, f in m.model_fields.items()}
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:

@@ -62,6 +62,10 @@ def extra_arg_problems(version: str, extra_args: Mapping[str, Any]) -> Iterator[
             yield flag, f"is not a flag of oauth2-proxy {version}{detail}"
         elif isinstance(extra_args[flag], list) and not proxyflags.is_list_flag(name):
             yield flag, "takes a single value, not a list"
+        elif proxyflags.is_bool_flag(name) and not isinstance(extra_args[flag], bool):
+            yield flag, "takes true or false"
+        elif not proxyflags.is_bool_flag(name) and isinstance(extra_args[flag], bool):
+            yield flag, "takes a value, not true or false"
 
 
 def args(spec: "Spec", provider: str, whitelist: list[str]) -> list[str]:

@@ -1,0 +1,186 @@
+"""What the rendered policies mean: who gets a login, which paths skip it, who may enter an app."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+from conftest import ROOT
+
+import meshauth
+
+QUICKSTART = yaml.safe_load((ROOT / "examples" / "quickstart.yaml").read_text())
+ACME = "/.well-known/acme-challenge/*"
+
+
+def render(mutate=None):
+    data = copy.deepcopy(QUICKSTART)
+    if mutate:
+        mutate(data)
+    return meshauth.render(data)
+
+
+def get(bundle, kind, name):
+    return next(o for o in bundle.objects if o["kind"] == kind and o["metadata"]["name"] == name)
+
+
+def test_login_policy_guards_each_app_host_except_its_open_paths():
+    policy = get(render(), "AuthorizationPolicy", "quickstart-login")
+    assert policy["spec"]["action"] == "CUSTOM"
+    assert policy["spec"]["provider"] == {"name": "oauth2-proxy"}
+    assert policy["spec"]["selector"] == {"matchLabels": {"app": "istio-ingressgateway"}}
+    operations = [rule["to"][0]["operation"] for rule in policy["spec"]["rules"]]
+    assert operations == [
+        {"hosts": ["grafana.example.com", "grafana.example.com:*"], "notPaths": ["/api/health", ACME]},
+        {"hosts": ["docs.example.com", "docs.example.com:*", "www.docs.example.com", "www.docs.example.com:*"],
+         "notPaths": ["/static/*", ACME]},
+    ]
+
+
+def test_gateway_access_policy_lets_exactly_the_open_paths_through_without_a_token():
+    policy = get(render(), "AuthorizationPolicy", "quickstart-access")
+    rules = policy["spec"]["rules"]
+    assert policy["spec"]["action"] == "ALLOW"
+    all_hosts = ["grafana.example.com", "grafana.example.com:*", "docs.example.com", "docs.example.com:*",
+                 "www.docs.example.com", "www.docs.example.com:*"]
+    assert rules[0] == {"to": [{"operation": {"notHosts": all_hosts}}]}
+    assert rules[1] == {"to": [{"operation": {"hosts": all_hosts}}],
+                        "when": [{"key": "request.auth.audiences", "values": ["meshauth"]}]}
+    assert rules[2]["to"][0]["operation"]["paths"] == ["/api/health", ACME]
+    assert rules[3]["to"][0]["operation"]["paths"] == ["/static/*", ACME]
+    assert "when" not in rules[2] and "when" not in rules[3]
+
+
+def test_dns01_needs_no_acme_exception_and_redirects_http():
+    bundle = render(lambda d: d["spec"]["tls"]["issuer"]["acme"].update(
+        solver="dns01", dns01={"cloudDNS": {"project": "p"}}))
+    login = get(bundle, "AuthorizationPolicy", "quickstart-login")
+    assert all(ACME not in r["to"][0]["operation"].get("notPaths", []) for r in login["spec"]["rules"])
+    issuer = get(bundle, "ClusterIssuer", "letsencrypt")
+    assert issuer["spec"]["acme"]["solvers"] == [{"dns01": {"cloudDNS": {"project": "p"}}}]
+    assert not [o for o in bundle.objects if o["kind"] == "IngressClass"]
+    http = [s for s in get(bundle, "Gateway", "meshauth")["spec"]["servers"] if s["port"]["number"] == 80]
+    assert http[0]["tls"] == {"httpsRedirect": True}
+
+
+def test_http01_leaves_port_80_to_the_acme_solver():
+    bundle = render()
+    servers = get(bundle, "Gateway", "meshauth")["spec"]["servers"]
+    assert [s["port"]["number"] for s in servers] == [443, 443]
+    assert servers[0]["tls"] == {"mode": "SIMPLE", "credentialName": "quickstart-grafana-tls"}
+    certificate = get(bundle, "Certificate", "quickstart-grafana")
+    assert certificate["metadata"]["namespace"] == "istio-system"
+    assert certificate["spec"]["secretName"] == "quickstart-grafana-tls"
+    assert certificate["spec"]["dnsNames"] == ["grafana.example.com"]
+    issuer = get(bundle, "ClusterIssuer", "letsencrypt")
+    assert issuer["spec"]["acme"]["solvers"] == [{"http01": {"ingress": {"ingressClassName": "istio"}}}]
+    assert get(bundle, "IngressClass", "istio")["spec"]["controller"] == "istio.io/ingress-controller"
+
+
+def test_without_tls_apps_are_plain_http_and_no_certificates():
+    bundle = render(lambda d: (d["spec"].pop("tls"), d["spec"]["oauth2Proxy"]["cookie"].update(secure=False)))
+    kinds = {o["kind"] for o in bundle.objects}
+    assert not kinds & {"Certificate", "ClusterIssuer", "IngressClass"}
+    servers = get(bundle, "Gateway", "meshauth")["spec"]["servers"]
+    assert servers == [{"port": {"number": 80, "name": "http", "protocol": "HTTP"},
+                        "hosts": ["grafana.example.com", "docs.example.com", "www.docs.example.com"]}]
+    assert bundle.warnings and bundle.warnings[0].path == "spec.tls"
+
+
+def test_existing_issuer_is_referenced_not_created():
+    bundle = render(lambda d: d["spec"]["tls"]["issuer"].update(create=False, name="corp-ca", kind="Issuer"))
+    assert not [o for o in bundle.objects if o["kind"] in ("ClusterIssuer", "Issuer")]
+    assert get(bundle, "Certificate", "quickstart-docs")["spec"]["issuerRef"] == {
+        "name": "corp-ca", "kind": "Issuer", "group": "cert-manager.io"}
+
+
+def test_app_policy_without_authorization_admits_any_logged_in_user():
+    policy = get(render(), "AuthorizationPolicy", "quickstart-docs-access")
+    assert policy["metadata"]["namespace"] == "docs"
+    assert policy["spec"]["selector"] == {"matchLabels": {"app": "docs"}}
+    assert policy["spec"]["rules"] == [
+        {"from": [{"source": {"requestPrincipals": ["*"]}}],
+         "when": [{"key": "request.auth.audiences", "values": ["meshauth"]}]},
+        {"to": [{"operation": {"paths": ["/static/*"]}}]},
+    ]
+
+
+def test_app_identities_are_alternatives_and_claims_are_required_for_each():
+    def authz(d):
+        d["spec"]["apps"][0]["authorization"] = {
+            "audiences": ["grafana"], "emails": ["a@example.com"], "groups": ["ops"],
+            "principals": ["https://idp.example.com/123"], "claims": {"tier": ["gold"], "dept": ["it"]}}
+    rules = get(render(authz), "AuthorizationPolicy", "quickstart-grafana-access")["spec"]["rules"]
+    required = [{"key": "request.auth.audiences", "values": ["grafana"]},
+                {"key": "request.auth.claims[dept]", "values": ["it"]},
+                {"key": "request.auth.claims[tier]", "values": ["gold"]}]
+    assert rules[0]["when"] == required + [{"key": "request.auth.claims[email]", "values": ["a@example.com"]}]
+    assert rules[1]["when"] == required + [{"key": "request.auth.claims[groups]", "values": ["ops"]}]
+    assert rules[2] == {"from": [{"source": {"requestPrincipals": ["https://idp.example.com/123"]}}],
+                        "when": required}
+    assert rules[3] == {"to": [{"operation": {"paths": ["/api/health"]}}]}
+    gateway = get(render(authz), "AuthorizationPolicy", "quickstart-access")
+    assert gateway["spec"]["rules"][1]["when"][0]["values"] == ["grafana", "meshauth"]
+
+
+def test_request_authentication_at_gateway_and_sidecar_forward_the_token():
+    bundle = render()
+    for name, namespace, selector in [("quickstart-jwt", "istio-system", {"app": "istio-ingressgateway"}),
+                                      ("quickstart-grafana-jwt", "monitoring", {"app": "grafana"})]:
+        ra = get(bundle, "RequestAuthentication", name)
+        assert ra["metadata"]["namespace"] == namespace
+        assert ra["spec"] == {"selector": {"matchLabels": selector}, "jwtRules": [
+            {"issuer": "https://idp.example.com", "jwksUri": "https://idp.example.com/keys",
+             "forwardOriginalToken": True}]}
+
+
+def test_mesh_wide_strict_mtls_and_injected_namespaces():
+    bundle = render()
+    peer = get(bundle, "PeerAuthentication", "default")
+    assert peer["metadata"]["namespace"] == "istio-system"
+    assert peer["spec"] == {"mtls": {"mode": "STRICT"}} and "selector" not in peer["spec"]
+    namespaces = {o["metadata"]["name"]: o["metadata"]["labels"] for o in bundle.objects if o["kind"] == "Namespace"}
+    assert set(namespaces) == {"oauth2-proxy", "monitoring", "docs"}
+    assert all(labels["istio-injection"] == "enabled" for labels in namespaces.values())
+
+
+def test_virtual_service_routes_the_app_hosts_through_the_gateway():
+    vs = get(render(), "VirtualService", "quickstart-grafana")
+    assert vs["metadata"]["namespace"] == "monitoring"
+    assert vs["spec"] == {"hosts": ["grafana.example.com"], "gateways": ["istio-system/meshauth"],
+                          "http": [{"route": [{"destination": {
+                              "host": "grafana.monitoring.svc.cluster.local", "port": {"number": 3000}}}]}]}
+
+
+def test_every_object_carries_the_ownership_labels():
+    for obj in render().objects:
+        labels = obj["metadata"]["labels"]
+        assert labels["app.kubernetes.io/managed-by"] == "meshauth"
+        assert labels["app.kubernetes.io/part-of"] == "quickstart"
+        assert "app.kubernetes.io/instance" not in labels
+
+
+def test_policies_come_before_the_routes_that_expose_the_apps():
+    kinds = [o["kind"] for o in render().objects]
+    last_policy = max(i for i, k in enumerate(kinds) if k == "AuthorizationPolicy")
+    first_route = min(i for i, k in enumerate(kinds) if k in ("Gateway", "VirtualService"))
+    assert kinds[0] == "Namespace" and last_policy < first_route
+
+
+@pytest.mark.parametrize("source, kind", [("external-secrets", "ExternalSecret"), ("sealed-secrets", "SealedSecret")])
+def test_secret_sources_render_the_secret_the_deployment_reads(source, kind):
+    secret = {"source": source, "name": "sso"}
+    if source == "external-secrets":
+        secret["externalSecret"] = {"storeRef": {"name": "vault"}, "data": {
+            "clientSecret": {"key": "sso/app", "property": "client-secret"},
+            "cookieSecret": {"key": "sso/app", "property": "cookie-secret"}}}
+    else:
+        secret["sealed"] = {"encryptedData": {"client-secret": "AgA1", "cookie-secret": "AgA2"}}
+    bundle = render(lambda d: d["spec"].update(secret=secret))
+    produced = get(bundle, kind, "sso")
+    assert produced["metadata"]["namespace"] == "oauth2-proxy"
+    deployment = get(bundle, "Deployment", "oauth2-proxy")
+    refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert refs == {"sso"}
+    assert not [o for o in bundle.objects if o["kind"] == "Secret"]
