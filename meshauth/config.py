@@ -376,10 +376,16 @@ class CookieSessionStore(Model):
     type: Literal["cookie"] = "cookie"
 
 
+REDIS_NAME = "oauth2-proxy-redis"
+
+
 class RedisSessionStore(Model):
     type: Literal["redis"]
-    url: RedisUrl
+    url: Optional[RedisUrl] = Field(
+        None, description="Required unless deploy is true (then it defaults to that Redis)."
+    )
     deploy: bool = Field(False, description="Render a small Redis next to oauth2-proxy.")
+    image: Text = Field("redis:7.4-alpine", description="The image of the Redis deploy renders.")
 
 
 SessionStore = Annotated[
@@ -434,6 +440,24 @@ class OAuth2Proxy(Model):
         return value
 
     @model_validator(mode="after")
+    def _redis_url(self) -> "OAuth2Proxy":
+        store = self.session_store
+        if store.type != "redis":
+            return self
+        rendered = f"redis://{REDIS_NAME}.{self.namespace}.svc.cluster.local:6379"
+        if store.url is None and not store.deploy:
+            raise At(("sessionStore", "url"), "required unless deploy: true")
+        if store.url is None:
+            store.url = rendered
+        elif store.deploy and _redis_host(store.url) not in _redis_hosts(self.namespace):
+            raise At(
+                ("sessionStore", "url"),
+                f"with deploy: true it must point at the Redis meshauth renders ({rendered}), "
+                "or leave it out",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _extra_args_exist(self) -> "OAuth2Proxy":
         for flag, message in oauth2proxy.extra_arg_problems(self.version, self.extra_args):
             raise At(("extraArgs", flag), message)
@@ -443,6 +467,15 @@ class OAuth2Proxy(Model):
     @classmethod
     def _strip_leading_dot(cls, value: Any) -> Any:
         return Cookie._strip_leading_dot(value)
+
+
+def _redis_host(url: str) -> str:
+    return url.split("://", 1)[1].split("/", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
+
+
+def _redis_hosts(namespace: str) -> set[str]:
+    base = f"{REDIS_NAME}.{namespace}"
+    return {REDIS_NAME, base, f"{base}.svc", f"{base}.svc.cluster.local"}
 
 
 # --- apps ------------------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from meshauth import oauth2proxy, proxyflags
-from meshauth.config import ACME_CHALLENGE_PATH, App, MeshAuthConfig
+from meshauth.config import ACME_CHALLENGE_PATH, REDIS_NAME, App, MeshAuthConfig
+from meshauth.fieldtypes import duration_seconds
 from meshauth.findings import Finding
 from meshauth.presets import PRESETS
 from meshauth.versions import NEWEST_KNOWN_ISTIO, IstioFeatures, istio_features
@@ -183,6 +184,8 @@ class _Planner:
             {"meta": self.meta(PROXY_NAME, namespace, **selector), "selector": selector,
              "port": oauth2proxy.PORT},
         )
+        if proxy.session_store.type == "redis" and proxy.session_store.deploy:
+            yield from self.redis(namespace, proxy.session_store.image)
         liveness, readiness = proxyflags.health_paths(proxy.version)
         uid = proxyflags.image_user(proxy.version)
         yield Planned(
@@ -205,6 +208,17 @@ class _Planner:
                 "liveness_path": liveness,
                 "readiness_path": readiness,
             },
+        )
+
+    def redis(self, namespace: str, image: str) -> Iterator[Planned]:
+        """A small Redis for oauth2-proxy's sessions: disposable (no persistence), non-root."""
+        selector = {"app.kubernetes.io/name": REDIS_NAME}
+        meta = self.meta(REDIS_NAME, namespace, **selector)
+        yield Planned("redis-service.yaml.j2", {"meta": meta, "selector": selector})
+        yield Planned(
+            "redis-deployment.yaml.j2",
+            {"meta": meta, "selector": selector, "pod_labels": {**selector, "app": REDIS_NAME},
+             "image": image},
         )
 
     def mesh_policies(self) -> Iterator[Planned]:
@@ -390,6 +404,17 @@ class _Planner:
 
     def warnings(self) -> Iterator[Finding]:
         spec = self.spec
+        lifetime = PRESETS[spec.identity.preset].id_token_lifetime_seconds
+        refresh = duration_seconds(spec.oauth2_proxy.cookie.refresh)
+        if lifetime and not 0 < refresh < lifetime:
+            yield Finding(
+                "MA018", "warning",
+                f"cookie refresh {spec.oauth2_proxy.cookie.refresh} is not shorter than the "
+                f"{spec.identity.preset} ID token's lifetime ({lifetime // 60}m): once the token "
+                "expires before oauth2-proxy refreshes it, the gateway answers 401 \"Jwt is "
+                "expired\"; set oauth2Proxy.cookie.refresh below it, such as 30m",
+                path="spec.oauth2Proxy.cookie.refresh",
+            )
         if spec.tls is None:
             yield Finding(
                 "config", "warning",

@@ -184,3 +184,37 @@ def test_secret_sources_render_the_secret_the_deployment_reads(source, kind):
     refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert refs == {"sso"}
     assert not [o for o in bundle.objects if o["kind"] == "Secret"]
+
+
+def test_redis_deploy_renders_a_hardened_store_the_proxy_points_at():
+    bundle = render(lambda d: d["spec"]["oauth2Proxy"].update(sessionStore={"type": "redis", "deploy": True}))
+    redis = get(bundle, "Deployment", "oauth2-proxy-redis")
+    pod = redis["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+    assert get(bundle, "Service", "oauth2-proxy-redis")["spec"]["ports"][0]["port"] == 6379
+    args = get(bundle, "Deployment", "oauth2-proxy")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--redis-connection-url=redis://oauth2-proxy-redis.oauth2-proxy.svc.cluster.local:6379" in args
+
+
+def test_redis_without_deploy_renders_only_the_flags():
+    bundle = render(lambda d: d["spec"]["oauth2Proxy"].update(
+        sessionStore={"type": "redis", "url": "rediss://cache.example.com:6380"}))
+    assert not [o for o in bundle.objects if "redis" in o["metadata"]["name"]]
+    args = get(bundle, "Deployment", "oauth2-proxy")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--session-store-type=redis" in args
+    assert "--redis-connection-url=rediss://cache.example.com:6380" in args
+
+
+def test_ma018_warns_when_refresh_outlives_the_google_id_token():
+    def google(refresh):
+        def mutate(d):
+            d["spec"]["identity"] = {"preset": "google", "clientId": "x.apps.googleusercontent.com"}
+            d["spec"]["oauth2Proxy"]["cookie"]["refresh"] = refresh
+        return mutate
+
+    warned = render(google("1h")).warnings
+    assert [(w.rule, w.path) for w in warned] == [("MA018", "spec.oauth2Proxy.cookie.refresh")]
+    assert "Jwt is expired" in warned[0].message
+    assert render(google("45m")).warnings == ()
+    assert render().warnings == ()  # a generic IdP's token lifetime is unknown: no guess
