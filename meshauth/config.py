@@ -535,9 +535,7 @@ class App(Model):
     def _defaults_from_name(self) -> "App":
         if (self.host is None) == (self.hosts is None):
             raise At(("host",), "give exactly one of host or hosts")
-        if self.hosts is None:
-            self.hosts = [self.host]
-        if len(set(self.hosts)) != len(self.hosts):
+        if len(set(self.all_hosts)) != len(self.all_hosts):
             raise At(("hosts",), "must not repeat")
         self.namespace = self.namespace or self.name
         self.service.name = self.service.name or self.name
@@ -547,7 +545,7 @@ class App(Model):
 
     @property
     def all_hosts(self) -> list[str]:
-        return list(self.hosts or ())
+        return [self.host] if self.host else list(self.hosts or ())
 
 
 # --- the whole file --------------------------------------------------------------------------------
