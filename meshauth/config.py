@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     SecretStr,
     Tag,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -101,18 +102,11 @@ class Platform(Model):
         DEFAULT_KUBERNETES, description="Target Kubernetes MAJOR.MINOR; decides schema validation."
     )
 
-    @field_validator("istio_version")
+    @field_validator("istio_version", "kubernetes_version")
     @classmethod
-    def _istio_supported(cls, value: str) -> str:
-        problem = istio_version_problem(major_minor(value))
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    @field_validator("kubernetes_version")
-    @classmethod
-    def _kubernetes_supported(cls, value: str) -> str:
-        problem = kubernetes_version_problem(major_minor(value))
+    def _supported(cls, value: str, info: ValidationInfo) -> str:
+        check = istio_version_problem if info.field_name == "istio_version" else kubernetes_version_problem
+        problem = check(major_minor(value))
         if problem:
             raise ValueError(problem)
         return value
