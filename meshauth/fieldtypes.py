@@ -113,14 +113,15 @@ Host = Annotated[
         "(no scheme, port, path or wildcard)",
     ),
 ]
+def is_label_key(value: str) -> bool:
+    """``name`` or ``prefix/name``: a DNS-subdomain prefix and a 63-character name."""
+    prefix, _, name = value.rpartition("/")
+    return (not prefix or is_dns_subdomain(prefix)) and bool(_LABEL_NAME.match(name))
+
+
 LabelKey = Annotated[
     Text,
-    _check(
-        lambda v: (lambda p, n: (not p or is_dns_subdomain(p)) and bool(_LABEL_NAME.match(n)))(
-            *(v.rsplit("/", 1) if "/" in v else ("", v))
-        ),
-        "must be a Kubernetes label key such as app or example.com/tier",
-    ),
+    _check(is_label_key, "must be a Kubernetes label key such as app or example.com/tier"),
 ]
 LabelValue = Annotated[
     Text,

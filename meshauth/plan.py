@@ -146,39 +146,7 @@ class _Planner:
         yield Planned(
             "service-account.yaml.j2", {"meta": self.meta(PROXY_NAME, namespace, **selector)}
         )
-        secret_meta = self.meta(secret.name, namespace, **selector)
-        if secret.source == "inline":
-            yield Planned(
-                "oauth2-proxy-secret.yaml.j2",
-                {
-                    "meta": secret_meta,
-                    "client_id": self.spec.identity.client_id,
-                    "client_secret": secret.inline.client_secret.get_secret_value(),
-                    "cookie_secret": secret.inline.cookie_secret.get_secret_value(),
-                },
-            )
-        elif secret.source == "external-secrets":
-            external = secret.external_secret
-            yield Planned(
-                "external-secret.yaml.j2",
-                {
-                    "meta": secret_meta,
-                    "refresh_interval": external.refresh_interval,
-                    "store": external.store_ref.model_dump(),
-                    "data": [
-                        {"secretKey": key, "remoteRef": ref.model_dump(exclude_none=True)}
-                        for key, ref in (
-                            ("client-secret", external.data.client_secret),
-                            ("cookie-secret", external.data.cookie_secret),
-                        )
-                    ],
-                },
-            )
-        elif secret.source == "sealed-secrets":
-            yield Planned(
-                "sealed-secret.yaml.j2",
-                {"meta": secret_meta, "encrypted_data": dict(sorted(secret.sealed.encrypted_data.items()))},
-            )
+        yield from self.secret(self.meta(secret.name, namespace, **selector))
         yield Planned(
             "oauth2-proxy-service.yaml.j2",
             {"meta": self.meta(PROXY_NAME, namespace, **selector), "selector": selector,
@@ -209,6 +177,41 @@ class _Planner:
                 "readiness_path": readiness,
             },
         )
+
+    def secret(self, meta: dict[str, Any]) -> Iterator[Planned]:
+        """The object that holds (or produces) the Secret oauth2-proxy reads; none for existing."""
+        secret = self.spec.secret
+        if secret.source == "inline":
+            yield Planned(
+                "oauth2-proxy-secret.yaml.j2",
+                {
+                    "meta": meta,
+                    "client_id": self.spec.identity.client_id,
+                    "client_secret": secret.inline.client_secret.get_secret_value(),
+                    "cookie_secret": secret.inline.cookie_secret.get_secret_value(),
+                },
+            )
+        elif secret.source == "external-secrets":
+            external = secret.external_secret
+            refs = (("client-secret", external.data.client_secret),
+                    ("cookie-secret", external.data.cookie_secret))
+            yield Planned(
+                "external-secret.yaml.j2",
+                {
+                    "meta": meta,
+                    "refresh_interval": external.refresh_interval,
+                    "store": external.store_ref.model_dump(),
+                    "data": [
+                        {"secretKey": key, "remoteRef": ref.model_dump(exclude_none=True)}
+                        for key, ref in refs
+                    ],
+                },
+            )
+        elif secret.source == "sealed-secrets":
+            yield Planned(
+                "sealed-secret.yaml.j2",
+                {"meta": meta, "encrypted_data": dict(sorted(secret.sealed.encrypted_data.items()))},
+            )
 
     def redis(self, namespace: str, image: str) -> Iterator[Planned]:
         """A small Redis for oauth2-proxy's sessions: disposable (no persistence), non-root."""
