@@ -12,6 +12,8 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from meshauth import gcpause
+
 _DUMPER_BASE = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 _FIRST_KEYS = ("apiVersion", "kind", "metadata", "name", "namespace")
@@ -91,7 +93,8 @@ def dump_document(obj: Any) -> str:
 
 
 def dump_documents(objects: Iterable[Any]) -> str:
-    return "---\n".join(dump_document(obj) for obj in objects)
+    with gcpause.paused():
+        return "---\n".join(dump_document(obj) for obj in objects)
 
 
 def apply_order(obj: Mapping[str, Any]) -> tuple[int, str, str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from meshauth import gcpause
 from meshauth.bundle import Bundle
 from meshauth.config import MeshAuthConfig
 from meshauth.emit import apply_order
@@ -17,7 +18,8 @@ def render(config: Source) -> Bundle:
     if not isinstance(config, MeshAuthConfig):
         config = load_config(config)
     planned = plan(config)
-    objects = sorted((_render(p) for p in planned.objects), key=apply_order)
+    with gcpause.paused():
+        objects = sorted((_render(p) for p in planned.objects), key=apply_order)
     _refuse_duplicates(objects)
     return Bundle(
         name=config.metadata.name,
