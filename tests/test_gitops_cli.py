@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from gitops_support import REPO_URL, changed, tree, write_inputs
 
 POLICY = "envs/prod/30-policies/authorizationpolicy.istio-system.acme-login.yaml"
@@ -83,3 +84,16 @@ def test_usage_errors_exit_2(tmp_path, args):
     result = run(*args, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert "usage:" in result.stderr
+
+
+def test_the_readme_ci_snippets_are_yaml_that_run_meshauth_check():
+    from conftest import ROOT
+
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## GitOps:", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in section.split("```yaml\n")[1:]]
+    assert len(blocks) == 2
+    github, gitlab = (yaml.safe_load(b) for b in blocks)
+    steps = github["jobs"]["check"]["steps"]
+    assert steps[-1]["run"] == "meshauth check meshauth.yaml -o ."
+    assert gitlab["meshauth-check"]["script"][-1] == "meshauth check meshauth.yaml -o ."
