@@ -333,3 +333,8 @@ def test_warnings_name_their_environment(tmp_path):
     repo = generate(tmp_path, changed(oauth2Proxy={}))  # refresh 1h: not shorter than Google's 1h
     warned = {f.file for f in repo.warnings if f.rule == "MA018"}
     assert warned == {"environment prod"}  # dev's overlay sets 15m
+
+
+def test_render_ignores_the_gitops_settings(tmp_path):
+    settings = changed(gitops={"engine": "flux", "repoUrl": REPO_URL, "environments": {"dev": []}})
+    assert meshauth.render(settings).to_yaml() == meshauth.render(CONFIG).to_yaml()
