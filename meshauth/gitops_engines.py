@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterator, Literal
+from typing import Iterator, Literal
 
 from meshauth.bundle import Bundle
 from meshauth.layers import Layer
@@ -29,15 +29,6 @@ FLUX_NAMESPACE = "flux-system"
 ISTIO_CHARTS = "https://istio-release.storage.googleapis.com/charts"
 ISTIOD_CHART = "istiod"
 ISTIOD_RELEASE = "istiod"
-# istiod switches its validating webhook from Ignore to Fail once it serves it (istio/istio#44285,
-# #52785); without this, Argo CD shows the istiod Application OutOfSync and self-heal undoes it.
-ISTIOD_IGNORE_DIFFERENCES = [
-    {
-        "group": "admissionregistration.k8s.io",
-        "kind": "ValidatingWebhookConfiguration",
-        "jqPathExpressions": [".webhooks[]?.failurePolicy"],
-    }
-]
 _COMMIT = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 
 Engine = Literal["argocd", "flux"]
@@ -102,7 +93,7 @@ def _argocd(target: Target, env: Environment) -> Iterator[Planned]:
                 "values_object": bundle.mesh_config,
                 "server": IN_CLUSTER,
                 "namespace": env.root_namespace,
-                "ignore_differences": ISTIOD_IGNORE_DIFFERENCES,
+                "ignore_differences": istiod_ignore_differences(),
             },
         )
     yield Planned(
@@ -178,6 +169,19 @@ def _flux_istiod(env: Environment, labels: dict[str, str]) -> Iterator[Planned]:
             "values": bundle.mesh_config,
         },
     )
+
+
+def istiod_ignore_differences() -> list[dict[str, object]]:
+    """istiod switches its validating webhook from Ignore to Fail once it serves it
+    (istio/istio#44285, #52785): without this, Argo CD shows the Application OutOfSync forever and
+    self-heal keeps undoing istiod's change."""
+    return [
+        {
+            "group": "admissionregistration.k8s.io",
+            "kind": "ValidatingWebhookConfiguration",
+            "jqPathExpressions": [".webhooks[]?.failurePolicy"],
+        }
+    ]
 
 
 def flux_ref(revision: str) -> dict[str, str]:

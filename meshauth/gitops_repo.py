@@ -32,7 +32,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 from pydantic import ValidationError
 
-from meshauth.bundle import KUSTOMIZATION, Bundle
+from meshauth.bundle import KUSTOMIZATION
 from meshauth.config import GitOps, MeshAuthConfig
 from meshauth.drift import Drift, check_tree
 from meshauth.emit import dump_document, file_name
