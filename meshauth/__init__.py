@@ -7,6 +7,8 @@
     findings = meshauth.validate(bundle)  # list of Finding; raise_on_error=True raises
     bundle.to_yaml()                      # the multi-document stream
     bundle.write("out/")                  # one file per object + kustomization.yaml + mesh/
+    repo = meshauth.gitops("meshauth.yaml", {"dev": "overlays/dev.yaml"}, repo_url=URL)
+    repo.write("checkout/"); repo.check("checkout/").diff()   # a GitOps tree, and its drift
 
 The heavy modules (pydantic, jinja2, jsonschema) load on first use, so that importing meshauth and
 ``meshauth --help`` stay fast.
@@ -29,18 +31,24 @@ _LAZY = {
     "Finding": "meshauth.findings",
     "MeshAuthConfig": "meshauth.config",
     "config_schema": "meshauth.schema",
+    "gitops": "meshauth.gitops_repo",
+    "GitOpsRepo": "meshauth.gitops_repo",
+    "Drift": "meshauth.drift",
 }
 
 __all__ = [
     "Bundle",
     "ConfigError",
+    "Drift",
     "Finding",
+    "GitOpsRepo",
     "MeshAuthConfig",
     "MeshAuthError",
     "OutputError",
     "Problem",
     "ValidationFailed",
     "config_schema",
+    "gitops",
     "load_config",
     "render",
     "validate",
@@ -50,7 +58,9 @@ __all__ = [
 if TYPE_CHECKING:
     from meshauth.bundle import Bundle
     from meshauth.config import MeshAuthConfig
+    from meshauth.drift import Drift
     from meshauth.findings import Finding
+    from meshauth.gitops_repo import GitOpsRepo, gitops
     from meshauth.load import load_config
     from meshauth.rendering import render
     from meshauth.schema import config_schema

@@ -33,6 +33,8 @@ from meshauth.fieldtypes import (
     DnsSubdomain,
     Duration,
     Email,
+    GitRevision,
+    GitUrl,
     Host,
     HttpsUrl,
     HttpUrl,
@@ -41,6 +43,7 @@ from meshauth.fieldtypes import (
     LabelValue,
     MajorMinor,
     RedisUrl,
+    RepoPath,
     RequestPrincipal,
     Text,
     duration_seconds,
@@ -542,6 +545,31 @@ class App(Model):
         return [self.host] if self.host else list(self.hosts or ())
 
 
+# --- GitOps: what `meshauth gitops` and `meshauth check` write (render ignores it) ---------------
+
+OverlayPath = Annotated[Text, Field(min_length=1)]
+
+
+class GitOps(Model):
+    engine: Literal["argocd", "flux"] = Field(
+        "argocd", description="Which engine's objects to write (--engine overrides)."
+    )
+    repo_url: Optional[GitUrl] = Field(
+        None, description="The Git repository the engine pulls (--repo-url overrides)."
+    )
+    revision: GitRevision = Field(
+        "main", description="Branch, tag, full ref or commit the engine follows (--revision)."
+    )
+    path: RepoPath = Field(
+        "", description="Folder inside the repository that holds the tree (--path); '' = its root."
+    )
+    environments: dict[DnsLabel, Union[OverlayPath, list[OverlayPath]]] = Field(
+        default_factory=dict,
+        description="Environment name -> overlay file (or list of them), relative to this file; "
+        "--env replaces the whole map.",
+    )
+
+
 # --- the whole file --------------------------------------------------------------------------------
 
 
@@ -554,6 +582,9 @@ class Spec(Model):
     secret: SecretSource = Field(default_factory=ExistingSecret)
     oauth2_proxy: OAuth2Proxy = Field(default_factory=OAuth2Proxy, alias="oauth2Proxy")
     apps: list[App] = Field(min_length=1)
+    gitops: Optional[GitOps] = Field(
+        None, description="Settings of meshauth gitops and meshauth check; render ignores them."
+    )
 
     @model_validator(mode="after")
     def _apps_agree(self) -> "Spec":

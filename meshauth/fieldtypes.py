@@ -178,3 +178,47 @@ RequestPrincipal = Annotated[
         'must be "<issuer>/<subject>", such as https://accounts.google.com/1234567890',
     ),
 ]
+
+
+# --- GitOps settings (spec.gitops) -----------------------------------------------------------------
+
+_SCP_GIT_URL = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$")
+_GIT_REVISION = re.compile(r"^[^\s~^:?*\[\\]+$")
+
+
+def is_scp_git_url(value: str) -> bool:
+    """``git@github.com:org/repo.git``: the short SSH form Git and Argo CD accept, Flux does not."""
+    return bool(_SCP_GIT_URL.match(value))
+
+
+def normalize_repo_path(value: str) -> str:
+    """A folder inside a repository as Git sees it: ``./a/b/`` -> ``a/b``; ``.`` or ``""`` -> ``""``."""
+    parts = [part for part in value.replace("\\", "/").split("/") if part not in ("", ".")]
+    return "/".join(parts)
+
+
+def _repo_path_ok(value: str) -> bool:
+    return not value.startswith("/") and "\\" not in value and ".." not in value.split("/")
+
+
+GitUrl = Annotated[
+    Text,
+    _check(
+        lambda v: _url_ok(("https", "http", "ssh"))(v) or is_scp_git_url(v),
+        "must be a Git repository URL: https://host/org/repo.git, ssh://git@host/org/repo.git or "
+        "git@host:org/repo.git",
+    ),
+]
+GitRevision = Annotated[
+    Text,
+    _check(
+        lambda v: bool(_GIT_REVISION.match(v)) and not v.startswith("-"),
+        "must be a Git branch, tag, full ref (refs/tags/v1.0) or commit SHA",
+    ),
+]
+RepoPath = Annotated[
+    Text,
+    _check(_repo_path_ok, "must be a relative folder inside the repository, such as deploy/meshauth "
+           "(no leading /, no ..)"),
+    AfterValidator(normalize_repo_path),
+]

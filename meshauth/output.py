@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Mapping, Union
+from typing import Iterable, Mapping, Union
 
 from meshauth.errors import OutputError, Problem
 
@@ -38,7 +38,7 @@ def write_tree(directory: Union[str, "os.PathLike[str]"], files: Mapping[str, st
     previous = read_record(root)
     contents = {path: text.encode("utf-8") for path, text in files.items()}
     _refuse_foreign(root, contents, previous)
-    contents[RECORD] = (_RECORD_HEADER + "".join(f"{p}\n" for p in sorted(files))).encode("utf-8")
+    contents[RECORD] = record_text(files).encode("utf-8")
     changed = {p: data for p, data in contents.items() if not _same(root / p, data)}
     stale = sorted(p for p in previous - set(files) if (root / p).is_file())
     try:
@@ -57,6 +57,11 @@ def write_tree(directory: Union[str, "os.PathLike[str]"], files: Mapping[str, st
         unchanged=tuple(sorted(p for p in files if p not in changed)),
         removed=tuple(stale),
     )
+
+
+def record_text(paths: Iterable[str]) -> str:
+    """The ownership record for a tree of ``paths`` (what ``write_tree`` writes as RECORD)."""
+    return _RECORD_HEADER + "".join(f"{p}\n" for p in sorted(paths))
 
 
 def read_record(root: Path) -> set[str]:
