@@ -5,6 +5,7 @@
     config = meshauth.load_config("meshauth.yaml", overlays=["overlays/prod.yaml"])
     bundle = meshauth.render(config)      # pure: no I/O, no network, deterministic
     findings = meshauth.validate(bundle)  # list of Finding; raise_on_error=True raises
+    meshauth.validate(meshauth.load_manifests(["k8s/"]))  # hand-written manifests too
     bundle.to_yaml()                      # the multi-document stream
     bundle.write("out/")                  # one file per object + kustomization.yaml + mesh/
 
@@ -29,12 +30,15 @@ _LAZY = {
     "Finding": "meshauth.findings",
     "MeshAuthConfig": "meshauth.config",
     "config_schema": "meshauth.schema",
+    "load_manifests": "meshauth.manifests",
+    "Manifests": "meshauth.manifests",
 }
 
 __all__ = [
     "Bundle",
     "ConfigError",
     "Finding",
+    "Manifests",
     "MeshAuthConfig",
     "MeshAuthError",
     "OutputError",
@@ -42,6 +46,7 @@ __all__ = [
     "ValidationFailed",
     "config_schema",
     "load_config",
+    "load_manifests",
     "render",
     "validate",
     "__version__",
@@ -52,6 +57,7 @@ if TYPE_CHECKING:
     from meshauth.config import MeshAuthConfig
     from meshauth.findings import Finding
     from meshauth.load import load_config
+    from meshauth.manifests import Manifests, load_manifests
     from meshauth.rendering import render
     from meshauth.schema import config_schema
     from meshauth.validation import validate

@@ -213,6 +213,17 @@ class Facts:
                 found[key] = Workload(key[0], labels, False, key[1], complete, merged)
         return list(found.values())
 
+    @cached_property
+    def app_namespaces(self) -> set[str]:
+        """Namespaces of the Services that VirtualServices route to."""
+        found = set()
+        for vs in self.of_kind("VirtualService"):
+            for host in _destination_hosts(vs):
+                _, namespace = service_host(host, namespace_of(vs))
+                if namespace:
+                    found.add(namespace)
+        return found
+
     def _pod_labels(self, namespace: str, selector: Mapping[str, str]) -> tuple[dict[str, str], bool]:
         for obj in self.of_kind(*WORKLOAD_KINDS):
             labels = pod_template(obj).get("metadata", {}).get("labels") or {}

@@ -487,7 +487,7 @@ def _proxy_flags_exist(facts: Facts) -> Iterator[Hit]:
 
 @rule("MA016", "error", "STRICT mTLS while a namespace with meshauth workloads has no sidecars")
 def _strict_mtls_needs_sidecars(facts: Facts) -> Iterator[Hit]:
-    namespaces = {p.namespace for p in facts.proxies} | {w.namespace for w in facts.app_workloads}
+    namespaces = {p.namespace for p in facts.proxies} | facts.app_namespaces
     for namespace in sorted(namespaces):
         if _mtls_mode(facts, namespace) != "STRICT":
             continue
@@ -506,14 +506,14 @@ def _strict_mtls_needs_sidecars(facts: Facts) -> Iterator[Hit]:
 @rule("MA017", "error", "a path excluded from the login that an ALLOW policy then denies")
 def _open_paths_allowed(facts: Facts) -> Iterator[Hit]:
     for workload, custom in gateway_applied(facts, "CUSTOM"):
-        for host, path in _excluded(facts, custom):
+        for host, path, pattern in _excluded(facts, custom):
             apps = [] if path.startswith(ACME_DIR) else [w for w in facts.app_workloads if host in w.hosts]
             for target in [workload, *apps]:
                 request = Request(host, path, peer_known=target.gateway)
                 denied = _denied(facts, target, request)
                 if denied is not None:
                     yield denied, "spec.rules", (
-                        f"{host}{path} is excluded from the login (notPaths of CUSTOM policy "
+                        f"{host}{pattern} is excluded from the login (notPaths of CUSTOM policy "
                         f"{name_of(custom)}), so it carries no JWT; no rule of this ALLOW policy "
                         "lets a request without a token through, so it is answered 403. Add a "
                         "rule with to.operation hosts and paths for exactly those paths"
@@ -674,10 +674,11 @@ def _credentials_without_certificate(facts: Facts, gateways: Iterable[Mapping[st
 
 
 def _api_problem(facts: Facts, api_version: str, kind: str) -> Optional[str]:
-    removal = versions.api_removal(api_version, kind)
+    removal = versions.api_removal(api_version, kind, facts.kubernetes_version)
     if removal:
         return f"{kind} {api_version} was removed in {removal[0]}: the apply fails. Use {removal[1]}"
-    if versions.is_kubernetes_group(api_version) and facts.kubernetes_version:
+    known = versions.kubernetes_versions()
+    if versions.is_kubernetes_group(api_version) and facts.kubernetes_version and known and facts.kubernetes_version >= known[0]:
         from meshauth.validation import core_validator
 
         target = "{}.{}".format(*facts.kubernetes_version)
@@ -731,8 +732,8 @@ def _all_workloads_opt_in(facts: Facts, namespace: str) -> bool:
     return bool(workloads) and all(str(l.get("sidecar.istio.io/inject")) == "true" for l in labels)
 
 
-def _excluded(facts: Facts, policy: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    """(host, path) pairs that a CUSTOM policy's notPaths keep away from the login."""
+def _excluded(facts: Facts, policy: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
+    """(host, probe path, pattern) for the paths a CUSTOM policy's notPaths keep from the login."""
     seen = set()
     for _, r in rules_of(policy):
         for _, op in operations(r):
@@ -742,7 +743,7 @@ def _excluded(facts: Facts, policy: Mapping[str, Any]) -> Iterator[tuple[str, st
                 for host in hosts if path else ():
                     if (host, path) not in seen:
                         seen.add((host, path))
-                        yield host, path
+                        yield host, path, str(pattern)
 
 
 def _denied(facts: Facts, workload: Workload, request: Request) -> Optional[Mapping[str, Any]]:

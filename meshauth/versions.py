@@ -101,32 +101,32 @@ KUBERNETES_GROUPS = frozenset(
 # (apiVersion, kind or "*") -> (removed in, what to use instead). Kubernetes: the deprecated API
 # migration guide; cert-manager: v1.7 removed every pre-v1 API; External Secrets stopped serving
 # v1beta1; Istio 1.6 removed the alpha security APIs.
-REMOVED_APIS: dict[tuple[str, str], tuple[str, str]] = {
-    ("networking.k8s.io/v1beta1", "IngressClass"): ("Kubernetes 1.22", "networking.k8s.io/v1"),
-    ("networking.k8s.io/v1beta1", "Ingress"): ("Kubernetes 1.22", "networking.k8s.io/v1"),
-    ("extensions/v1beta1", "Ingress"): ("Kubernetes 1.22", "networking.k8s.io/v1"),
-    ("extensions/v1beta1", "*"): ("Kubernetes 1.16", "apps/v1"),
-    ("apps/v1beta1", "*"): ("Kubernetes 1.16", "apps/v1"),
-    ("apps/v1beta2", "*"): ("Kubernetes 1.16", "apps/v1"),
-    ("rbac.authorization.k8s.io/v1beta1", "*"): ("Kubernetes 1.22", "rbac.authorization.k8s.io/v1"),
-    ("apiextensions.k8s.io/v1beta1", "*"): ("Kubernetes 1.22", "apiextensions.k8s.io/v1"),
-    ("admissionregistration.k8s.io/v1beta1", "*"): ("Kubernetes 1.22", "admissionregistration.k8s.io/v1"),
-    ("policy/v1beta1", "PodDisruptionBudget"): ("Kubernetes 1.25", "policy/v1"),
-    ("batch/v1beta1", "CronJob"): ("Kubernetes 1.25", "batch/v1"),
-    ("autoscaling/v2beta1", "*"): ("Kubernetes 1.25", "autoscaling/v2"),
-    ("autoscaling/v2beta2", "*"): ("Kubernetes 1.26", "autoscaling/v2"),
-    ("cert-manager.io/v1alpha2", "*"): ("cert-manager 1.7", "cert-manager.io/v1"),
-    ("cert-manager.io/v1alpha3", "*"): ("cert-manager 1.7", "cert-manager.io/v1"),
-    ("cert-manager.io/v1beta1", "*"): ("cert-manager 1.7", "cert-manager.io/v1"),
-    ("certmanager.k8s.io/v1alpha1", "*"): ("cert-manager 0.11", "cert-manager.io/v1"),
-    ("acme.cert-manager.io/v1alpha2", "*"): ("cert-manager 1.7", "acme.cert-manager.io/v1"),
-    ("acme.cert-manager.io/v1alpha3", "*"): ("cert-manager 1.7", "acme.cert-manager.io/v1"),
-    ("acme.cert-manager.io/v1beta1", "*"): ("cert-manager 1.7", "acme.cert-manager.io/v1"),
-    ("external-secrets.io/v1beta1", "*"): ("External Secrets 0.17 (served: false)", "external-secrets.io/v1"),
-    ("external-secrets.io/v1alpha1", "*"): ("External Secrets 0.17", "external-secrets.io/v1"),
-    ("security.istio.io/v1alpha1", "*"): ("Istio 1.6", "security.istio.io/v1beta1 (or v1 from 1.17)"),
-    ("authentication.istio.io/v1alpha1", "*"): ("Istio 1.6", "security.istio.io RequestAuthentication/PeerAuthentication"),
-    ("rbac.istio.io/v1alpha1", "*"): ("Istio 1.6", "security.istio.io AuthorizationPolicy"),
+REMOVED_APIS: dict[tuple[str, str], tuple[str, tuple[int, int], str]] = {
+    ("networking.k8s.io/v1beta1", "IngressClass"): ("Kubernetes", (1, 22), "networking.k8s.io/v1"),
+    ("networking.k8s.io/v1beta1", "Ingress"): ("Kubernetes", (1, 22), "networking.k8s.io/v1"),
+    ("extensions/v1beta1", "Ingress"): ("Kubernetes", (1, 22), "networking.k8s.io/v1"),
+    ("extensions/v1beta1", "*"): ("Kubernetes", (1, 16), "apps/v1"),
+    ("apps/v1beta1", "*"): ("Kubernetes", (1, 16), "apps/v1"),
+    ("apps/v1beta2", "*"): ("Kubernetes", (1, 16), "apps/v1"),
+    ("rbac.authorization.k8s.io/v1beta1", "*"): ("Kubernetes", (1, 22), "rbac.authorization.k8s.io/v1"),
+    ("apiextensions.k8s.io/v1beta1", "*"): ("Kubernetes", (1, 22), "apiextensions.k8s.io/v1"),
+    ("admissionregistration.k8s.io/v1beta1", "*"): ("Kubernetes", (1, 22), "admissionregistration.k8s.io/v1"),
+    ("policy/v1beta1", "PodDisruptionBudget"): ("Kubernetes", (1, 25), "policy/v1"),
+    ("batch/v1beta1", "CronJob"): ("Kubernetes", (1, 25), "batch/v1"),
+    ("autoscaling/v2beta1", "*"): ("Kubernetes", (1, 25), "autoscaling/v2"),
+    ("autoscaling/v2beta2", "*"): ("Kubernetes", (1, 26), "autoscaling/v2"),
+    ("cert-manager.io/v1alpha2", "*"): ("cert-manager", (1, 7), "cert-manager.io/v1"),
+    ("cert-manager.io/v1alpha3", "*"): ("cert-manager", (1, 7), "cert-manager.io/v1"),
+    ("cert-manager.io/v1beta1", "*"): ("cert-manager", (1, 7), "cert-manager.io/v1"),
+    ("certmanager.k8s.io/v1alpha1", "*"): ("cert-manager", (0, 11), "cert-manager.io/v1"),
+    ("acme.cert-manager.io/v1alpha2", "*"): ("cert-manager", (1, 7), "acme.cert-manager.io/v1"),
+    ("acme.cert-manager.io/v1alpha3", "*"): ("cert-manager", (1, 7), "acme.cert-manager.io/v1"),
+    ("acme.cert-manager.io/v1beta1", "*"): ("cert-manager", (1, 7), "acme.cert-manager.io/v1"),
+    ("external-secrets.io/v1beta1", "*"): ("External Secrets", (0, 17), "external-secrets.io/v1"),
+    ("external-secrets.io/v1alpha1", "*"): ("External Secrets", (0, 17), "external-secrets.io/v1"),
+    ("security.istio.io/v1alpha1", "*"): ("Istio", (1, 6), "security.istio.io/v1beta1 (or v1 from 1.17)"),
+    ("authentication.istio.io/v1alpha1", "*"): ("Istio", (1, 6), "security.istio.io RequestAuthentication/PeerAuthentication"),
+    ("rbac.istio.io/v1alpha1", "*"): ("Istio", (1, 6), "security.istio.io AuthorizationPolicy"),
 }
 
 # (apiVersion, kind) -> first Istio minor that serves it (older apiVersions are served by all).
@@ -156,9 +156,18 @@ EXT_AUTHZ_FIELD_SINCE: dict[str, tuple[int, int]] = {
 }
 
 
-def api_removal(api_version: str, kind: str) -> tuple[str, str] | None:
-    """(removed in, replacement) for an apiVersion nothing serves any more; None otherwise."""
-    return REMOVED_APIS.get((api_version, kind)) or REMOVED_APIS.get((api_version, "*"))
+def api_removal(
+    api_version: str, kind: str, kubernetes: tuple[int, int] | None = None
+) -> tuple[str, str] | None:
+    """(removed in, replacement) when the apiVersion is gone (for Kubernetes' own APIs: gone in
+    the target ``kubernetes`` version); None otherwise."""
+    entry = REMOVED_APIS.get((api_version, kind)) or REMOVED_APIS.get((api_version, "*"))
+    if entry is None:
+        return None
+    product, since, replacement = entry
+    if product == "Kubernetes" and kubernetes is not None and kubernetes < since:
+        return None
+    return f"{product} {since[0]}.{since[1]}", replacement
 
 
 def is_kubernetes_group(api_version: str) -> bool:
