@@ -69,11 +69,4 @@ def bundled_validator(api_version: str, kind: str) -> Optional[Any]:
         return None
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(_schemas()[name], registry=_registry(), format_checker=_formats())
-
-
-@lru_cache(maxsize=1)
-def _formats() -> Any:
-    from jsonschema import FormatChecker
-
-    return FormatChecker(formats=("date-time", "ipv4", "ipv6", "uri"))
+    return Draft202012Validator(_schemas()[name], registry=_registry())
