@@ -40,6 +40,8 @@ def validate(
     subject = _subject(bundle_or_objects, kubernetes_version, istio_version)
     crd_set = _crd_set(crds)
     findings = list(subject.warnings)
+    notice = crd_set.cel_notice(subject.objects) if crd_set is not None else None
+    findings += [notice] if notice else []
     for obj, file in zip(subject.objects, subject.files):
         for finding in object_findings(obj, subject.kubernetes_version, crd_set):
             findings.append(replace(finding, file=file))
@@ -113,7 +115,8 @@ def _schema_message(error: Any) -> str:
     if validator in ("minItems", "maxItems", "minLength", "maxLength", "minimum", "maximum", "maxProperties", "minProperties"):
         return f"breaks {validator} {error.validator_value}"
     if validator == "not" and isinstance(error.validator_value, dict):
-        return "sets fields that exclude each other" if "anyOf" in error.validator_value else "is not allowed here"
+        comment = error.schema.get("$comment") if isinstance(error.schema, dict) else None
+        return f"breaks the rule: {comment}" if comment else "sets fields that exclude each other"
     if validator in ("oneOf", "anyOf"):
         return _alternatives_message(error)
     return f"does not satisfy the schema ({validator})"
