@@ -15,6 +15,7 @@ and a rule reports a problem only on a definite ``True`` or ``False``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterable, Mapping, Optional
 
 Tri = Optional[bool]  # True, False, or None (unknown)
@@ -61,10 +62,20 @@ def string_matches(pattern: str, value: str) -> bool:
 
 
 def any_matches(patterns: Any, value: str, fold: bool = False) -> bool:
+    exact, prefixes, suffixes, anything = _pattern_set(tuple(map(str, _list(patterns))), fold)
     value = value.lower() if fold else value
-    return any(
-        string_matches(str(p).lower() if fold else str(p), value) for p in _list(patterns)
+    return (
+        anything or value in exact or value.startswith(prefixes) or value.endswith(suffixes)
     )
+
+
+@lru_cache(maxsize=4096)
+def _pattern_set(patterns: tuple[str, ...], fold: bool) -> tuple[frozenset[str], tuple[str, ...], tuple[str, ...], bool]:
+    """Patterns split by kind, built once per distinct list (a gateway policy lists every host)."""
+    folded = [p.lower() for p in patterns] if fold else list(patterns)
+    prefixes = tuple(p[:-1] for p in folded if p.endswith("*") and p != "*")
+    suffixes = tuple(p[1:] for p in folded if p.startswith("*") and not p.endswith("*"))
+    return frozenset(p for p in folded if "*" not in p), prefixes, suffixes, "*" in folded
 
 
 def path_matches(patterns: Any, path: str) -> Tri:
@@ -90,8 +101,40 @@ def rule_matches(rule: Mapping[str, Any], request: Request) -> Tri:
 
 def policy_matches(policy: Mapping[str, Any], request: Request) -> Tri:
     """Whether any rule of the policy matches (a policy without rules matches nothing)."""
-    rules = (policy.get("spec") or {}).get("rules")
-    return or_(rule_matches(rule, request) for rule in _list(rules))
+    return PolicyIndex(policy).matches(request)
+
+
+class PolicyIndex:
+    """A policy's rules indexed by the exact hosts they name, so that matching one request reads
+    only the rules that can match its host (a login policy has one rule per app)."""
+
+    def __init__(self, policy: Mapping[str, Any]) -> None:
+        self.by_host: dict[str, list[Mapping[str, Any]]] = {}
+        self.any_host: list[Any] = []
+        for rule in _list((policy.get("spec") or {}).get("rules")):
+            hosts = _exact_hosts(rule)
+            if hosts is None:
+                self.any_host.append(rule)
+            for host in hosts or ():
+                self.by_host.setdefault(host, []).append(rule)
+
+    def matches(self, request: Request) -> Tri:
+        candidates = [*self.by_host.get(request.host.lower(), ()), *self.any_host]
+        return or_(rule_matches(rule, request) for rule in candidates)
+
+
+def _exact_hosts(rule: Any) -> Optional[set[str]]:
+    """The hosts a rule can match, when every ``to`` entry lists only exact hosts; else None."""
+    if not isinstance(rule, Mapping) or not _list(rule.get("to")):
+        return None
+    hosts: set[str] = set()
+    for entry in _list(rule.get("to")):
+        operation = (entry or {}).get("operation") if isinstance(entry, Mapping) else None
+        names = operation.get("hosts") if isinstance(operation, Mapping) else None
+        if not isinstance(names, list) or any("*" in str(h) for h in names if not str(h).endswith(":*")):
+            return None
+        hosts |= {str(h).lower() for h in names if not str(h).endswith(":*")}
+    return hosts
 
 
 def operation_matches(operation: Mapping[str, Any], request: Request) -> Tri:

@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
 from meshauth import proxyflags
-from meshauth.authz import Tri
+from meshauth.authz import PolicyIndex, Request, Tri
 from meshauth.fieldtypes import duration_seconds
 from meshauth.manifests import MeshSource
 
@@ -112,6 +112,8 @@ class Facts:
     istio_version: Optional[tuple[int, int]] = None
     kubernetes_version: Optional[tuple[int, int]] = None
     _kinds: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict, repr=False)
+    _indexes: dict[int, PolicyIndex] = field(default_factory=dict, repr=False)
+    _applied: dict[tuple[str, int], list[tuple[Mapping[str, Any], Tri]]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         kinds: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
@@ -170,10 +172,14 @@ class Facts:
     # --- services and workloads ----------------------------------------------------------------
 
     def service(self, namespace: str, name: str) -> Optional[Mapping[str, Any]]:
+        return self._services.get((namespace, name))
+
+    @cached_property
+    def _services(self) -> dict[tuple[str, str], Mapping[str, Any]]:
+        found: dict[tuple[str, str], Mapping[str, Any]] = {}
         for obj in self.of_kind("Service"):
-            if namespace_of(obj) == namespace and name_of(obj) == name:
-                return obj
-        return None
+            found.setdefault((namespace_of(obj), name_of(obj)), obj)
+        return found
 
     def service_for(self, host: str, default_namespace: str = "") -> Optional[Mapping[str, Any]]:
         name, namespace = service_host(host, default_namespace)
@@ -225,11 +231,25 @@ class Facts:
         return found
 
     def _pod_labels(self, namespace: str, selector: Mapping[str, str]) -> tuple[dict[str, str], bool]:
-        for obj in self.of_kind(*WORKLOAD_KINDS):
+        for obj in self._workloads_by_namespace.get(namespace, ()):
             labels = pod_template(obj).get("metadata", {}).get("labels") or {}
-            if namespace_of(obj) == namespace and _subset(selector, labels):
+            if _subset(selector, labels):
                 return dict(labels), True
         return dict(selector), False
+
+    @cached_property
+    def _workloads_by_namespace(self) -> dict[str, list[Mapping[str, Any]]]:
+        found: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+        for obj in self.of_kind(*WORKLOAD_KINDS):
+            found[namespace_of(obj)].append(obj)
+        return dict(found)
+
+    @cached_property
+    def _policies_by_namespace(self) -> dict[str, list[Mapping[str, Any]]]:
+        found: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+        for policy in self.of_kind("AuthorizationPolicy"):
+            found[namespace_of(policy)].append(policy)
+        return dict(found)
 
     def applies(self, policy: Mapping[str, Any], workload: Workload) -> Tri:
         """Whether a policy (AuthorizationPolicy, RequestAuthentication) applies to the workload."""
@@ -250,10 +270,24 @@ class Facts:
 
         return and_(verdicts)
 
+    def matches(self, policy: Mapping[str, Any], request: Request) -> Tri:
+        """Whether the policy matches the request (its rules indexed once per policy)."""
+        index = self._indexes.get(id(policy))
+        if index is None:
+            index = self._indexes[id(policy)] = PolicyIndex(policy)
+        return index.matches(request)
+
     def policies(self, action: str, workload: Workload) -> list[tuple[Mapping[str, Any], Tri]]:
         """AuthorizationPolicies with that action (ALLOW when unset) and whether they apply."""
+        key = (action, id(workload))
+        if key not in self._applied:
+            self._applied[key] = self._policies(action, workload)
+        return self._applied[key]
+
+    def _policies(self, action: str, workload: Workload) -> list[tuple[Mapping[str, Any], Tri]]:
         found = []
-        for policy in self.of_kind("AuthorizationPolicy"):
+        scopes = dict.fromkeys((workload.namespace, self.root_namespace))
+        for policy in (p for ns in scopes for p in self._policies_by_namespace.get(ns, ())):
             if str((policy.get("spec") or {}).get("action") or "ALLOW") != action:
                 continue
             verdict = self.applies(policy, workload)

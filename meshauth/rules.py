@@ -230,7 +230,7 @@ def _acme_challenge_not_behind_login(facts: Facts) -> Iterator[Hit]:
     hosts = [h for i in issuers for h in _certificate_hosts(facts, i)] or routed_hosts(facts)
     for _, policy in gateway_applied(facts, "CUSTOM"):
         probes = hosts or custom_hosts(facts, policy)
-        host = next((h for h in probes if authz.policy_matches(policy, Request(h, ACME_PROBE))), None)
+        host = next((h for h in probes if facts.matches(policy, Request(h, ACME_PROBE))), None)
         if host:
             issuer = issuers[0]
             yield policy, "spec.rules", (
@@ -248,14 +248,16 @@ def _hosts_within_proxy_domains(facts: Facts) -> Iterator[Hit]:
         if proxy is None:
             continue
         cookie_domains, whitelist = proxy.values("cookie-domain"), proxy.values("whitelist-domain")
+        exact = {d.split(":")[0].lstrip(".") for d in whitelist}
+        parents = [d.split(":")[0].lstrip(".") for d in whitelist if d.startswith(".")]
         for host in custom_hosts(facts, policy):
-            if cookie_domains and not any(host.endswith(d) for d in cookie_domains):
+            if cookie_domains and not host.endswith(tuple(cookie_domains)):
                 yield proxy.workload, flag_path(proxy, "cookie-domain"), (
                     f"app host {host} is not within any --cookie-domain ({', '.join(cookie_domains)}): "
                     "the browser rejects the session cookie and login loops. Add a cookie domain "
                     f"that {host} ends with"
                 )
-            if whitelist and not any(_whitelisted(host, d) for d in whitelist):
+            if whitelist and host not in exact and not host.endswith(tuple(parents)):
                 yield proxy.workload, flag_path(proxy, "whitelist-domain"), (
                     f"app host {host} is not within any --whitelist-domain ({', '.join(whitelist)}): "
                     "oauth2-proxy refuses to redirect back to it after login. Add it (or a parent "
@@ -349,14 +351,15 @@ def _audience_includes_client_id(facts: Facts) -> Iterator[Hit]:
 @rule("MA010", "error", "a VirtualService host or a Gateway credential has nothing behind it")
 def _gateway_hosts_and_credentials(facts: Facts) -> Iterator[Hit]:
     gateways = {(namespace_of(g), name_of(g)): g for g in facts.of_kind("Gateway") if _istio(g)}
+    served = {key: _gateway_hosts(g) for key, g in gateways.items()}
     for vs in facts.of_kind("VirtualService"):
         spec = vs.get("spec") or {}
         for i, ref in enumerate(spec.get("gateways") or []):
-            gateway = gateways.get(_gateway_key(str(ref), namespace_of(vs)))
-            if gateway is None:
+            hosts = served.get(_gateway_key(str(ref), namespace_of(vs)))
+            if hosts is None:
                 continue
             for host in spec.get("hosts") or []:
-                if not _served_by(str(host), namespace_of(vs), gateway):
+                if not _served_by(str(host), namespace_of(vs), hosts):
                     yield vs, f"spec.gateways[{i}]", (
                         f"host {host} is not among the hosts of Gateway {ref}'s servers: the "
                         "gateway never routes it here and requests for it get 404. Add the host to "
@@ -559,12 +562,6 @@ def _certificate_hosts(facts: Facts, issuer: Mapping[str, Any]) -> list[str]:
     return hosts
 
 
-def _whitelisted(host: str, domain: str) -> bool:
-    name = domain.split(":")[0]
-    bare = name.lstrip(".")
-    return host == bare or (name.startswith(".") and host.endswith(bare))
-
-
 def _cookie_secrets(facts: Facts, proxy: Proxy) -> Iterator[tuple[Mapping[str, Any], str, str, str]]:
     flag = proxy.last("cookie-secret")
     if flag:
@@ -636,15 +633,27 @@ def _gateway_key(ref: str, namespace: str) -> tuple[str, str]:
     return ns or namespace, name
 
 
-def _served_by(host: str, namespace: str, gateway: Mapping[str, Any]) -> bool:
+def _served_by(host: str, namespace: str, hosts: tuple[set[tuple[str, str]], list[tuple[str, str]]]) -> bool:
+    exact, patterns = hosts
+    host = host.lower()
+    if any((ns, host) in exact for ns in ("", "*", namespace)):
+        return True
+    for ns, pattern in patterns:
+        if ns in ("", "*", namespace) and _host_covers(pattern, host):
+            return True
+    return False
+
+
+def _gateway_hosts(gateway: Mapping[str, Any]) -> tuple[set[tuple[str, str]], list[tuple[str, str]]]:
+    """A Gateway's server hosts as (namespace qualifier, host): exact ones in a set, wildcards."""
+    exact: set[tuple[str, str]] = set()
+    patterns: list[tuple[str, str]] = []
     for server in (gateway.get("spec") or {}).get("servers") or []:
         for entry in (server or {}).get("hosts") or [] if isinstance(server, Mapping) else []:
-            ns, _, pattern = str(entry).rpartition("/")
-            if ns not in ("", "*", ".", namespace) or (ns == "." and namespace != namespace_of(gateway)):
-                continue
-            if _host_covers(pattern.lower(), host.lower()):
-                return True
-    return False
+            ns, _, pattern = str(entry).lower().rpartition("/")
+            ns = namespace_of(gateway) if ns == "." else ns
+            (patterns.append((ns, pattern)) if "*" in pattern else exact.add((ns, pattern)))
+    return exact, patterns
 
 
 def _host_covers(pattern: str, host: str) -> bool:
@@ -751,6 +760,6 @@ def _denied(facts: Facts, workload: Workload, request: Request) -> Optional[Mapp
     allows = facts.policies("ALLOW", workload)
     if not allows or any(verdict is None for _, verdict in allows):
         return None
-    if authz.or_(authz.policy_matches(p, request) for p, _ in allows) is False:
+    if authz.or_(facts.matches(p, request) for p, _ in allows) is False:
         return allows[0][0]
     return None
