@@ -50,3 +50,21 @@ def test_the_mesh_config_is_found_in_the_istio_operator():
     manifests = meshauth.load_manifests([BLOG])
     assert [s.label for s in manifests.mesh] == ["IstioOperator istio-system/istio"]
     assert len(manifests.objects) == len(manifests.files) == 17
+
+
+def test_validate_takes_a_config_or_manifests_not_both_nor_neither():
+    assert run("validate").returncode == 2
+    both = run("validate", "examples/seed.yaml", "--manifests", str(BLOG))
+    assert both.returncode == 2 and "either CONFIG or --manifests" in both.stderr
+
+
+def test_a_missing_manifest_path_is_an_input_error():
+    result = run("validate", "--manifests", "no/such/folder")
+    assert result.returncode == 1
+    assert "no/such/folder: no such file or folder" in result.stderr
+
+
+def test_validate_config_keeps_working_and_reports_in_json():
+    result = run("validate", "examples/seed.yaml", "--output", "json")
+    assert result.returncode == 0, result.stdout
+    assert json.loads(result.stdout) == {"findings": [], "valid": True}

@@ -166,3 +166,28 @@ def test_cli_crds_option(tmp_path):
     [finding] = json.loads(result.stdout)["findings"]
     assert (finding["rule"], finding["path"], finding["file"]) == ("schema", "spec.jwtRules[0].bogus", str(bad))
     assert "known here:" in finding["message"]
+
+
+CEL_BUILTINS = {"has", "all", "exists", "exists_one", "map", "filter", "size", "matches", "contains",
+                "startsWith", "endsWith", "int", "uint", "double", "string", "bool", "duration",
+                "timestamp", "type", "dyn"}
+
+
+def test_every_cel_rule_of_the_emitted_kinds_uses_only_evaluated_functions():
+    from test_crd_schemas import EMITTED
+
+    import re
+    import yaml as pyyaml
+
+    rules = set()
+    for path in sorted((require_ref() / "crds").rglob("*.yaml")):
+        for doc in pyyaml.load_all(path.read_text(), Loader=getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)):
+            if not doc or doc.get("kind") != "CustomResourceDefinition":
+                continue
+            for version in doc["spec"]["versions"]:
+                key = (f"{doc['spec']['group']}/{version['name']}", doc["spec"]["names"]["kind"])
+                if key in EMITTED:
+                    rules |= set(re.findall(r"rule: (.*)", pyyaml.safe_dump(version["schema"], width=10**6)))
+    assert rules
+    called = {name for rule in rules for name in re.findall(r"([A-Za-z_]\w*)\s*\(", rule)}
+    assert called <= CEL_BUILTINS | set(celrules.FUNCTIONS), called - CEL_BUILTINS - set(celrules.FUNCTIONS)
