@@ -187,19 +187,28 @@ class Facts:
 
     @cached_property
     def gateway_workloads(self) -> list[Workload]:
+        """Ingress gateway pods: per Gateway selector, in the Gateway's namespace and in every
+        namespace whose policies select those labels (gateway pods often run elsewhere)."""
+        selectors = [
+            (namespace_of(g), dict((g.get("spec") or {}).get("selector") or {}))
+            for g in self.of_kind("Gateway")
+            if str(g.get("apiVersion", "")).startswith("networking.istio.io/")
+        ] or [(self.root_namespace, dict(INGRESS_LABELS))]
         found: dict[tuple[str, tuple[tuple[str, str], ...]], Workload] = {}
-        for gateway in self.of_kind("Gateway"):
-            if not str(gateway.get("apiVersion", "")).startswith("networking.istio.io/"):
-                continue
-            selector = dict((gateway.get("spec") or {}).get("selector") or {})
+        for namespace, selector in selectors:
             if any(selector.get(k) == v for k, v in INGRESS_LABELS.items()):
                 selector = {**INGRESS_LABELS, **selector}
-            workload = Workload(namespace_of(gateway), selector, True, name_of(gateway))
-            found.setdefault((workload.namespace, tuple(sorted(selector.items()))), workload)
-        if not found:
-            default = Workload(self.root_namespace, dict(INGRESS_LABELS), True, "istio-ingressgateway")
-            return [default]
+            for ns in (namespace, *self._namespaces_selecting(selector)):
+                found.setdefault((ns, tuple(sorted(selector.items()))), Workload(ns, selector, True, "ingress"))
         return list(found.values())
+
+    def _namespaces_selecting(self, labels: Mapping[str, str]) -> list[str]:
+        found = []
+        for policy in self.of_kind("AuthorizationPolicy", "RequestAuthentication"):
+            wanted = ((policy.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+            if wanted and _subset(wanted, labels):
+                found.append(namespace_of(policy))
+        return sorted(set(found))
 
     @cached_property
     def app_workloads(self) -> list[Workload]:

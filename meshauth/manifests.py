@@ -51,9 +51,11 @@ class Manifests:
 
     @property
     def istio_version(self) -> Optional[str]:
-        """The Istio MAJOR.MINOR an IstioOperator ``spec.tag`` names, if any."""
-        for source in self.mesh:
-            tag = (source.document.get("spec") or {}).get("tag") if "spec" in source.document else None
+        """The Istio MAJOR.MINOR the manifests name: an IstioOperator's ``spec.tag``, istiod
+        values' ``global.tag``, or the tag of an istiod (pilot) or gateway (proxyv2) image."""
+        tags = [_mesh_tag(source.document) for source in self.mesh]
+        tags += [image.rpartition(":")[2] for image in _images(self.objects) if _is_istio_image(image)]
+        for tag in tags:
             match = _VERSION.search(str(tag)) if tag else None
             if match:
                 return f"{match.group(1)}.{match.group(2)}"
@@ -117,6 +119,27 @@ def _config_map_source(document: Mapping[str, Any], file: str) -> Optional[MeshS
     if not isinstance(config, Mapping):
         return None
     return MeshSource(document, config, "data.mesh", _label(document), file)
+
+
+def _mesh_tag(document: Mapping[str, Any]) -> Any:
+    if document.get("kind") == "IstioOperator":
+        spec = document.get("spec") or {}
+        return spec.get("tag") or ((spec.get("values") or {}).get("global") or {}).get("tag")
+    return ((document.get("global") or {}) if "kind" not in document else {}).get("tag")
+
+
+def _images(objects: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+    for obj in objects:
+        if obj.get("kind") in ("Deployment", "DaemonSet", "StatefulSet"):
+            pod = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+            for container in pod.get("containers") or []:
+                if isinstance(container, Mapping) and isinstance(container.get("image"), str):
+                    yield container["image"]
+
+
+def _is_istio_image(image: str) -> bool:
+    name = image.split("@")[0].rpartition(":")[0] or image
+    return name.rsplit("/", 1)[-1] in ("pilot", "proxyv2") and "istio" in name
 
 
 def _label(document: Mapping[str, Any]) -> str:

@@ -25,6 +25,7 @@ Check = Callable[[Facts], Iterable[Hit]]
 
 ACME_DIR = "/.well-known/acme-challenge/"  # served by cert-manager's solver, never by an app
 ACME_PROBE = ACME_DIR + "probe-token"
+ANY_HOST = "any-host.invalid"  # a probe for policies that match every host
 GOOGLE_ISSUER = "https://accounts.google.com"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 # OIDC standard claims that are not strings (OpenID Connect Core 1.0, section 5.1 and 2).
@@ -35,6 +36,7 @@ _IDENTITY_SOURCE_FIELDS = (
     "principals", "notPrincipals", "requestPrincipals", "notRequestPrincipals", "namespaces", "notNamespaces",
 )
 _IDENTITY_CONDITIONS = ("request.auth.", "source.principal", "source.namespace")
+COOKIE_SECRET_KEYS = ("cookie-secret", "cookie_secret", "cookieSecret", "OAUTH2_PROXY_COOKIE_SECRET")
 
 
 @dataclass(frozen=True)
@@ -173,9 +175,15 @@ def flag_path(proxy: Proxy, name: str) -> str:
 def proxy_issuer(proxy: Proxy) -> Optional[str]:
     flag = proxy.last("oidc-issuer-url")
     if flag:
-        return flag.value.rstrip("/")
+        return same_issuer(flag.value)
     provider = proxy.last("provider")
-    return GOOGLE_ISSUER if provider and provider.value == "google" else None
+    return same_issuer(GOOGLE_ISSUER) if provider and provider.value == "google" else None
+
+
+def same_issuer(issuer: Any) -> str:
+    """An issuer as compared here: without scheme or trailing slash (Google's tokens say either
+    ``accounts.google.com`` or ``https://accounts.google.com``)."""
+    return str(issuer).split("://", 1)[-1].rstrip("/")
 
 
 def gateway_applied(facts: Facts, action: str) -> Iterator[tuple[Workload, Mapping[str, Any]]]:
@@ -229,12 +237,13 @@ def _acme_challenge_not_behind_login(facts: Facts) -> Iterator[Hit]:
         return
     hosts = [h for i in issuers for h in _certificate_hosts(facts, i)] or routed_hosts(facts)
     for _, policy in gateway_applied(facts, "CUSTOM"):
-        probes = hosts or custom_hosts(facts, policy)
+        probes = hosts or custom_hosts(facts, policy) or [ANY_HOST]
         host = next((h for h in probes if facts.matches(policy, Request(h, ACME_PROBE))), None)
         if host:
             issuer = issuers[0]
+            shown = "every host's " if host == ANY_HOST else host
             yield policy, "spec.rules", (
-                f"sends {host}/.well-known/acme-challenge/ to the login, but {issuer['kind']} "
+                f"sends {shown}/.well-known/acme-challenge/ to the login, but {issuer['kind']} "
                 f"{name_of(issuer)} solves ACME HTTP-01 challenges: Let's Encrypt cannot fetch the "
                 "token, so issuing and renewing the certificate fails. Add notPaths: "
                 "[/.well-known/acme-challenge/*] to the policy's operations, or use a DNS-01 solver"
@@ -283,15 +292,14 @@ def _refresh_below_expire(facts: Facts) -> Iterator[Hit]:
 def _cookie_secret_length(facts: Facts) -> Iterator[Hit]:
     from meshauth.config import cookie_secret_length
 
-    for proxy in facts.proxies:
-        for obj, path, where, secret in _cookie_secrets(facts, proxy):
-            length = cookie_secret_length(secret)
-            if length not in (16, 24, 32):
-                yield obj, path, (
-                    f"the cookie secret ({where}) is {length} bytes, raw and after URL-safe base64 "
-                    "decoding: oauth2-proxy refuses to start (it needs an AES key of 16, 24 or 32 "
-                    "bytes). Generate one with: meshauth cookie-secret"
-                )
+    for obj, path, where, secret in _cookie_secrets(facts):
+        length = cookie_secret_length(secret)
+        if length not in (16, 24, 32):
+            yield obj, path, (
+                f"the cookie secret ({where}) is {length} bytes, raw and after URL-safe base64 "
+                "decoding: oauth2-proxy refuses to start (it needs an AES key of 16, 24 or 32 "
+                "bytes). Generate one with: meshauth cookie-secret"
+            )
 
 
 @rule("MA007", "error", "a policy matches a claim that is not a string")
@@ -332,20 +340,20 @@ def _custom_without_identity(facts: Facts) -> Iterator[Hit]:
 @rule("MA009", "error", "the audience check does not accept the OIDC client id")
 def _audience_includes_client_id(facts: Facts) -> Iterator[Hit]:
     for proxy in facts.proxies:
-        client = proxy.last("client-id")
+        client = next((value for *_, value in _settings(facts, proxy, "client-id")), None)
         if client is None:
             continue
         issuer = proxy_issuer(proxy)
         for ra in facts.of_kind("RequestAuthentication"):
             for i, jwt_rule in enumerate((ra.get("spec") or {}).get("jwtRules") or []):
                 audiences = (jwt_rule or {}).get("audiences") if isinstance(jwt_rule, Mapping) else None
-                same_issuer = str((jwt_rule or {}).get("issuer", "")).rstrip("/") == issuer
-                if audiences and same_issuer and client.value not in map(str, audiences):
-                    yield ra, f"spec.jwtRules[{i}].audiences", _audience_message(client.value)
+                issued = same_issuer((jwt_rule or {}).get("issuer", "")) == issuer
+                if audiences and issued and client not in map(str, audiences):
+                    yield ra, f"spec.jwtRules[{i}].audiences", _audience_message(client)
         for policy in facts.of_kind("AuthorizationPolicy"):
-            path = _audience_rule_without(policy, client.value)
+            path = _audience_rule_without(policy, client)
             if path:
-                yield policy, path, _audience_message(client.value)
+                yield policy, path, _audience_message(client)
 
 
 @rule("MA010", "error", "a VirtualService host or a Gateway credential has nothing behind it")
@@ -516,7 +524,7 @@ def _open_paths_allowed(facts: Facts) -> Iterator[Hit]:
                 denied = _denied(facts, target, request)
                 if denied is not None:
                     yield denied, "spec.rules", (
-                        f"{host}{pattern} is excluded from the login (notPaths of CUSTOM policy "
+                        f"{'' if host == ANY_HOST else host}{pattern} is excluded from the login (notPaths of CUSTOM policy "
                         f"{name_of(custom)}), so it carries no JWT; no rule of this ALLOW policy "
                         "lets a request without a token through, so it is answered 403. Add a "
                         "rule with to.operation hosts and paths for exactly those paths"
@@ -526,11 +534,14 @@ def _open_paths_allowed(facts: Facts) -> Iterator[Hit]:
 
 @rule("MA018", "warning", "oauth2-proxy's cookie-refresh is not shorter than the ID token's lifetime")
 def _refresh_before_token_expiry(facts: Facts) -> Iterator[Hit]:
-    checked = {str(r.get("issuer", "")).rstrip("/") for ra in facts.of_kind("RequestAuthentication")
+    checked = {same_issuer(r.get("issuer", "")) for ra in facts.of_kind("RequestAuthentication")
                for r in (ra.get("spec") or {}).get("jwtRules") or [] if isinstance(r, Mapping)}
     for proxy in facts.proxies:
         issuer = proxy_issuer(proxy)
-        preset = next((p for p in PRESETS.values() if p.issuer == issuer and p.id_token_lifetime_seconds), None)
+        preset = next(
+            (p for p in PRESETS.values() if p.id_token_lifetime_seconds and p.issuer and same_issuer(p.issuer) == issuer),
+            None,
+        )
         refresh, _ = proxy.duration("cookie-refresh", 0.0)
         if preset is None or issuer not in checked or refresh is None:
             continue
@@ -562,18 +573,36 @@ def _certificate_hosts(facts: Facts, issuer: Mapping[str, Any]) -> list[str]:
     return hosts
 
 
-def _cookie_secrets(facts: Facts, proxy: Proxy) -> Iterator[tuple[Mapping[str, Any], str, str, str]]:
-    flag = proxy.last("cookie-secret")
-    if flag:
-        yield proxy.workload, flag.path, "--cookie-secret", flag.value
-    for i, env in enumerate(proxy.container.get("env") or []):
+def _cookie_secrets(facts: Facts) -> Iterator[tuple[Mapping[str, Any], str, str, str]]:
+    """Every cookie secret whose value the manifests show: the proxies' settings, and Secrets
+    with an oauth2-proxy cookie-secret key that no proxy in the manifests references."""
+    seen: set[int] = set()
+    for proxy in facts.proxies:
+        for obj, path, where, value in _settings(facts, proxy, "cookie-secret"):
+            seen.add(id(obj))
+            yield obj, path, where, value
+    for secret in facts.of_kind("Secret"):
+        if id(secret) in seen:
+            continue
+        for key in COOKIE_SECRET_KEYS:
+            yield from _secret_value(facts, namespace_of(secret), name_of(secret), key)
+
+
+def _settings(facts: Facts, proxy: Proxy, flag: str) -> Iterator[tuple[Mapping[str, Any], str, str, str]]:
+    """(object, path, description, value) of an oauth2-proxy setting: a literal flag or
+    variable, or the Secret key a variable or envFrom reads."""
+    literal = proxy.last(flag)
+    if literal:
+        yield proxy.workload, literal.path, f"--{flag}", literal.value
+    variable = "OAUTH2_PROXY_" + flag.upper().replace("-", "_")
+    for env in proxy.container.get("env") or []:
         ref = ((env or {}).get("valueFrom") or {}).get("secretKeyRef") if isinstance(env, Mapping) else None
-        if env.get("name") == "OAUTH2_PROXY_COOKIE_SECRET" and isinstance(ref, Mapping):
+        if env.get("name") == variable and isinstance(ref, Mapping):
             yield from _secret_value(facts, proxy.namespace, str(ref.get("name")), str(ref.get("key")))
     for source in proxy.container.get("envFrom") or []:
         ref = (source or {}).get("secretRef") if isinstance(source, Mapping) else None
         if isinstance(ref, Mapping):
-            yield from _secret_value(facts, proxy.namespace, str(ref.get("name")), "OAUTH2_PROXY_COOKIE_SECRET")
+            yield from _secret_value(facts, proxy.namespace, str(ref.get("name")), variable)
 
 
 def _secret_value(facts: Facts, namespace: str, name: str, key: str) -> Iterator[tuple[Mapping[str, Any], str, str, str]]:
@@ -746,7 +775,8 @@ def _excluded(facts: Facts, policy: Mapping[str, Any]) -> Iterator[tuple[str, st
     seen = set()
     for _, r in rules_of(policy):
         for _, op in operations(r):
-            hosts = [h for h in map(plain_host, map(str, op.get("hosts") or [])) if h] or routed_hosts(facts)
+            hosts = [h for h in map(plain_host, map(str, op.get("hosts") or [])) if h]
+            hosts = hosts or ([] if op.get("hosts") else routed_hosts(facts)) or [ANY_HOST]
             for pattern in op.get("notPaths") or []:
                 path = probe_path(str(pattern))
                 for host in hosts if path else ():

@@ -169,3 +169,60 @@ def test_every_rule_is_documented():
     for r in rules.RULES:
         section = text.split(f"## {r.id}", 1)[1].split("\n## ", 1)[0]
         assert r.severity in section and "Fix" in section, r.id
+
+
+# --- no false errors: configs across versions, issuers, IdPs, secret sources and app shapes -------
+
+ISTIO = ["1.9", "1.11", "1.14", "1.17", "1.22", "1.30"]
+TLS = [None, {"issuer": {"acme": {"email": "x@example.com"}}},
+       {"issuer": {"acme": {"solver": "dns01", "dns01": {"cloudDNS": {"project": "p"}}}}},
+       {"issuer": {"kind": "Issuer"}}, {"issuer": {"create": False}}]
+IDENTITY = [{"preset": "google", "clientId": "g.apps.googleusercontent.com"},
+            {"preset": "keycloak", "issuerUrl": "https://kc.example.com/realms/x", "clientId": "kc"},
+            {"issuerUrl": "https://idp.example.com", "jwksUri": "https://idp.example.com/k", "clientId": "cid"}]
+SECRETS = [{"source": "existing"},
+           {"source": "inline", "allowPlaintext": True,
+            "inline": {"clientSecret": "s", "cookieSecret": "0123456789abcdef0123456789abcdef"}},
+           {"source": "external-secrets", "externalSecret": {
+               "storeRef": {"name": "vault"}, "data": {"clientSecret": {"key": "k"}, "cookieSecret": {"key": "k2"}}}},
+           {"source": "sealed-secrets", "sealed": {"encryptedData": {"client-secret": "AgA", "cookie-secret": "AgB"}}}]
+APPS = [
+    [{"name": "a", "host": "a.example.com"}],
+    [{"name": "a", "host": "a.example.com", "publicPaths": ["/healthz", "/static/*"],
+      "authorization": {"emails": ["x@example.com"]}},
+     {"name": "b", "namespace": "shared", "hosts": ["b.example.com", "c.example.com"], "deploy": {"image": "nginx"}}],
+    [{"name": "a", "host": "a.example.com", "deploy": {"image": "nginx", "containerPort": 8080},
+      "authorization": {"groups": ["g"], "claims": {"dept": ["x"]}, "principals": ["https://idp.example.com/123"]}}],
+]
+
+
+def generated_configs(step: int = 7):
+    import itertools
+
+    combos = itertools.product(ISTIO, TLS, IDENTITY, SECRETS, APPS, ["istioctl", "helm"], ["STRICT", "PERMISSIVE"])
+    for index, (istio, tls, identity, secret, apps, install, mtls) in enumerate(combos):
+        if index % step:
+            continue
+        spec = {"platform": {"istioVersion": istio}, "identity": identity, "secret": secret, "apps": apps,
+                "mesh": {"install": install, "mtls": mtls},
+                "oauth2Proxy": {"cookie": {"refresh": "30m", "domains": ["example.com"], "secure": tls is not None}}}
+        if tls:
+            spec["tls"] = tls
+        yield f"{index}", {"apiVersion": "meshauth.dev/v1alpha1", "kind": "MeshAuthConfig",
+                           "metadata": {"name": "gen"}, "spec": spec}
+
+
+@pytest.mark.parametrize("name,data", list(generated_configs()), ids=lambda v: v if isinstance(v, str) else "")
+def test_generated_configs_have_no_error_findings(name, data):
+    findings = meshauth.validate(meshauth.render(data))
+    assert [str(f) for f in findings if f.severity == "error"] == []
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_rendered_files_validate_as_hand_written_manifests(example, tmp_path):
+    bundle = meshauth.render(example)
+    bundle.write(tmp_path / "out")
+    manifests = meshauth.load_manifests([tmp_path / "out"])
+    assert [s.path for s in manifests.mesh] == ["spec.meshConfig"]
+    findings = meshauth.validate(manifests, istio_version=bundle.istio_version)
+    assert [str(f) for f in findings if f.severity == "error"] == []
