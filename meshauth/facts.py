@@ -116,6 +116,8 @@ class Facts:
     _applied: dict[tuple[str, int], list[tuple[Mapping[str, Any], Tri]]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        # Objects whose metadata or spec is not even a mapping are the schemas' to report.
+        self.objects = [o for o in self.objects if _well_shaped(o)]
         kinds: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
         for obj in self.objects:
             kinds[str(obj.get("kind"))].append(obj)
@@ -153,7 +155,7 @@ class Facts:
         return [proxy for obj in self.of_kind(*WORKLOAD_KINDS, "Pod") for proxy in _proxies(obj)]
 
     def selects_proxy(self, service: Mapping[str, Any]) -> bool:
-        selector = (service.get("spec") or {}).get("selector") or {}
+        selector = mapping(mapping(service.get("spec")).get("selector"))
         return bool(selector) and any(
             namespace_of(service) == proxy.namespace and _subset(selector, proxy.pod_labels)
             for proxy in self.proxies
@@ -190,7 +192,7 @@ class Facts:
         """Ingress gateway pods: per Gateway selector, in the Gateway's namespace and in every
         namespace whose policies select those labels (gateway pods often run elsewhere)."""
         selectors = [
-            (namespace_of(g), dict((g.get("spec") or {}).get("selector") or {}))
+            (namespace_of(g), dict(mapping(mapping(g.get("spec")).get("selector"))))
             for g in self.of_kind("Gateway")
             if str(g.get("apiVersion", "")).startswith("networking.istio.io/")
         ] or [(self.root_namespace, dict(INGRESS_LABELS))]
@@ -205,7 +207,7 @@ class Facts:
     def _namespaces_selecting(self, labels: Mapping[str, str]) -> list[str]:
         found = []
         for policy in self.of_kind("AuthorizationPolicy", "RequestAuthentication"):
-            wanted = ((policy.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+            wanted = mapping(mapping(mapping(policy.get("spec")).get("selector")).get("matchLabels"))
             if wanted and _subset(wanted, labels):
                 found.append(namespace_of(policy))
         return sorted(set(found))
@@ -215,10 +217,10 @@ class Facts:
         """Workloads the VirtualServices bound to a gateway route to, with the hosts routed."""
         found: dict[tuple[str, str], Workload] = {}
         for vs in self.of_kind("VirtualService"):
-            hosts = tuple(str(h).lower() for h in (vs.get("spec") or {}).get("hosts") or [])
+            hosts = tuple(str(h).lower() for h in _list(mapping(vs.get("spec")).get("hosts")))
             for host in _destination_hosts(vs):
                 service = self.service_for(host, namespace_of(vs))
-                selector = ((service or {}).get("spec") or {}).get("selector") if service else None
+                selector = mapping(mapping((service or {}).get("spec")).get("selector"))
                 if service is None or not selector:
                     continue
                 key = (namespace_of(service), name_of(service))
@@ -241,7 +243,7 @@ class Facts:
 
     def _pod_labels(self, namespace: str, selector: Mapping[str, str]) -> tuple[dict[str, str], bool]:
         for obj in self._workloads_by_namespace.get(namespace, ()):
-            labels = pod_template(obj).get("metadata", {}).get("labels") or {}
+            labels = mapping(mapping(pod_template(obj).get("metadata")).get("labels"))
             if _subset(selector, labels):
                 return dict(labels), True
         return dict(selector), False
@@ -262,13 +264,13 @@ class Facts:
 
     def applies(self, policy: Mapping[str, Any], workload: Workload) -> Tri:
         """Whether a policy (AuthorizationPolicy, RequestAuthentication) applies to the workload."""
-        spec = policy.get("spec") or {}
+        spec = mapping(policy.get("spec"))
         namespace = namespace_of(policy)
         if namespace not in (workload.namespace, self.root_namespace):
             return False
         if spec.get("targetRef") or spec.get("targetRefs"):
             return None
-        wanted = (spec.get("selector") or {}).get("matchLabels") or {}
+        wanted = mapping(mapping(spec.get("selector")).get("matchLabels"))
         verdicts: list[Tri] = []
         for key, value in wanted.items():
             if key in workload.labels:
@@ -309,20 +311,20 @@ class Facts:
 
 
 def name_of(obj: Mapping[str, Any]) -> str:
-    return str((obj.get("metadata") or {}).get("name", ""))
+    return str(mapping(obj.get("metadata")).get("name", ""))
 
 
 def namespace_of(obj: Mapping[str, Any], default: str = "default") -> str:
-    return str((obj.get("metadata") or {}).get("namespace") or default)
+    return str(mapping(obj.get("metadata")).get("namespace") or default)
 
 
 def pod_template(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     if obj.get("kind") == "Pod":
         return obj
-    spec = obj.get("spec") or {}
+    spec = mapping(obj.get("spec"))
     if obj.get("kind") == "CronJob":
-        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
-    return spec.get("template") or {}
+        spec = mapping(mapping(spec.get("jobTemplate")).get("spec"))
+    return mapping(spec.get("template"))
 
 
 def pod_template_path(obj: Mapping[str, Any]) -> str:
@@ -350,8 +352,19 @@ def _destination_hosts(vs: Mapping[str, Any]) -> Iterator[str]:
                     yield host
 
 
-def _subset(small: Mapping[str, Any], big: Mapping[str, Any]) -> bool:
+def _subset(small: Any, big: Any) -> bool:
+    if not isinstance(small, Mapping) or not isinstance(big, Mapping):
+        return False
     return all(big.get(k) == v for k, v in small.items())
+
+
+def _well_shaped(obj: Mapping[str, Any]) -> bool:
+    return all(isinstance(obj.get(key, {}), Mapping) for key in ("metadata", "spec"))
+
+
+def mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` when it is a mapping, else an empty one (malformed input is the schema's to report)."""
+    return value if isinstance(value, Mapping) else {}
 
 
 def _list(value: Any) -> list[Any]:
@@ -371,9 +384,9 @@ def image_version(image: str) -> Optional[str]:
 
 def _proxies(obj: Mapping[str, Any]) -> Iterator[Proxy]:
     template = pod_template(obj)
-    pod_spec = template.get("spec") or {}
+    pod_spec = mapping(template.get("spec"))
     base = pod_template_path(obj)
-    labels = (template.get("metadata") or {}).get("labels") or {}
+    labels = mapping(mapping(template.get("metadata")).get("labels"))
     for index, container in enumerate(_list(pod_spec.get("containers"))):
         if not isinstance(container, Mapping) or not is_proxy_image(str(container.get("image", ""))):
             continue

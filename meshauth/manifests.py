@@ -92,7 +92,8 @@ def mesh_source(document: Any, file: str = "") -> Optional[MeshSource]:
         return None
     kind = document.get("kind")
     if kind == "IstioOperator":
-        config = (document.get("spec") or {}).get("meshConfig")
+        spec = document.get("spec")
+        config = spec.get("meshConfig") if isinstance(spec, Mapping) else None
         label = _label(document)
         return MeshSource(document, config, "spec.meshConfig", label, file) if isinstance(config, Mapping) else None
     if kind == "ConfigMap":
@@ -106,8 +107,9 @@ def mesh_source(document: Any, file: str = "") -> Optional[MeshSource]:
 
 
 def _config_map_source(document: Mapping[str, Any], file: str) -> Optional[MeshSource]:
-    name = str((document.get("metadata") or {}).get("name", ""))
-    text = (document.get("data") or {}).get("mesh")
+    metadata, data = document.get("metadata"), document.get("data")
+    name = str(metadata.get("name", "")) if isinstance(metadata, Mapping) else ""
+    text = data.get("mesh") if isinstance(data, Mapping) else None
     if not (name == "istio" or name.startswith("istio-")) or not isinstance(text, str):
         return None
     try:
@@ -122,17 +124,22 @@ def _config_map_source(document: Mapping[str, Any], file: str) -> Optional[MeshS
 
 
 def _mesh_tag(document: Mapping[str, Any]) -> Any:
+    def get(node: Any, *keys: str) -> Any:
+        for key in keys:
+            node = node.get(key) if isinstance(node, Mapping) else None
+        return node
+
     if document.get("kind") == "IstioOperator":
-        spec = document.get("spec") or {}
-        return spec.get("tag") or ((spec.get("values") or {}).get("global") or {}).get("tag")
-    return ((document.get("global") or {}) if "kind" not in document else {}).get("tag")
+        return get(document, "spec", "tag") or get(document, "spec", "values", "global", "tag")
+    return get(document, "global", "tag") if "kind" not in document else None
 
 
 def _images(objects: Sequence[Mapping[str, Any]]) -> Iterator[str]:
     for obj in objects:
         if obj.get("kind") in ("Deployment", "DaemonSet", "StatefulSet"):
-            pod = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
-            for container in pod.get("containers") or []:
+            from meshauth.facts import mapping, pod_template
+
+            for container in mapping(pod_template(obj).get("spec")).get("containers") or []:
                 if isinstance(container, Mapping) and isinstance(container.get("image"), str):
                     yield container["image"]
 

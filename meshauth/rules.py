@@ -77,7 +77,14 @@ def run(facts: Facts, files: Mapping[int, str]) -> list[Finding]:
     labels = {id(s.document): (s.label, s.file) for s in facts.mesh}
     findings = []
     for r in RULES:
-        for obj, path, message in r.check(facts):
+        try:
+            hits = list(r.check(facts))
+        except (AttributeError, TypeError, ValueError, KeyError, IndexError) as error:
+            # a shape no schema allows (reported as a schema finding): say this rule could not judge
+            findings.append(Finding(r.id, "warning", f"not checked: the manifests have a malformed "
+                                    f"field this rule reads ({type(error).__name__}); fix the schema errors first"))
+            continue
+        for obj, path, message in hits:
             label, file = labels.get(id(obj), (object_ref(obj) if obj else "", files.get(id(obj), "")))
             findings.append(Finding(r.id, r.severity, message, object=label, path=path, file=file))
     return findings

@@ -57,3 +57,36 @@ def test_broken_manifests_yield_exactly_the_expected_rules(path):
 def test_every_rule_has_a_broken_case():
     covered = {rule for path in BAD for rule in header(path, "expect")}
     assert covered == {r.id for r in RULES}
+
+
+def _paths(node, prefix=()):
+    if isinstance(node, dict):
+        items = node.items()
+    elif isinstance(node, list):
+        items = enumerate(node)
+    else:
+        return
+    for key, value in items:
+        yield (*prefix, key)
+        yield from _paths(value, (*prefix, key))
+
+
+def test_malformed_fields_never_crash_validation():
+    """Any field of a correct setup replaced by a value of the wrong shape: findings, no traceback."""
+    import copy
+
+    manifests = meshauth.load_manifests([GOOD[0]])
+    documents = [*manifests.objects, *(s.document for s in manifests.mesh)]
+    checked = 0
+    for index, document in enumerate(documents):
+        for path in list(_paths(document)):
+            for junk in ([1], None):
+                broken = copy.deepcopy(documents)
+                node = broken[index]
+                for part in path[:-1]:
+                    node = node[part]
+                node[path[-1]] = junk
+                findings = meshauth.validate(broken, istio_version="1.30")
+                assert all(f.message for f in findings)
+                checked += 1
+    assert checked > 500
