@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequenc
 
 from meshauth import authz, proxyflags, versions
 from meshauth.authz import Request
-from meshauth.facts import Facts, Proxy, Provider, Workload, name_of, namespace_of, pod_template
+from meshauth.facts import Facts, Proxy, Workload, name_of, namespace_of, pod_template
 from meshauth.findings import Finding, Severity, object_ref
 from meshauth.manifests import MeshSource, mesh_source
 from meshauth.presets import PRESETS

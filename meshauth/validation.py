@@ -12,17 +12,24 @@ import json
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Union
 
 from meshauth.errors import ValidationFailed
 from meshauth.findings import Finding, errors, object_ref
 from meshauth.versions import DEFAULT_KUBERNETES, is_kubernetes_group, kubernetes_versions
 
+if TYPE_CHECKING:
+    import os
+
+    from meshauth.bundle import Bundle
+    from meshauth.crds import CrdSet
+    from meshauth.manifests import Manifests
+
 
 def validate(
-    bundle_or_objects: Union["Bundle", "Manifests", Sequence[Mapping[str, Any]]],  # noqa: F821
+    bundle_or_objects: Union["Bundle", "Manifests", Sequence[Mapping[str, Any]]],
     *,
-    crds: Union[None, "CrdSet", Iterable[Union[str, "os.PathLike[str]"]]] = None,  # noqa: F821
+    crds: Union[None, "CrdSet", Iterable[Union[str, "os.PathLike[str]"]]] = None,
     kubernetes_version: Optional[str] = None,
     istio_version: Optional[str] = None,
     raise_on_error: bool = False,
@@ -56,7 +63,7 @@ def validate(
 
 
 def object_findings(
-    obj: Mapping[str, Any], kubernetes_version: str, crd_set: Optional["CrdSet"] = None  # noqa: F821
+    obj: Mapping[str, Any], kubernetes_version: str, crd_set: Optional["CrdSet"] = None
 ) -> list[Finding]:
     """Schema findings of one object: Kubernetes' schemas for core kinds, CRD schemas otherwise.
 
@@ -202,7 +209,7 @@ def _subject(target: Any, kubernetes_version: Optional[str], istio_version: Opti
     )
 
 
-def _crd_set(crds: Any) -> Optional["CrdSet"]:  # noqa: F821
+def _crd_set(crds: Any) -> Optional["CrdSet"]:
     if crds is None:
         return None
     from meshauth.crds import CrdSet, load_crds
