@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequenc
 
 from meshauth import authz, proxyflags, versions
 from meshauth.authz import Request
-from meshauth.facts import Facts, Proxy, Workload, name_of, namespace_of, pod_template
+from meshauth.facts import Facts, Proxy, Workload, mapping, name_of, namespace_of, pod_template
 from meshauth.findings import Finding, Severity, object_ref
 from meshauth.manifests import MeshSource, mesh_source
 from meshauth.presets import PRESETS
@@ -152,11 +152,16 @@ def custom_hosts(facts: Facts, policy: Mapping[str, Any]) -> list[str]:
 
 
 def routed_hosts(facts: Facts) -> list[str]:
+    """Hosts that reach the gateway: VirtualServices bound to one, and the Gateways' servers."""
     hosts = []
     for vs in facts.of_kind("VirtualService"):
         spec = vs.get("spec") or {}
         if any(g != "mesh" for g in spec.get("gateways") or []):
             hosts += [h for h in map(plain_host, map(str, spec.get("hosts") or [])) if h]
+    for gateway in facts.of_kind("Gateway"):
+        for server in (gateway.get("spec") or {}).get("servers") or []:
+            entries = server.get("hosts") if isinstance(server, Mapping) else None
+            hosts += [h for h in map(plain_host, map(str, entries or [])) if h and not h.startswith("probe.")]
     return list(dict.fromkeys(hosts))
 
 
@@ -505,8 +510,7 @@ def _proxy_flags_exist(facts: Facts) -> Iterator[Hit]:
 
 @rule("MA016", "error", "STRICT mTLS while a namespace with meshauth workloads has no sidecars")
 def _strict_mtls_needs_sidecars(facts: Facts) -> Iterator[Hit]:
-    namespaces = {p.namespace for p in facts.proxies} | facts.app_namespaces
-    for namespace in sorted(namespaces):
+    for namespace in sorted(_meshauth_namespaces(facts)):
         if _mtls_mode(facts, namespace) != "STRICT":
             continue
         ns = next((n for n in facts.of_kind("Namespace") if name_of(n) == namespace), None)
@@ -550,8 +554,8 @@ def _refresh_before_token_expiry(facts: Facts) -> Iterator[Hit]:
             None,
         )
         refresh, _ = proxy.duration("cookie-refresh", 0.0)
-        if preset is None or issuer not in checked or refresh is None:
-            continue
+        if preset is None or (checked and issuer not in checked) or refresh is None:
+            continue  # no fixed lifetime known, or the token checked is another issuer's
         lifetime = preset.id_token_lifetime_seconds or 0
         if not 0 < refresh < lifetime:
             yield proxy.workload, flag_path(proxy, "cookie-refresh"), (
@@ -760,6 +764,19 @@ def _mtls_mode(facts: Facts, namespace: str) -> Optional[str]:
                 found = (spec.get("mtls") or {}).get("mode")
                 mode = found if found and found != "UNSET" else mode
     return mode
+
+
+def _meshauth_namespaces(facts: Facts) -> set[str]:
+    """Namespaces whose workloads the login setup needs meshed: oauth2-proxy's, the apps' (routed
+    from a gateway, or guarded by a workload policy), and those of workloads meshauth rendered."""
+    found = {p.namespace for p in facts.proxies} | facts.app_namespaces
+    for policy in facts.of_kind("AuthorizationPolicy", "RequestAuthentication"):
+        if mapping(mapping(policy["spec"].get("selector")).get("matchLabels")):
+            found.add(namespace_of(policy))
+    for obj in facts.of_kind("Deployment", "StatefulSet", "DaemonSet"):
+        if mapping(obj["metadata"].get("labels")).get("app.kubernetes.io/managed-by") == "meshauth":
+            found.add(namespace_of(obj))
+    return found - {w.namespace for w in facts.gateway_workloads} - {facts.root_namespace}
 
 
 def _injected(namespace: Mapping[str, Any]) -> bool:
