@@ -5,6 +5,7 @@
     config = meshauth.load_config("meshauth.yaml", overlays=["overlays/prod.yaml"])
     bundle = meshauth.render(config)      # pure: no I/O, no network, deterministic
     findings = meshauth.validate(bundle)  # list of Finding; raise_on_error=True raises
+    meshauth.validate(meshauth.load_manifests(["k8s/"]))  # hand-written manifests too
     bundle.to_yaml()                      # the multi-document stream
     bundle.write("out/")                  # one file per object + kustomization.yaml + mesh/
     repo = meshauth.gitops("meshauth.yaml", {"dev": "overlays/dev.yaml"}, repo_url=URL)
@@ -34,6 +35,8 @@ _LAZY = {
     "gitops": "meshauth.gitops_repo",
     "GitOpsRepo": "meshauth.gitops_repo",
     "Drift": "meshauth.drift",
+    "load_manifests": "meshauth.manifests",
+    "Manifests": "meshauth.manifests",
 }
 
 __all__ = [
@@ -42,6 +45,7 @@ __all__ = [
     "Drift",
     "Finding",
     "GitOpsRepo",
+    "Manifests",
     "MeshAuthConfig",
     "MeshAuthError",
     "OutputError",
@@ -50,6 +54,7 @@ __all__ = [
     "config_schema",
     "gitops",
     "load_config",
+    "load_manifests",
     "render",
     "validate",
     "__version__",
@@ -62,6 +67,7 @@ if TYPE_CHECKING:
     from meshauth.findings import Finding
     from meshauth.gitops_repo import GitOpsRepo, gitops
     from meshauth.load import load_config
+    from meshauth.manifests import Manifests, load_manifests
     from meshauth.rendering import render
     from meshauth.schema import config_schema
     from meshauth.validation import validate

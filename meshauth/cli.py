@@ -22,6 +22,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "render" and args.mesh_config and args.output_dir:
         parser.error("--mesh-config prints to stdout; with -o DIR the mesh config is in DIR/mesh/")
+    if args.command == "validate" and (args.config is None) == (not args.manifests):
+        parser.error("give either CONFIG or --manifests PATH... (not both)")
     try:
         return args.run(args)
     except MeshAuthError as error:
@@ -61,17 +63,25 @@ def _render(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     import meshauth
 
-    config = meshauth.load_config(
-        args.config, overlays=args.overlay, allow_plaintext_secrets=args.allow_plaintext_secrets
+    if args.manifests:
+        target: Any = meshauth.load_manifests(args.manifests)
+        subject = " ".join(args.manifests)
+    else:
+        config = meshauth.load_config(
+            args.config, overlays=args.overlay, allow_plaintext_secrets=args.allow_plaintext_secrets
+        )
+        target, subject = meshauth.render(config), args.config
+    findings = meshauth.validate(
+        target, crds=args.crds or None, kubernetes_version=args.kubernetes_version,
+        istio_version=args.istio_version,
     )
-    findings = meshauth.validate(meshauth.render(config))
     failed = any(f.severity == "error" for f in findings)
     if args.output == "json":
         print(json.dumps({"findings": [f.to_dict() for f in findings], "valid": not failed}, indent=2))
     else:
         _print_findings(findings, stream=sys.stdout)
         errors = sum(f.severity == "error" for f in findings)
-        print(f"{args.config}: {errors} error(s), {len(findings) - errors} warning(s)")
+        print(f"{subject}: {errors} error(s), {len(findings) - errors} warning(s)")
     return EXIT_INVALID if failed else EXIT_OK
 
 
@@ -173,8 +183,28 @@ def _parser() -> argparse.ArgumentParser:
         help="print only the mesh configuration (IstioOperator overlay or istiod values)",
     )
 
-    validate = _command(commands, "validate", _validate, "render and check everything; write nothing")
-    _config_arguments(validate)
+    validate = _command(
+        commands, "validate",
+        _validate, "check a config and its output, or hand-written manifests; write nothing",
+    )
+    _config_arguments(validate, optional=True)
+    validate.add_argument(
+        "--manifests", nargs="+", metavar="PATH", default=[],
+        help="validate these YAML files or folders instead of a config's output",
+    )
+    validate.add_argument(
+        "--crds", action="append", default=[], metavar="PATH",
+        help="CustomResourceDefinition files or folders (such as `kubectl get crd -o yaml`) to "
+        "validate custom resources against instead of the bundled schemas (repeatable)",
+    )
+    validate.add_argument(
+        "--kubernetes-version", metavar="X.Y",
+        help="target Kubernetes version (default: the config's, or 1.30 for --manifests)",
+    )
+    validate.add_argument(
+        "--istio-version", metavar="X.Y",
+        help="target Istio version for version checks (default: the config's, or an IstioOperator's tag)",
+    )
     validate.add_argument("--output", choices=("text", "json"), default="text")
 
     gitops = _command(commands, "gitops", _gitops,
@@ -197,8 +227,10 @@ def _command(
     return command
 
 
-def _config_arguments(command: argparse.ArgumentParser) -> None:
-    command.add_argument("config", metavar="CONFIG", help="the meshauth.yaml file")
+def _config_arguments(command: argparse.ArgumentParser, optional: bool = False) -> None:
+    command.add_argument(
+        "config", metavar="CONFIG", help="the meshauth.yaml file", nargs="?" if optional else None
+    )
     command.add_argument(
         "--overlay", action="append", default=[], metavar="FILE",
         help="a partial config deep-merged onto CONFIG (repeatable, applied in order)",

@@ -30,7 +30,7 @@ def object_ref(obj: Mapping[str, Any]) -> str:
     metadata = obj.get("metadata") or {}
     name = metadata.get("name", "?") if isinstance(metadata, dict) else "?"
     namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
-    return f"{obj.get('kind', '?')} {namespace + '/' if namespace else ''}{name}"
+    return f"{obj.get('kind', '?')} {f'{namespace}/' if namespace else ''}{name}"
 
 
 def errors(findings: list[Finding]) -> list[Finding]:

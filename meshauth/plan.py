@@ -23,7 +23,6 @@ from typing import Any, Iterator
 
 from meshauth import oauth2proxy, proxyflags
 from meshauth.config import ACME_CHALLENGE_PATH, REDIS_NAME, App, MeshAuthConfig
-from meshauth.fieldtypes import duration_seconds
 from meshauth.findings import Finding
 from meshauth.presets import PRESETS
 from meshauth.versions import NEWEST_KNOWN_ISTIO, IstioFeatures, istio_features
@@ -406,18 +405,8 @@ class _Planner:
         )
 
     def warnings(self) -> Iterator[Finding]:
+        # MA018 (refresh vs. the ID token's lifetime) is a rule on the objects: meshauth.rules.
         spec = self.spec
-        lifetime = PRESETS[spec.identity.preset].id_token_lifetime_seconds
-        refresh = duration_seconds(spec.oauth2_proxy.cookie.refresh)
-        if lifetime and not 0 < refresh < lifetime:
-            yield Finding(
-                "MA018", "warning",
-                f"cookie refresh {spec.oauth2_proxy.cookie.refresh} is not shorter than the "
-                f"{spec.identity.preset} ID token's lifetime ({lifetime // 60}m): once the token "
-                "expires before oauth2-proxy refreshes it, the gateway answers 401 \"Jwt is "
-                "expired\"; set oauth2Proxy.cookie.refresh below it, such as 30m",
-                path="spec.oauth2Proxy.cookie.refresh",
-            )
         if spec.tls is None:
             yield Finding(
                 "config", "warning",

@@ -9,68 +9,92 @@ Cross-resource rules live in :mod:`meshauth.rules`.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Union
 
 from meshauth.errors import ValidationFailed
 from meshauth.findings import Finding, errors, object_ref
-from meshauth.versions import DEFAULT_KUBERNETES, kubernetes_versions
+from meshauth.versions import DEFAULT_KUBERNETES, is_kubernetes_group, kubernetes_versions
+
+if TYPE_CHECKING:
+    import os
+
+    from meshauth.bundle import Bundle
+    from meshauth.crds import CrdSet
+    from meshauth.manifests import Manifests
 
 
 def validate(
-    bundle_or_objects: Union["Bundle", Sequence[Mapping[str, Any]]],  # noqa: F821
+    bundle_or_objects: Union["Bundle", "Manifests", Sequence[Mapping[str, Any]]],
     *,
+    crds: Union[None, "CrdSet", Iterable[Union[str, "os.PathLike[str]"]]] = None,
     kubernetes_version: Optional[str] = None,
+    istio_version: Optional[str] = None,
     raise_on_error: bool = False,
 ) -> list[Finding]:
-    """Every finding for a bundle (or plain objects): schemas, then cross-resource rules."""
-    from meshauth import rules  # imported here: rules import this module's helpers
+    """Every finding for a bundle, loaded manifests or plain objects: schemas, then rules.
 
-    objects, mesh, warnings, version = _unpack(bundle_or_objects, kubernetes_version)
-    findings = list(warnings)
-    findings += schema_findings(objects, version)
-    findings += rules.check(objects, mesh)
+    ``crds``: CustomResourceDefinition files or folders (or a loaded :class:`meshauth.crds.CrdSet`)
+    to validate custom resources against, instead of the schemas meshauth ships. The mesh
+    configuration is the bundle's, or the one found among the manifests (IstioOperator, istiod
+    values, ``istio`` ConfigMap). ``istio_version`` enables the checks that depend on it (MA014).
+    """
+    from meshauth import rules  # imported here: rules import this module's helpers
+    from meshauth.facts import Facts
+
+    subject = _subject(bundle_or_objects, kubernetes_version, istio_version)
+    crd_set = _crd_set(crds)
+    findings = list(subject.warnings)
+    notice = crd_set.cel_notice(subject.objects) if crd_set is not None else None
+    findings += [notice] if notice else []
+    for obj, file in zip(subject.objects, subject.files):
+        for finding in object_findings(obj, subject.kubernetes_version, crd_set):
+            findings.append(replace(finding, file=file))
+    facts = Facts(
+        subject.objects, subject.mesh, _major_minor(subject.istio_version),
+        _major_minor(subject.kubernetes_version),
+    )
+    findings += rules.run(facts, {id(o): f for o, f in zip(subject.objects, subject.files)})
     if raise_on_error and errors(findings):
         raise ValidationFailed(errors(findings))
     return findings
 
 
-def schema_findings(objects: Iterable[Mapping[str, Any]], kubernetes_version: str) -> list[Finding]:
-    findings = []
-    for obj in objects:
-        api_version, kind = str(obj.get("apiVersion")), str(obj.get("kind"))
-        if not is_core_group(api_version):
-            continue
+def object_findings(
+    obj: Mapping[str, Any], kubernetes_version: str, crd_set: Optional["CrdSet"] = None
+) -> list[Finding]:
+    """Schema findings of one object: Kubernetes' schemas for core kinds, CRD schemas otherwise.
+
+    An apiVersion the target does not serve is left to rule MA014, which says what replaced it.
+    """
+    api_version, kind = str(obj.get("apiVersion")), str(obj.get("kind"))
+    if is_core_group(api_version):
         validator = core_validator(kubernetes_version, api_version, kind)
-        if validator is None:
-            findings.append(
-                Finding(
-                    "schema",
-                    "error",
-                    f"Kubernetes {kubernetes_version} does not serve {kind} in {api_version}",
-                    object=object_ref(obj),
-                    path="apiVersion",
-                )
-            )
-            continue
-        for error in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.path))):
-            findings.append(
-                Finding(
-                    "schema",
-                    "error",
-                    _schema_message(error),
-                    object=object_ref(obj),
-                    path=json_path(error.absolute_path),
-                )
-            )
-    return findings
+        return _schema_errors(obj, validator) if validator is not None else []
+    if crd_set is not None and crd_set.defines(api_version):
+        return crd_set.findings(obj)
+    from meshauth.crdschemas import bundled_validator
+
+    validator = bundled_validator(api_version, kind)
+    return _schema_errors(obj, validator) if validator is not None else []
+
+
+def schema_findings(objects: Iterable[Mapping[str, Any]], kubernetes_version: str) -> list[Finding]:
+    return [f for obj in objects for f in object_findings(obj, kubernetes_version)]
+
+
+def _schema_errors(obj: Mapping[str, Any], validator: Any) -> list[Finding]:
+    return [
+        Finding("schema", "error", _schema_message(error), object=object_ref(obj), path=json_path(error.absolute_path))
+        for error in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path)))
+    ]
 
 
 def is_core_group(api_version: str) -> bool:
-    """True for Kubernetes' own API groups (``v1``, ``apps/v1``, ``*.k8s.io/*``)."""
-    group = api_version.rpartition("/")[0]
-    return "." not in group or group.endswith(".k8s.io")
+    """True for Kubernetes' own API groups (``v1``, ``apps/v1``, ``networking.k8s.io/v1``, ...)."""
+    return is_kubernetes_group(api_version)
 
 
 def json_path(parts: Iterable[Any]) -> str:
@@ -91,7 +115,24 @@ def _schema_message(error: Any) -> str:
         return f"must be of type {error.validator_value}"
     if validator == "enum":
         return f"must be one of {error.validator_value}"
+    if validator == "const":
+        return f"must be {error.validator_value!r}"
+    if validator == "pattern":
+        return f"must match the pattern {error.validator_value}"
+    if validator in ("minItems", "maxItems", "minLength", "maxLength", "minimum", "maximum", "maxProperties", "minProperties"):
+        return f"breaks {validator} {error.validator_value}"
+    if validator == "not" and isinstance(error.validator_value, dict):
+        comment = error.schema.get("$comment") if isinstance(error.schema, dict) else None
+        return f"breaks the rule: {comment}" if comment else "sets fields that exclude each other"
+    if validator in ("oneOf", "anyOf"):
+        return _alternatives_message(error)
     return f"does not satisfy the schema ({validator})"
+
+
+def _alternatives_message(error: Any) -> str:
+    causes = sorted({f"{json_path(e.relative_path) or 'value'} {_schema_message(e)}" for e in error.context or ()})
+    shown = "; ".join(causes[:4])
+    return f"matches none of the allowed forms ({shown})" if shown else "matches none of the allowed forms"
 
 
 def _extra_keys(error: Any) -> list[str]:
@@ -140,13 +181,47 @@ def core_validator(kubernetes_version: str, api_version: str, kind: str) -> Any:
     return Draft202012Validator(schema, registry=_registry(root))
 
 
-def _unpack(
-    bundle_or_objects: Any, kubernetes_version: Optional[str]
-) -> tuple[list[Mapping[str, Any]], Optional[Mapping[str, Any]], list[Finding], str]:
-    from meshauth.bundle import Bundle
+@dataclass(frozen=True)
+class _Subject:
+    objects: tuple[Mapping[str, Any], ...]
+    files: tuple[str, ...]
+    mesh: tuple[Any, ...]  # meshauth.manifests.MeshSource
+    warnings: tuple[Finding, ...]
+    kubernetes_version: str
+    istio_version: Optional[str]
 
-    if isinstance(bundle_or_objects, Bundle):
-        bundle = bundle_or_objects
-        version = kubernetes_version or bundle.kubernetes_version
-        return list(bundle.objects), bundle.mesh_config, list(bundle.warnings), version
-    return list(bundle_or_objects), None, [], kubernetes_version or DEFAULT_KUBERNETES
+
+def _subject(target: Any, kubernetes_version: Optional[str], istio_version: Optional[str]) -> _Subject:
+    from meshauth.bundle import Bundle
+    from meshauth.manifests import Manifests, from_objects, mesh_source
+
+    if isinstance(target, Bundle):
+        source = mesh_source(target.mesh_config, target.mesh_file)
+        return _Subject(
+            target.objects, tuple("" for _ in target.objects), (source,) if source else (),
+            target.warnings, kubernetes_version or target.kubernetes_version,
+            istio_version or target.istio_version,
+        )
+    manifests = target if isinstance(target, Manifests) else from_objects(list(target))
+    return _Subject(
+        manifests.objects, manifests.files, manifests.mesh, (),
+        kubernetes_version or DEFAULT_KUBERNETES, istio_version or manifests.istio_version,
+    )
+
+
+def _crd_set(crds: Any) -> Optional["CrdSet"]:
+    if crds is None:
+        return None
+    from meshauth.crds import CrdSet, load_crds
+
+    return crds if isinstance(crds, CrdSet) else load_crds(crds)
+
+
+def _major_minor(version: Optional[str]) -> Optional[tuple[int, int]]:
+    if not version:
+        return None
+    major, _, minor = version.partition(".")
+    try:
+        return int(major), int(minor.split(".")[0])
+    except ValueError:
+        return None

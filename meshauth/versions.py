@@ -81,3 +81,94 @@ def kubernetes_version_problem(version: tuple[int, int]) -> str | None:
         low, high = (".".join(map(str, v)) for v in (known[0], known[-1]))
         return f"must be between {low} and {high}, the versions whose schemas meshauth validates against"
     return None
+
+
+# --- what each version serves, for validating manifests (rule MA014) ------------------------------
+
+# Kubernetes' own API groups (anything else, even under *.k8s.io, is a custom resource).
+KUBERNETES_GROUPS = frozenset(
+    {
+        "", "apps", "batch", "autoscaling", "policy", "extensions",
+        "networking.k8s.io", "rbac.authorization.k8s.io", "storage.k8s.io",
+        "admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io",
+        "scheduling.k8s.io", "coordination.k8s.io", "node.k8s.io", "discovery.k8s.io",
+        "flowcontrol.apiserver.k8s.io", "certificates.k8s.io", "authentication.k8s.io",
+        "authorization.k8s.io", "events.k8s.io", "internal.apiserver.k8s.io", "resource.k8s.io",
+        "storagemigration.k8s.io",
+    }
+)
+
+# (apiVersion, kind or "*") -> (removed in, what to use instead). Kubernetes: the deprecated API
+# migration guide; cert-manager: v1.7 removed every pre-v1 API; External Secrets stopped serving
+# v1beta1; Istio 1.6 removed the alpha security APIs.
+REMOVED_APIS: dict[tuple[str, str], tuple[str, tuple[int, int], str]] = {
+    ("networking.k8s.io/v1beta1", "IngressClass"): ("Kubernetes", (1, 22), "networking.k8s.io/v1"),
+    ("networking.k8s.io/v1beta1", "Ingress"): ("Kubernetes", (1, 22), "networking.k8s.io/v1"),
+    ("extensions/v1beta1", "Ingress"): ("Kubernetes", (1, 22), "networking.k8s.io/v1"),
+    ("extensions/v1beta1", "*"): ("Kubernetes", (1, 16), "apps/v1"),
+    ("apps/v1beta1", "*"): ("Kubernetes", (1, 16), "apps/v1"),
+    ("apps/v1beta2", "*"): ("Kubernetes", (1, 16), "apps/v1"),
+    ("rbac.authorization.k8s.io/v1beta1", "*"): ("Kubernetes", (1, 22), "rbac.authorization.k8s.io/v1"),
+    ("apiextensions.k8s.io/v1beta1", "*"): ("Kubernetes", (1, 22), "apiextensions.k8s.io/v1"),
+    ("admissionregistration.k8s.io/v1beta1", "*"): ("Kubernetes", (1, 22), "admissionregistration.k8s.io/v1"),
+    ("policy/v1beta1", "PodDisruptionBudget"): ("Kubernetes", (1, 25), "policy/v1"),
+    ("batch/v1beta1", "CronJob"): ("Kubernetes", (1, 25), "batch/v1"),
+    ("autoscaling/v2beta1", "*"): ("Kubernetes", (1, 25), "autoscaling/v2"),
+    ("autoscaling/v2beta2", "*"): ("Kubernetes", (1, 26), "autoscaling/v2"),
+    ("cert-manager.io/v1alpha2", "*"): ("cert-manager", (1, 7), "cert-manager.io/v1"),
+    ("cert-manager.io/v1alpha3", "*"): ("cert-manager", (1, 7), "cert-manager.io/v1"),
+    ("cert-manager.io/v1beta1", "*"): ("cert-manager", (1, 7), "cert-manager.io/v1"),
+    ("certmanager.k8s.io/v1alpha1", "*"): ("cert-manager", (0, 11), "cert-manager.io/v1"),
+    ("acme.cert-manager.io/v1alpha2", "*"): ("cert-manager", (1, 7), "acme.cert-manager.io/v1"),
+    ("acme.cert-manager.io/v1alpha3", "*"): ("cert-manager", (1, 7), "acme.cert-manager.io/v1"),
+    ("acme.cert-manager.io/v1beta1", "*"): ("cert-manager", (1, 7), "acme.cert-manager.io/v1"),
+    ("external-secrets.io/v1beta1", "*"): ("External Secrets", (0, 17), "external-secrets.io/v1"),
+    ("external-secrets.io/v1alpha1", "*"): ("External Secrets", (0, 17), "external-secrets.io/v1"),
+    ("security.istio.io/v1alpha1", "*"): ("Istio", (1, 6), "security.istio.io/v1beta1 (or v1 from 1.17)"),
+    ("authentication.istio.io/v1alpha1", "*"): ("Istio", (1, 6), "security.istio.io RequestAuthentication/PeerAuthentication"),
+    ("rbac.istio.io/v1alpha1", "*"): ("Istio", (1, 6), "security.istio.io AuthorizationPolicy"),
+}
+
+# (apiVersion, kind) -> first Istio minor that serves it (older apiVersions are served by all).
+ISTIO_API_SINCE: dict[tuple[str, str], tuple[int, int]] = {
+    ("security.istio.io/v1", "AuthorizationPolicy"): (1, 17),
+    ("security.istio.io/v1", "RequestAuthentication"): (1, 17),
+    ("security.istio.io/v1", "PeerAuthentication"): (1, 22),
+    ("networking.istio.io/v1", "Gateway"): (1, 22),
+    ("networking.istio.io/v1", "VirtualService"): (1, 22),
+    ("networking.istio.io/v1", "DestinationRule"): (1, 22),
+    ("networking.istio.io/v1", "ServiceEntry"): (1, 22),
+    ("networking.istio.io/v1", "Sidecar"): (1, 22),
+}
+
+# (kind, top-level spec field) -> first Istio minor that knows it.
+ISTIO_FIELD_SINCE: dict[tuple[str, str], tuple[int, int]] = {
+    ("AuthorizationPolicy", "targetRefs"): (1, 22),
+    ("RequestAuthentication", "targetRefs"): (1, 22),
+}
+
+# envoyExtAuthzHttp field -> first Istio minor that knows it.
+EXT_AUTHZ_FIELD_SINCE: dict[str, tuple[int, int]] = {
+    "includeRequestHeadersInCheck": (1, 10),
+    "includeAdditionalHeadersInCheck": (1, 10),
+    "includeRequestBodyInCheck": (1, 10),
+    "headersToDownstreamOnAllow": (1, 14),
+}
+
+
+def api_removal(
+    api_version: str, kind: str, kubernetes: tuple[int, int] | None = None
+) -> tuple[str, str] | None:
+    """(removed in, replacement) when the apiVersion is gone (for Kubernetes' own APIs: gone in
+    the target ``kubernetes`` version); None otherwise."""
+    entry = REMOVED_APIS.get((api_version, kind)) or REMOVED_APIS.get((api_version, "*"))
+    if entry is None:
+        return None
+    product, since, replacement = entry
+    if product == "Kubernetes" and kubernetes is not None and kubernetes < since:
+        return None
+    return f"{product} {since[0]}.{since[1]}", replacement
+
+
+def is_kubernetes_group(api_version: str) -> bool:
+    return api_version.rpartition("/")[0] in KUBERNETES_GROUPS

@@ -31,6 +31,8 @@ def test_wheel_ships_templates_and_schemas(wheel):
     templates = {p.name for p in (ROOT / "templates").glob("*.j2")}
     assert {f"meshauth/_data/templates/{t}" for t in templates} <= names
     assert "meshauth/_data/schemas/meshauth.schema.json" in names
+    crd_schemas = {p.name for p in (ROOT / "schemas" / "crds").glob("*.json")}
+    assert crd_schemas and {f"meshauth/_data/schemas/crds/{c}" for c in crd_schemas} <= names
     assert not any(n.startswith(("tests/", "examples/")) for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "meshauth = meshauth.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
@@ -57,5 +59,10 @@ def test_installed_wheel_renders_from_another_directory(wheel, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "kind: AuthorizationPolicy" in result.stdout
+    checked = subprocess.run(
+        [sys.executable, "-m", "meshauth", "validate", "--manifests", str(ROOT / "tests" / "manifests" / "bad" / "MA010-host-not-on-gateway.yaml")],
+        capture_output=True, text=True, cwd=workdir, env=env,
+    )
+    assert checked.returncode == 1 and "MA010" in checked.stdout, checked.stderr
     script = site / "bin" / "meshauth"
     assert script.is_file()

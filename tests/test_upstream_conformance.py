@@ -70,4 +70,6 @@ def test_kubernetes_schema_validation_catches_a_broken_core_object():
     messages = [f"{f.object} {f.path}: {f.message}" for f in findings if f.rule == "schema"]
     assert any("spec.replicas: must be of type" in m for m in messages), messages
     assert any("bogus" in m for m in messages), messages
-    assert any("does not serve IngressClass in networking.k8s.io/v1beta1" in m for m in messages), messages
+    removed = [f for f in findings if f.rule == "MA014"]
+    assert [(f.object, f.path) for f in removed] == [("IngressClass istio", "apiVersion")]
+    assert "removed in Kubernetes 1.22" in removed[0].message and "networking.k8s.io/v1" in removed[0].message
