@@ -161,6 +161,28 @@ ClaimName = Annotated[
     Text,
     _check(lambda v: bool(_CLAIM_NAME.match(v)), "must be a JWT claim name (letters, digits, _ . : / -)"),
 ]
+_IMAGE_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_REF = re.compile(
+    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]+)?/)?"  # registry host[:port]/
+    rf"{_IMAGE_COMPONENT}(?:/{_IMAGE_COMPONENT})*"  # path
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"  # :tag
+    r"(?:@sha256:[0-9a-f]{64})?$"  # @digest
+)
+ImageRef = Annotated[
+    Text,
+    _check(
+        lambda v: bool(_IMAGE_REF.match(v)),
+        "must be an image reference such as nginxinc/nginx-unprivileged:1.27 or "
+        "registry.example.com/team/app:1.0@sha256:<64 hex>",
+    ),
+]
+ImageDigest = Annotated[
+    Text,
+    _check(
+        lambda v: bool(re.fullmatch(r"sha256:[0-9a-f]{64}", v)),
+        "must be an image digest: sha256: and 64 lowercase hex digits",
+    ),
+]
 CookieName = Annotated[
     Text, _check(lambda v: bool(_COOKIE_NAME.match(v)), "must be a valid cookie name")
 ]

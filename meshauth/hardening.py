@@ -1,0 +1,91 @@
+"""How the workloads meshauth renders are locked down: one place for every hardening decision.
+
+The plan (:mod:`meshauth.plan`) asks this module for the pieces that make a pod hard to abuse and
+hard to take down, for oauth2-proxy, its Redis and the demo workloads alike:
+
+* who a workload is: a dedicated ServiceAccount without an API token, and the mTLS identity
+  (``cluster.local/ns/<namespace>/sa/<account>``) that AuthorizationPolicies name;
+* who may reach it: an ALLOW AuthorizationPolicy on that identity (L7, mTLS) and a NetworkPolicy
+  (L3/L4, also holds when a pod has no sidecar);
+* how it survives a node drain: a PodDisruptionBudget and topology spreading once it has more than
+  one replica (one replica cannot be both available and evicted, so it gets neither);
+* where it may run: the restricted Pod Security Standard on namespaces whose pods all comply.
+
+Why ``cluster.local`` in principals, whatever the mesh's trust domain: in AuthorizationPolicies
+Istio reads ``cluster.local`` as "the mesh's own trust domain and its aliases", so the policy keeps
+working when the trust domain is renamed (Istio docs, trust domain migration).
+
+Why the restricted profile needs ``mesh.cni``: without Istio's CNI plugin every injected pod gets
+the ``istio-init`` container, which adds NET_ADMIN and NET_RAW; neither ``restricted`` nor even
+``baseline`` admits that, so enforcing would block every meshed pod. With the CNI plugin the
+injected containers (``istio-validation``, ``istio-proxy``) run as UID 1337 without privileges, and
+pass ``restricted`` once the pod sets ``seccompProfile: RuntimeDefault``, which every pod meshauth
+renders does.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+TRUST_DOMAIN = "cluster.local"  # Istio's alias for the mesh's own trust domain, in policies
+SPREAD_KEYS = ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
+TMP_SIZE = "64Mi"
+
+
+def principal(namespace: str, service_account: str) -> str:
+    """The mTLS identity of a workload as AuthorizationPolicy ``principals`` name it."""
+    return f"{TRUST_DOMAIN}/ns/{namespace}/sa/{service_account}"
+
+
+def pull_policy(image: str) -> Optional[str]:
+    """``Always`` for a tag (it may move; the kubelet then re-checks access to a private image);
+    none (IfNotPresent) for an image pinned by digest, which cannot change."""
+    return None if "@sha256:" in image else "Always"
+
+
+def spread(selector: Mapping[str, str], replicas: int) -> list[dict[str, Any]]:
+    """Spread replicas over nodes and zones; preferred, so a one-node test cluster still schedules."""
+    if replicas < 2:
+        return []
+    return [
+        {
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": dict(selector)},
+        }
+        for key in SPREAD_KEYS
+    ]
+
+
+def disruption_budget(replicas: int) -> Optional[dict[str, Any]]:
+    """At most one replica evicted at a time; none with a single replica (it would block drains)."""
+    return {"maxUnavailable": 1} if replicas > 1 else None
+
+
+def pod_security_labels(version: str) -> dict[str, str]:
+    """Namespace labels that enforce (and warn about) the restricted profile of ``version``.
+
+    The version is pinned to the target Kubernetes minor, so that a cluster upgrade does not change
+    what is enforced until the config says so.
+    """
+    pinned = f"v{version}"
+    return {
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": pinned,
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/warn-version": pinned,
+    }
+
+
+def ingress_from(namespace: str, selector: Mapping[str, str], port: int) -> dict[str, Any]:
+    """A NetworkPolicy ingress rule: pods with ``selector`` labels in ``namespace``, one TCP port."""
+    return {
+        "from": [
+            {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}},
+                "podSelector": {"matchLabels": dict(selector)},
+            }
+        ],
+        "ports": [{"protocol": "TCP", "port": port}],
+    }
