@@ -174,10 +174,16 @@ class _Planner:
         liveness, readiness = proxyflags.health_paths(proxy.version)
         uid = proxyflags.image_user(proxy.version)
         image = f"{proxy.image}:{proxy.version}" + (f"@{proxy.digest}" if proxy.digest else "")
+        inputs = self.secret_inputs()
+        low_uid = f"UID {uid} is the image's user before v7.3.0" if uid < hardening.HIGH_UID else None
+        meta = self.meta(PROXY_NAME, namespace, **selector)
+        meta["annotations"] = hardening.checkov_skips(
+            image, low_uid=low_uid, secret_env=self.secret_env_reason(inputs["env"])
+        )
         yield Planned(
             "oauth2-proxy-deployment.yaml.j2",
             {
-                "meta": self.meta(PROXY_NAME, namespace, **selector),
+                "meta": meta,
                 "replicas": proxy.replicas,
                 "selector": selector,
                 "pod_labels": {**selector, "app": PROXY_NAME},
@@ -185,7 +191,7 @@ class _Planner:
                 "image": image,
                 "pull_policy": hardening.pull_policy(image),
                 "spread": hardening.spread(selector, proxy.replicas),
-                **self.secret_inputs(),
+                **inputs,
                 "args": oauth2proxy.args(
                     self.spec,
                     PRESETS[self.spec.identity.preset].oauth2_proxy_provider,
@@ -228,6 +234,16 @@ class _Planner:
             "items": [{"key": key, "path": key} for key in SECRET_KEYS],
         } if files else None
         return {"env": env, "secret_volume": volume}
+
+    @staticmethod
+    def secret_env_reason(env: list[dict[str, Any]]) -> str | None:
+        names = {e["name"] for e in env}
+        reasons = []
+        if "OAUTH2_PROXY_COOKIE_SECRET" in names:
+            reasons.append("oauth2-proxy reads the cookie secret from a file only from v7.11.0")
+        if "OAUTH2_PROXY_REDIS_PASSWORD" in names:
+            reasons.append("oauth2-proxy has no file flag for the Redis password")
+        return "; ".join(reasons) or None
 
     def guards(
         self, name: str, namespace: str, selector: dict[str, str], replicas: int, *,
@@ -296,8 +312,9 @@ class _Planner:
         yield Planned("redis-service.yaml.j2", {"meta": meta, "selector": selector})
         yield Planned(
             "redis-deployment.yaml.j2",
-            {"meta": meta, "selector": selector, "pod_labels": {**selector, "app": REDIS_NAME},
-             "image": image, "service_account": REDIS_NAME,
+            {"meta": {**meta, "annotations": hardening.checkov_skips(image)},
+             "selector": selector, "pod_labels": {**selector, "app": REDIS_NAME},
+             "image": image, "service_account": REDIS_NAME, "uid": hardening.REDIS_UID,
              "pull_policy": hardening.pull_policy(image)},
         )
         proxy_pods = {"app.kubernetes.io/name": PROXY_NAME}
@@ -457,9 +474,13 @@ class _Planner:
         )
         deploy, ingress = app.deploy, self.spec.ingress
         yield Planned("service-account.yaml.j2", {"meta": meta})
+        own_user = None if deploy.run_as_user else (
+            "runs as the image's own non-root user; set deploy.runAsUser to choose one"
+        )
+        skips = hardening.checkov_skips(deploy.image, low_uid=own_user)
         yield Planned(
             "demo-deployment.yaml.j2",
-            {"meta": meta, "selector": app.selector, "replicas": deploy.replicas,
+            {"meta": {**meta, "annotations": skips}, "selector": app.selector, "replicas": deploy.replicas,
              "image": deploy.image, "port": target_port, "service_account": app.service.name,
              "uid": deploy.run_as_user, "pull_policy": hardening.pull_policy(deploy.image),
              "spread": hardening.spread(app.selector, deploy.replicas),
