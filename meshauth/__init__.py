@@ -7,6 +7,8 @@
     findings = meshauth.validate(bundle)  # list of Finding; raise_on_error=True raises
     bundle.to_yaml()                      # the multi-document stream
     bundle.write("out/")                  # one file per object + kustomization.yaml + mesh/
+    meshauth.simulate(config, host="app.example.com", path="/")   # Decision: ALLOW/DENY, by which policy
+    meshauth.explain(config, format="markdown")                    # who may reach each app
 
 The heavy modules (pydantic, jinja2, jsonschema) load on first use, so that importing meshauth and
 ``meshauth --help`` stay fast.
@@ -29,11 +31,15 @@ _LAZY = {
     "Finding": "meshauth.findings",
     "MeshAuthConfig": "meshauth.config",
     "config_schema": "meshauth.schema",
+    "simulate": "meshauth.simulation",
+    "Decision": "meshauth.simulation",
+    "explain": "meshauth.access",
 }
 
 __all__ = [
     "Bundle",
     "ConfigError",
+    "Decision",
     "Finding",
     "MeshAuthConfig",
     "MeshAuthError",
@@ -41,19 +47,23 @@ __all__ = [
     "Problem",
     "ValidationFailed",
     "config_schema",
+    "explain",
     "load_config",
     "render",
+    "simulate",
     "validate",
     "__version__",
 ]
 
 if TYPE_CHECKING:
+    from meshauth.access import explain
     from meshauth.bundle import Bundle
     from meshauth.config import MeshAuthConfig
     from meshauth.findings import Finding
     from meshauth.load import load_config
     from meshauth.rendering import render
     from meshauth.schema import config_schema
+    from meshauth.simulation import Decision, simulate
     from meshauth.validation import validate
 
 
