@@ -41,8 +41,7 @@ class AppAccess:
 
 
 def access_table(bundle: Any, environment: Environment) -> list[AppAccess]:
-    objects = list(bundle.objects)
-    mesh = MeshView(objects, bundle.mesh_config or {}, environment)
+    mesh = MeshView.of(bundle, environment)
     table = []
     for service in mesh.kind("VirtualService"):
         spec = service.get("spec") or {}
@@ -53,20 +52,19 @@ def access_table(bundle: Any, environment: Environment) -> list[AppAccess]:
         destination = routes[0]["route"][0]["destination"]["host"]
         namespace = service["metadata"]["namespace"]
         fqdn = destination if "." in destination else f"{destination}.{namespace}.svc.cluster.local"
-        table.append(_app(mesh, (bundle.objects, bundle.mesh_config), environment, hosts, fqdn))
+        table.append(_app(mesh, mesh, environment, hosts, fqdn))
     return sorted(table, key=lambda a: a.app)
 
 
-def _app(mesh: MeshView, bundle: Any, env: Environment, hosts: Sequence[str], fqdn: str) -> AppAccess:
+def _app(mesh: MeshView, probe: MeshView, env: Environment, hosts: Sequence[str], fqdn: str) -> AppAccess:
     host = hosts[0]
     gateway = _gateway_pods(mesh, host)
     app = mesh.pods_of(fqdn)
     at_gateway = _policies(mesh, gateway, env) if gateway else []
     at_app = _policies(mesh, app, env)
-    patterns = _patterns(at_gateway + at_app)
-    public = tuple(p for p in patterns if _reaches(bundle, env, host, p, None))
-    acme = tuple(p for p in patterns if p.startswith(ACME_PREFIX)
-                 and _reaches(bundle, env, host, p, 80))
+    patterns = _patterns(mesh.rules_about(p, h) for p in at_gateway + at_app for h in hosts)
+    public = tuple(p for p in patterns if _reaches(probe, host, p, None))
+    acme = tuple(p for p in patterns if p.startswith(ACME_PREFIX) and _reaches(probe, host, p, 80))
     custom = [p for p in at_gateway if _action(p) == "CUSTOM"]
     login = ", ".join(f"{_provider(p)} ({object_ref(p)})" for p in custom)
     who = _who(mesh, custom, at_gateway, at_app, host)
@@ -84,9 +82,8 @@ def _gateway_pods(mesh: MeshView, host: str) -> Optional[Pods]:
     return None
 
 
-def _policies(mesh: MeshView, pods: Any, env: Environment) -> list[Mapping[str, Any]]:
-    return [p for p in mesh.kind("AuthorizationPolicy") if authz.enforced(p)
-            and authz.applies(p, pods.namespace, pods.labels, env.root_namespace)]
+def _policies(mesh: MeshView, pods: Pods, env: Environment) -> list[Mapping[str, Any]]:
+    return [p for p in mesh.selecting("AuthorizationPolicy", pods) if authz.enforced(p)]
 
 
 def _action(policy: Mapping[str, Any]) -> str:
@@ -97,12 +94,12 @@ def _provider(policy: Mapping[str, Any]) -> str:
     return str(((policy.get("spec") or {}).get("provider") or {}).get("name", "?"))
 
 
-def _patterns(policies: Iterable[Mapping[str, Any]]) -> list[str]:
-    """Every path pattern the policies name, in order, once."""
+def _patterns(rule_lists: Iterable[list[Mapping[str, Any]]]) -> list[str]:
+    """Every path pattern the rules name, in order, once."""
     found: dict[str, None] = {}
-    for policy in policies:
-        for rule in (policy.get("spec") or {}).get("rules") or []:
-            for to in (rule or {}).get("to") or []:
+    for rules in rule_lists:
+        for rule in rules:
+            for to in rule.get("to") or []:
                 operation = to.get("operation") or {}
                 for pattern in [*(operation.get("paths") or []), *(operation.get("notPaths") or [])]:
                     found.setdefault(pattern, None)
@@ -121,9 +118,8 @@ def _probe(pattern: str) -> str:
     return text
 
 
-def _reaches(bundle: Any, env: Environment, host: str, pattern: str, port: Optional[int]) -> bool:
-    probe = _probe(pattern)
-    return evaluate(bundle, Request(host=host, path=probe, port=port), env).allowed
+def _reaches(mesh: MeshView, host: str, pattern: str, port: Optional[int]) -> bool:
+    return mesh.decide(Request(host=host, path=_probe(pattern), port=port)).allowed
 
 
 def _who(mesh: MeshView, custom: Sequence[Mapping[str, Any]], at_gateway: Sequence[Mapping[str, Any]],
@@ -136,7 +132,8 @@ def _who(mesh: MeshView, custom: Sequence[Mapping[str, Any]], at_gateway: Sequen
             if _action(policy) == "CUSTOM":
                 continue
             rules = [r or {} for r in (policy.get("spec") or {}).get("rules") or []]
-            relevant = [r for r in rules if _about(r, host) and (r.get("from") or r.get("when"))]
+            relevant = [r for r in mesh.rules_about(policy, host)
+                        if _about(r, host) and (r.get("from") or r.get("when"))]
             if not relevant and _action(policy) == "ALLOW" and not rules:
                 who.append(f"{where}: nobody ({object_ref(policy)} has no rules)")
             if relevant:

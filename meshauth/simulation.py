@@ -143,14 +143,7 @@ def environment_for(config: Any) -> Environment:
 
 def evaluate(bundle: Any, request: Request, environment: Environment) -> Decision:
     """Decide ``request`` over a bundle (or ``(objects, mesh_config)``)."""
-    objects, mesh = (bundle.objects, bundle.mesh_config) if hasattr(bundle, "objects") else bundle
-    mesh_view = MeshView(list(objects), mesh or {}, environment)
-    try:
-        return mesh_view.run(request)
-    except _Done as done:
-        return done.decision
-    except authz.Unsupported as error:
-        raise ConfigError(Problem(f"cannot simulate: {error}")) from None
+    return MeshView.of(bundle, environment).decide(request)
 
 
 # --- the mesh, read from the objects -----------------------------------------------------------------
@@ -164,13 +157,66 @@ class Pods:
 
 
 class MeshView:
+    """The objects of a bundle, indexed once, and the walk of one request at a time over them."""
+
     def __init__(self, objects: list[Mapping[str, Any]], mesh: Mapping[str, Any], env: Environment):
         self.objects, self.mesh, self.env = objects, mesh, env
         self.steps: list[Step] = []
         self.last_allow = ""  # the ALLOW policy and rule that let the request through last
+        self._kinds: dict[str, list[Mapping[str, Any]]] = {}
+        self._placed: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+        for obj in objects:
+            namespace = str((obj.get("metadata") or {}).get("namespace") or "")
+            self._kinds.setdefault(str(obj.get("kind")), []).append(obj)
+            self._placed.setdefault((str(obj.get("kind")), namespace), []).append(obj)
+        self._rules: dict[int, authz.RuleIndex] = {}
+        self._routes = _HostIndex(self.kind("VirtualService"),
+                                  lambda vs: (vs.get("spec") or {}).get("hosts") or [])
+        self._servers = _HostIndex(
+            [(g, server) for g in self.kind("Gateway") for server in (g.get("spec") or {}).get("servers") or []],
+            lambda pair: pair[1].get("hosts") or [],
+        )
 
-    def kind(self, kind: str) -> list[Mapping[str, Any]]:
-        return [o for o in self.objects if o.get("kind") == kind]
+    def match(self, policy: Mapping[str, Any], call: authz.Call) -> Optional[int]:
+        return authz.matching_rule(policy, call, self.rule_index(policy))
+
+    def rule_index(self, policy: Mapping[str, Any]) -> authz.RuleIndex:
+        index = self._rules.get(id(policy))
+        if index is None:
+            index = self._rules[id(policy)] = authz.RuleIndex(policy)
+        return index
+
+    def rules_about(self, policy: Mapping[str, Any], host: str) -> list[Mapping[str, Any]]:
+        """The rules of a policy that can concern requests for ``host``."""
+        rules = (policy.get("spec") or {}).get("rules") or []
+        return [rules[n] or {} for n in self.rule_index(policy).candidates(host)]
+
+    @classmethod
+    def of(cls, bundle: Any, env: Environment) -> "MeshView":
+        objects, mesh = (bundle.objects, bundle.mesh_config) if hasattr(bundle, "objects") else bundle
+        return cls(list(objects), mesh or {}, env)
+
+    def decide(self, request: Request) -> Decision:
+        self.steps, self.last_allow = [], ""
+        try:
+            return self.run(request)
+        except _Done as done:
+            return done.decision
+        except authz.Unsupported as error:
+            raise ConfigError(Problem(f"cannot simulate: {error}")) from None
+
+    def kind(self, kind: str, namespace: Optional[str] = None) -> list[Mapping[str, Any]]:
+        if namespace is None:
+            return self._kinds.get(kind, [])
+        return self._placed.get((kind, namespace), [])
+
+    def selecting(self, kind: str, pods: "Pods") -> list[Mapping[str, Any]]:
+        """The policies of ``kind`` that apply to the pods (their namespace, and mesh-wide ones)."""
+        root = self.env.root_namespace
+        candidates = self.kind(kind, pods.namespace)
+        if root != pods.namespace:
+            candidates = candidates + self.kind(kind, root)
+        return [p for p in candidates if authz.applies(p, pods.namespace, pods.labels, root)]
 
     # --- the walk --------------------------------------------------------------------------------
 
@@ -213,10 +259,9 @@ class MeshView:
         token: Optional[Mapping[str, Any]],
     ) -> tuple[Optional[Mapping[str, Any]], authz.Call]:
         """Run one proxy's filters; return the token it passes upstream and the call as checked."""
-        policies = [p for p in self.kind("AuthorizationPolicy") if authz.enforced(p)
-                    and authz.applies(p, pods.namespace, pods.labels, self.env.root_namespace)]
+        policies = [p for p in self.selecting("AuthorizationPolicy", pods) if authz.enforced(p)]
         for policy in _action(policies, "CUSTOM"):
-            rule = authz.matching_rule(policy, call)
+            rule = self.match(policy, call)
             if rule is not None:
                 self.note(hop, "CUSTOM", f"rule {rule} matches: ask the provider", object_ref(policy))
                 token = self.ext_authz(policy, call, session)
@@ -225,13 +270,13 @@ class MeshView:
             self.note(hop, "CUSTOM", "no CUSTOM policy matches: no login check")
         token, call = self.jwt(hop, pods, call, token)
         for policy in _action(policies, "DENY"):
-            rule = authz.matching_rule(policy, call)
+            rule = self.match(policy, call)
             if rule is not None:
                 self.note(hop, "DENY", f"rule {rule} matches", object_ref(policy))
                 self.stop(False, 403, object_ref(policy), f"DENY rule {rule} matches at the {hop}")
         allow = _action(policies, "ALLOW")
         for policy in allow:
-            rule = authz.matching_rule(policy, call)
+            rule = self.match(policy, call)
             if rule is not None:
                 self.note(hop, "ALLOW", f"rule {rule} matches", object_ref(policy))
                 self.last_allow = f"{object_ref(policy)} rule {rule}"
@@ -248,8 +293,7 @@ class MeshView:
     def jwt(
         self, hop: str, pods: Pods, call: authz.Call, token: Optional[Mapping[str, Any]]
     ) -> tuple[Optional[Mapping[str, Any]], authz.Call]:
-        authentications = [p for p in self.kind("RequestAuthentication")
-                           if authz.applies(p, pods.namespace, pods.labels, self.env.root_namespace)]
+        authentications = self.selecting("RequestAuthentication", pods)
         check = authz.check_token(authentications, token)
         self.note(hop, "jwt", check.reason, check.policy)
         if check.outcome == "rejected":
@@ -307,7 +351,7 @@ class MeshView:
     # --- routing ---------------------------------------------------------------------------------
 
     def gateway_for(self, request: Request) -> tuple[Mapping[str, Any], int]:
-        serving = [(g, s) for g in self.kind("Gateway") for s in (g.get("spec") or {}).get("servers") or []
+        serving = [(g, s) for g, s in self._servers.candidates(request.host)
                    if any(host_in(h, request.host) for h in s.get("hosts") or [])]
         if not serving:
             self.stop(False, 404, "Gateway", f"no Gateway in the bundle serves {request.host}")
@@ -317,7 +361,8 @@ class MeshView:
     def route(
         self, gateway: Mapping[str, Any], request: Request, call: authz.Call, port: int
     ) -> tuple[Optional[str], int]:
-        server = next((s for s in gateway["spec"]["servers"] if s["port"]["number"] == port
+        server = next((s for g, s in self._servers.candidates(request.host) if g is gateway
+                       and s["port"]["number"] == port
                        and any(host_in(h, request.host) for h in s.get("hosts") or [])), None)
         if server is None:
             if port == 80 and call.path.startswith(ACME_PREFIX) and self.http01_for(request.host):
@@ -327,7 +372,7 @@ class MeshView:
         if (server.get("tls") or {}).get("httpsRedirect"):
             self.stop(False, 301, object_ref(gateway), "plain HTTP is redirected to HTTPS")
         ref = f"{gateway['metadata']['namespace']}/{gateway['metadata']['name']}"
-        for service in self.kind("VirtualService"):
+        for service in self._routes.candidates(request.host):
             spec, namespace = service.get("spec") or {}, service["metadata"]["namespace"]
             gateways = [g if "/" in g else f"{namespace}/{g}" for g in spec.get("gateways") or []]
             if ref in gateways and any(host_in(h, request.host) for h in spec.get("hosts") or []):
@@ -362,14 +407,12 @@ class MeshView:
     def service(self, fqdn: str) -> Optional[Mapping[str, Any]]:
         name, _, rest = fqdn.partition(".")
         namespace = rest.split(".", 1)[0]
-        return next((s for s in self.kind("Service") if s["metadata"]["name"] == name
-                     and s["metadata"].get("namespace") == namespace), None)
+        return next((s for s in self.kind("Service", namespace) if s["metadata"]["name"] == name), None)
 
     def deployment_for(self, service: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
         selector = (service.get("spec") or {}).get("selector") or {}
-        return next((d for d in self.kind("Deployment")
-                     if d["metadata"].get("namespace") == service["metadata"].get("namespace")
-                     and selector and all(_pod_labels(d).get(k) == v for k, v in selector.items())),
+        return next((d for d in self.kind("Deployment", service["metadata"].get("namespace"))
+                     if selector and all(_pod_labels(d).get(k) == v for k, v in selector.items())),
                     None)
 
     def target_port(self, fqdn: str, port: int) -> int:
@@ -475,3 +518,24 @@ def parse_claims(text: str) -> dict[str, Any]:
         raise ConfigError(Problem("--claims must be a JSON object, such as "
                                   '\'{"email": "a@example.com", "groups": ["sre"]}\''))
     return claims
+
+
+class _HostIndex:
+    """Objects by the hosts they name: exact names in a dict, patterns with ``*`` always tried.
+    Candidates come in the objects' order and are still matched in full."""
+
+    def __init__(self, objects: Sequence[Any], hosts_of: Any) -> None:
+        self.objects = list(objects)
+        self.always: list[int] = []
+        self.exact: dict[str, list[int]] = {}
+        for number, obj in enumerate(self.objects):
+            for host in hosts_of(obj):
+                name = str(host).rsplit("/", 1)[-1].lower()
+                if "*" in name:
+                    self.always.append(number)
+                else:
+                    self.exact.setdefault(name, []).append(number)
+
+    def candidates(self, host: str) -> list[Any]:
+        bare = (host.rsplit(":", 1)[0] if host.count(":") == 1 else host).lower()
+        return [self.objects[n] for n in sorted({*self.always, *self.exact.get(bare, ())})]

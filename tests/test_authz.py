@@ -228,3 +228,30 @@ def test_jwt_rule_audiences_are_enforced():
 def test_without_request_authentication_a_token_is_not_looked_at():
     check = authz.check_token([], {"iss": "https://idp"})
     assert check.outcome == "none" and check.identity is None
+
+
+# --- the host index is a shortcut, never a different answer ------------------------------------------
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_HOSTS = ["a.example.com", "a.example.com:*", "B.example.com", "*.example.com", "c.example.com:8443", "*"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rules=st.lists(st.fixed_dictionaries({}, optional={
+        "to": st.lists(st.fixed_dictionaries({"operation": st.fixed_dictionaries({}, optional={
+            "hosts": st.lists(st.sampled_from(_HOSTS), max_size=3),
+            "notHosts": st.lists(st.sampled_from(_HOSTS), max_size=2),
+            "paths": st.lists(st.sampled_from(["/x", "/y*"]), max_size=2)})}), max_size=2)}),
+        max_size=6),
+    host=st.sampled_from(["a.example.com", "A.EXAMPLE.COM:443", "b.example.com", "c.example.com:8443",
+                          "d.example.com", "[::1]:443", "a.example.com:"]),
+    path=st.sampled_from(["/x", "/y1", "/z"]),
+)
+def test_the_rule_index_never_changes_which_rule_matches(rules, host, path):
+    policy = {"spec": {"rules": rules}}
+    request = call(host=host, path=path)
+    assert authz.matching_rule(policy, request, authz.RuleIndex(policy)) == authz.matching_rule(policy, request)
