@@ -25,7 +25,12 @@ renders does.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional
+
+from meshauth.findings import Finding
+
+if TYPE_CHECKING:
+    from meshauth.config import Spec
 
 TRUST_DOMAIN = "cluster.local"  # Istio's alias for the mesh's own trust domain, in policies
 HIGH_UID = 10000  # below this a UID may collide with a host user (checkov CKV_K8S_40)
@@ -115,3 +120,27 @@ def checkov_skips(
     if secret_env:
         reasons.append(("CKV_K8S_35", secret_env))
     return {f"checkov.io/skip{i}": f"{check}={why}" for i, (check, why) in enumerate(reasons, 1)}
+
+
+def findings(spec: "Spec") -> Iterator[Finding]:
+    """Warnings about hardening that the config gives up on purpose."""
+    for index, app in enumerate(spec.apps):
+        uid = app.deploy.run_as_user if app.deploy else None
+        if uid is not None and uid < HIGH_UID:
+            yield Finding(
+                "config", "warning",
+                f"the demo workload runs as UID {uid}, below {HIGH_UID}: if it ever escapes its "
+                "container it shares a UID with users of the node; choose 10000 or more if the "
+                "image allows it",
+                path=f"spec.apps[{index}].deploy.runAsUser",
+            )
+    namespaces = [("spec.oauth2Proxy.namespace", spec.oauth2_proxy.namespace)]
+    namespaces += [(f"spec.apps[{i}].namespace", a.namespace) for i, a in enumerate(spec.apps) if a.deploy]
+    for path, namespace in namespaces:
+        if namespace == "default":
+            yield Finding(
+                "config", "warning",
+                "workloads in the namespace default share it with whatever else lands there by "
+                "accident, and their policies and labels with it; give them a namespace of their own",
+                path=path,
+            )

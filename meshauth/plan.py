@@ -129,7 +129,8 @@ class _Planner:
         (see :mod:`meshauth.hardening`)."""
         apps = [app for app in self.spec.apps if app.namespace == namespace]
         ours = namespace == self.spec.oauth2_proxy.namespace or bool(apps)
-        if not self.spec.mesh.cni or not ours or not all(app.deploy for app in apps):
+        shared = namespace == "default"  # holds whatever lands there; never restrict it wholesale
+        if not self.spec.mesh.cni or not ours or shared or not all(app.deploy for app in apps):
             return {}
         return hardening.pod_security_labels(self.spec.platform.kubernetes_version)
 
@@ -474,9 +475,11 @@ class _Planner:
         )
         deploy, ingress = app.deploy, self.spec.ingress
         yield Planned("service-account.yaml.j2", {"meta": meta})
-        own_user = None if deploy.run_as_user else (
-            "runs as the image's own non-root user; set deploy.runAsUser to choose one"
-        )
+        own_user = None
+        if deploy.run_as_user is None:
+            own_user = "runs as the image's own non-root user; set deploy.runAsUser to choose one"
+        elif deploy.run_as_user < hardening.HIGH_UID:
+            own_user = f"deploy.runAsUser {deploy.run_as_user} is chosen in the config (meshauth warns)"
         skips = hardening.checkov_skips(deploy.image, low_uid=own_user)
         yield Planned(
             "demo-deployment.yaml.j2",
@@ -556,6 +559,7 @@ class _Planner:
                 "knows (1.30); the 1.30 API shapes are used",
                 path="spec.platform.istioVersion",
             )
+        yield from hardening.findings(spec)
         if spec.secret.source == "inline":
             yield Finding(
                 "config", "warning",

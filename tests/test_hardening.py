@@ -268,3 +268,18 @@ def test_malformed_image_references_are_refused(image):
     with pytest.raises(meshauth.ConfigError) as caught:
         render(lambda d: d["spec"]["apps"][0]["deploy"].update(image=image))
     assert caught.value.problems[0].path == "spec.apps[0].deploy.image"
+
+
+def test_a_low_demo_uid_and_the_default_namespace_are_warned_about():
+    def change(d):
+        d["spec"]["apps"][0].update(namespace="default")
+        d["spec"]["apps"][0]["deploy"]["runAsUser"] = 101
+        d["spec"]["mesh"] = {"cni": True}
+
+    bundle = render(change)
+    paths = {w.path for w in bundle.warnings}
+    assert {"spec.apps[0].deploy.runAsUser", "spec.apps[0].namespace"} <= paths
+    default = get(bundle, "Namespace", "default")
+    assert "pod-security.kubernetes.io/enforce" not in default["metadata"]["labels"]
+    skips = get(bundle, "Deployment", "web")["metadata"]["annotations"].values()
+    assert any(s.startswith("CKV_K8S_40=deploy.runAsUser 101") for s in skips)
