@@ -20,7 +20,6 @@ from meshauth.simulation import (
     Pods,
     Request,
     environment_for,
-    evaluate,
     extension_providers,
     host_in,
     proxy_args,
@@ -52,19 +51,19 @@ def access_table(bundle: Any, environment: Environment) -> list[AppAccess]:
         destination = routes[0]["route"][0]["destination"]["host"]
         namespace = service["metadata"]["namespace"]
         fqdn = destination if "." in destination else f"{destination}.{namespace}.svc.cluster.local"
-        table.append(_app(mesh, mesh, environment, hosts, fqdn))
+        table.append(_app(mesh, hosts, fqdn))
     return sorted(table, key=lambda a: a.app)
 
 
-def _app(mesh: MeshView, probe: MeshView, env: Environment, hosts: Sequence[str], fqdn: str) -> AppAccess:
+def _app(mesh: MeshView, hosts: Sequence[str], fqdn: str) -> AppAccess:
     host = hosts[0]
     gateway = _gateway_pods(mesh, host)
     app = mesh.pods_of(fqdn)
-    at_gateway = _policies(mesh, gateway, env) if gateway else []
-    at_app = _policies(mesh, app, env)
+    at_gateway = _policies(mesh, gateway) if gateway else []
+    at_app = _policies(mesh, app)
     patterns = _patterns(mesh.rules_about(p, h) for p in at_gateway + at_app for h in hosts)
-    public = tuple(p for p in patterns if _reaches(probe, host, p, None))
-    acme = tuple(p for p in patterns if p.startswith(ACME_PREFIX) and _reaches(probe, host, p, 80))
+    public = tuple(p for p in patterns if _reaches(mesh, host, p, None))
+    acme = tuple(p for p in patterns if p.startswith(ACME_PREFIX) and _reaches(mesh, host, p, 80))
     custom = [p for p in at_gateway if _action(p) == "CUSTOM"]
     login = ", ".join(f"{_provider(p)} ({object_ref(p)})" for p in custom)
     who = _who(mesh, custom, at_gateway, at_app, host)
@@ -82,7 +81,7 @@ def _gateway_pods(mesh: MeshView, host: str) -> Optional[Pods]:
     return None
 
 
-def _policies(mesh: MeshView, pods: Pods, env: Environment) -> list[Mapping[str, Any]]:
+def _policies(mesh: MeshView, pods: Pods) -> list[Mapping[str, Any]]:
     return [p for p in mesh.selecting("AuthorizationPolicy", pods) if authz.enforced(p)]
 
 

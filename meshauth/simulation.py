@@ -264,6 +264,9 @@ class MeshView:
             rule = self.match(policy, call)
             if rule is not None:
                 self.note(hop, "CUSTOM", f"rule {rule} matches: ask the provider", object_ref(policy))
+                if hop == "provider":  # the check of a check: Envoy would loop until it fails
+                    self.stop(False, 403, object_ref(policy), "a CUSTOM policy guards the "
+                              "extension provider itself, so its own checks are sent to it")
                 token = self.ext_authz(policy, call, session)
                 break
         else:
