@@ -643,6 +643,22 @@ class Spec(Model):
         return self
 
     @model_validator(mode="after")
+    def _redis_password_is_read(self) -> "Spec":
+        secret, store = self.secret, self.oauth2_proxy.session_store
+        given = {
+            "inline": lambda: (("inline", "redisPassword"), secret.inline.redis_password),
+            "external-secrets": lambda: (("externalSecret", "data", "redisPassword"),
+                                         secret.external_secret.data.redis_password),
+            "sealed-secrets": lambda: (("sealed", "encryptedData", REDIS_PASSWORD_KEY),
+                                       secret.sealed.encrypted_data.get(REDIS_PASSWORD_KEY)),
+        }.get(secret.source, lambda: ((), None))()
+        path, value = given
+        if value is not None and (store.type != "redis" or store.deploy):
+            raise At(("secret", *path), "is only read with a Redis session store that meshauth "
+                     "does not deploy (sessionStore: {type: redis, url: ...}); remove it")
+        return self
+
+    @model_validator(mode="after")
     def _cookie_needs_tls(self) -> "Spec":
         if self.tls is None and self.oauth2_proxy.cookie.secure:
             raise At(
