@@ -10,6 +10,8 @@
     bundle.write("out/")                  # one file per object + kustomization.yaml + mesh/
     repo = meshauth.gitops("meshauth.yaml", {"dev": "overlays/dev.yaml"}, repo_url=URL)
     repo.write("checkout/"); repo.check("checkout/").diff()   # a GitOps tree, and its drift
+    meshauth.simulate(config, host="app.example.com", path="/")   # Decision: ALLOW/DENY, by which policy
+    meshauth.explain(config, format="markdown")                    # who may reach each app
 
 The heavy modules (pydantic, jinja2, jsonschema) load on first use, so that importing meshauth and
 ``meshauth --help`` stay fast.
@@ -37,12 +39,16 @@ _LAZY = {
     "Drift": "meshauth.drift",
     "load_manifests": "meshauth.manifests",
     "Manifests": "meshauth.manifests",
+    "simulate": "meshauth.simulation",
+    "Decision": "meshauth.simulation",
+    "explain": "meshauth.access",
 }
 
 __all__ = [
     "Bundle",
     "ConfigError",
     "Drift",
+    "Decision",
     "Finding",
     "GitOpsRepo",
     "Manifests",
@@ -53,14 +59,17 @@ __all__ = [
     "ValidationFailed",
     "config_schema",
     "gitops",
+    "explain",
     "load_config",
     "load_manifests",
     "render",
+    "simulate",
     "validate",
     "__version__",
 ]
 
 if TYPE_CHECKING:
+    from meshauth.access import explain
     from meshauth.bundle import Bundle
     from meshauth.config import MeshAuthConfig
     from meshauth.drift import Drift
@@ -70,6 +79,7 @@ if TYPE_CHECKING:
     from meshauth.manifests import Manifests, load_manifests
     from meshauth.rendering import render
     from meshauth.schema import config_schema
+    from meshauth.simulation import Decision, simulate
     from meshauth.validation import validate
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping, Union
 
 from meshauth.emit import dump_document, dump_documents, file_name
@@ -16,7 +16,8 @@ KUSTOMIZATION = "kustomization.yaml"
 @dataclass(frozen=True)
 class Bundle:
     name: str
-    objects: tuple[dict[str, Any], ...]  # in apply order
+    # in apply order; not in repr(): an inline Secret's values must not reach logs or tracebacks
+    objects: tuple[dict[str, Any], ...] = field(repr=False)
     mesh_config: dict[str, Any]  # IstioOperator overlay, or istiod chart values
     mesh_install: Literal["istioctl", "helm"]
     warnings: tuple[Finding, ...]

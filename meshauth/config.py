@@ -17,9 +17,11 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    FieldSerializationInfo,
     SecretStr,
     Tag,
     ValidationInfo,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -38,6 +40,8 @@ from meshauth.fieldtypes import (
     Host,
     HttpsUrl,
     HttpUrl,
+    ImageDigest,
+    ImageRef,
     IstioPath,
     LabelKey,
     LabelValue,
@@ -59,6 +63,7 @@ from meshauth.versions import (
 API_VERSION = "meshauth.dev/v1alpha1"
 KIND = "MeshAuthConfig"
 ACME_CHALLENGE_PATH = "/.well-known/acme-challenge/*"
+REVEAL_SECRETS = "meshauth.reveal_secrets"  # serialization context key; see InlineValues._masked
 
 Labels = dict[LabelKey, LabelValue]
 
@@ -77,6 +82,7 @@ class Model(BaseModel):
         alias_generator=to_camel,
         validate_default=True,
         strict=True,  # YAML already types values: "80" is not a port, yes is not true
+        hide_input_in_errors=True,  # a ValidationError must never carry a (secret) input value
     )
 
 
@@ -128,12 +134,22 @@ class Mesh(Model):
         "a lowercase DNS label makes every request it guards fail.",
     )
     install: Literal["istioctl", "helm"] = "istioctl"
+    cni: bool = Field(
+        False,
+        description="true when Istio runs with its CNI plugin (no istio-init container): then the "
+        "namespaces whose pods meshauth renders enforce the restricted Pod Security Standard.",
+    )
 
 
 class Ingress(Model):
     namespace: DnsLabel = "istio-system"
     selector: Labels = Field(default_factory=lambda: {"app": "istio-ingressgateway"}, min_length=1)
     gateway: DnsSubdomain = "meshauth"
+    service_account: DnsSubdomain = Field(
+        "istio-ingressgateway-service-account",
+        description="Service account of the ingress gateway pods; only its mTLS identity may call "
+        "oauth2-proxy. istioctl's default; the gateway Helm chart names it after the release.",
+    )
 
 
 # --- TLS -----------------------------------------------------------------------------------------
@@ -228,6 +244,17 @@ def cookie_secret_length(secret: str) -> int:
 class InlineValues(Model):
     client_secret: SecretStr = Field(min_length=1)
     cookie_secret: SecretStr
+    redis_password: Optional[SecretStr] = Field(
+        None, description="Password of the Redis session store (key redis-password)."
+    )
+
+    @field_serializer("client_secret", "cookie_secret", "redis_password")
+    def _masked(self, value: Optional[SecretStr], info: FieldSerializationInfo) -> Any:
+        """Masked (``**********``) in every dump, unless the caller asks with REVEAL_SECRETS
+        (only :func:`meshauth.load.load_config`, to re-validate a model with overlays)."""
+        if value is None or not (info.context or {}).get(REVEAL_SECRETS):
+            return value if info.mode != "json" or value is None else str(value)
+        return value.get_secret_value()
 
     @field_validator("cookie_secret")
     @classmethod
@@ -275,6 +302,9 @@ class RemoteRef(Model):
 class ExternalSecretData(Model):
     client_secret: RemoteRef
     cookie_secret: RemoteRef
+    redis_password: Optional[RemoteRef] = Field(
+        None, description="Password of the Redis session store (key redis-password)."
+    )
 
 
 class StoreRef(Model):
@@ -293,9 +323,15 @@ class ExternalSecretsSecret(SecretBase):
     external_secret: ExternalSecretSpec
 
 
+SECRET_KEYS = ("client-secret", "cookie-secret")  # what the oauth2-proxy Deployment always reads
+REDIS_PASSWORD_KEY = "redis-password"  # read (optionally) with a Redis session store
+
+
 def _sealed_key(key: str) -> str:
-    if key not in ("client-secret", "cookie-secret"):
-        raise ValueError("unknown key; the sealed keys are client-secret and cookie-secret")
+    if key not in (*SECRET_KEYS, REDIS_PASSWORD_KEY):
+        raise ValueError(
+            "unknown key; the sealed keys are client-secret, cookie-secret and redis-password"
+        )
     return key
 
 
@@ -382,7 +418,22 @@ class RedisSessionStore(Model):
         None, description="Required unless deploy is true (then it defaults to that Redis)."
     )
     deploy: bool = Field(False, description="Render a small Redis next to oauth2-proxy.")
-    image: Text = Field("redis:7.4-alpine", description="The image of the Redis deploy renders.")
+    image: ImageRef = Field(
+        "redis:7.4-alpine", description="The image of the Redis deploy renders."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _no_password(cls, value: Optional[str]) -> Optional[str]:
+        userinfo = (value or "").partition("://")[2].split("/", 1)[0].rpartition("@")[0]
+        if ":" in userinfo:
+            raise ValueError(
+                "must not contain a password: it would be written into the manifests as plain "
+                "text. Put it into the Secret under the key redis-password (secret.inline."
+                "redisPassword, secret.externalSecret.data.redisPassword or the sealed key "
+                "redis-password); oauth2-proxy reads it from there"
+            )
+        return value
 
 
 SessionStore = Annotated[
@@ -401,6 +452,11 @@ class OAuth2Proxy(Model):
         proxyflags.LATEST, description="oauth2-proxy release (image tag); default the newest known."
     )
     image: Text = "quay.io/oauth2-proxy/oauth2-proxy"
+    digest: Optional[ImageDigest] = Field(
+        None,
+        description="Pin the image to this digest (image:version@digest); the version still "
+        "decides the flags.",
+    )
     namespace: DnsLabel = "oauth2-proxy"
     replicas: int = Field(1, ge=1, le=100)
     cookie: Cookie = Field(default_factory=Cookie)
@@ -510,9 +566,16 @@ class Authorization(Model):
 
 
 class Deploy(Model):
-    image: Text = Field(min_length=1)
+    image: ImageRef = Field(description="Runs as non-root with a read-only root file system.")
     container_port: Optional[int] = Field(None, ge=1, le=65535, description="Default: service.port.")
     replicas: int = Field(1, ge=1, le=100)
+    run_as_user: Optional[int] = Field(
+        None,
+        ge=1,
+        le=2147483647,
+        description="UID to run as. Default: the image's own user, which must be numeric and not "
+        "root (the pod always runs as non-root); set it for an image whose USER is a name.",
+    )
 
 
 class App(Model):
@@ -608,6 +671,22 @@ class Spec(Model):
             ],
             "two apps deploy the same Service {}",
         )
+        return self
+
+    @model_validator(mode="after")
+    def _redis_password_is_read(self) -> "Spec":
+        secret, store = self.secret, self.oauth2_proxy.session_store
+        given = {
+            "inline": lambda: (("inline", "redisPassword"), secret.inline.redis_password),
+            "external-secrets": lambda: (("externalSecret", "data", "redisPassword"),
+                                         secret.external_secret.data.redis_password),
+            "sealed-secrets": lambda: (("sealed", "encryptedData", REDIS_PASSWORD_KEY),
+                                       secret.sealed.encrypted_data.get(REDIS_PASSWORD_KEY)),
+        }.get(secret.source, lambda: ((), None))()
+        path, value = given
+        if value is not None and (store.type != "redis" or store.deploy):
+            raise At(("secret", *path), "is only read with a Redis session store that meshauth "
+                     "does not deploy (sessionStore: {type: redis, url: ...}); remove it")
         return self
 
     @model_validator(mode="after")

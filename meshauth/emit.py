@@ -32,6 +32,7 @@ KIND_ORDER = (
     "ExternalSecret",
     "SealedSecret",
     "ConfigMap",
+    "NetworkPolicy",
     "Service",
     "Deployment",
     "PodDisruptionBudget",

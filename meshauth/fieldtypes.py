@@ -16,11 +16,12 @@ _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _DURATION_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
-_MAJOR_MINOR = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+_MAJOR_MINOR = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\Z")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CLAIM_NAME = re.compile(r"^[A-Za-z0-9_.:/-]+$")
 _COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]*$")
+# \Z, not $: "$" also matches before a trailing newline, which would let "host\n" through
+_PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]*\Z")
 
 
 def _check(predicate: Callable[[str], bool], message: str) -> AfterValidator:
@@ -160,6 +161,28 @@ IstioPath = Annotated[
 ClaimName = Annotated[
     Text,
     _check(lambda v: bool(_CLAIM_NAME.match(v)), "must be a JWT claim name (letters, digits, _ . : / -)"),
+]
+_IMAGE_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_REF = re.compile(
+    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]+)?/)?"  # registry host[:port]/
+    rf"{_IMAGE_COMPONENT}(?:/{_IMAGE_COMPONENT})*"  # path
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"  # :tag
+    r"(?:@sha256:[0-9a-f]{64})?\Z"  # @digest
+)
+ImageRef = Annotated[
+    Text,
+    _check(
+        lambda v: bool(_IMAGE_REF.match(v)),
+        "must be an image reference such as nginxinc/nginx-unprivileged:1.27 or "
+        "registry.example.com/team/app:1.0@sha256:<64 hex>",
+    ),
+]
+ImageDigest = Annotated[
+    Text,
+    _check(
+        lambda v: bool(re.fullmatch(r"sha256:[0-9a-f]{64}", v)),
+        "must be an image digest: sha256: and 64 lowercase hex digits",
+    ),
 ]
 CookieName = Annotated[
     Text, _check(lambda v: bool(_COOKIE_NAME.match(v)), "must be a valid cookie name")

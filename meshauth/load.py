@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping, Sequence, Union
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from meshauth.config import At, MeshAuthConfig
+from meshauth.config import REVEAL_SECRETS, At, MeshAuthConfig
 from meshauth.errors import ConfigError, Problem
 
 Source = Union[str, "os.PathLike[str]", Mapping[str, Any], MeshAuthConfig]
@@ -60,7 +60,10 @@ def load_config(
     try:
         return MeshAuthConfig.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(_problems(error, layers)) from None
+        problems = _problems(error, layers)
+    # raised outside the handler, so that the ConfigError does not keep the ValidationError (whose
+    # errors() hold the input values, secrets included) as its __context__
+    raise ConfigError(problems)
 
 
 def merge(base: Any, overlay: Any) -> Any:
@@ -92,7 +95,10 @@ def read_yaml_documents(path: Union[str, "os.PathLike[str]"]) -> list[Any]:
 
 def _layer(source: Any, label: str) -> tuple[str, Any]:
     if isinstance(source, BaseModel):
-        return label, source.model_dump(mode="json", by_alias=True, exclude_none=True)
+        dumped = source.model_dump(
+            mode="json", by_alias=True, exclude_none=True, context={REVEAL_SECRETS: True}
+        )
+        return label, dumped
     if isinstance(source, Mapping):
         return label, copy.deepcopy(dict(source))
     docs = read_yaml_documents(source)

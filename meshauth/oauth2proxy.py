@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from meshauth.config import Spec
 
 PORT = 4180
+SECRET_DIR = "/etc/oauth2-proxy/secrets"  # where the Secret is mounted when read as files
 
 # Flags meshauth sets itself, and the config field that decides each.
 MANAGED_FLAGS: Mapping[str, str] = {
@@ -27,6 +28,8 @@ MANAGED_FLAGS: Mapping[str, str] = {
     "client-id": "identity.clientId",
     "client-secret": "secret",
     "cookie-secret": "secret",
+    "client-secret-file": "secret (mounted as a file where the release can read it)",
+    "cookie-secret-file": "secret (mounted as a file where the release can read it)",
     "scope": "identity.scopes",
     "email-domain": "oauth2Proxy.emailDomains",
     "cookie-name": "oauth2Proxy.cookie.name",
@@ -43,6 +46,16 @@ MANAGED_FLAGS: Mapping[str, str] = {
 }
 
 
+# Flags whose value is a secret: as extraArgs they would be plain text in the Deployment (and in Git).
+SECRET_FLAGS: Mapping[str, str] = {
+    "redis-password": "put it into the Secret under the key redis-password instead",
+    "redis-sentinel-password": "use a Redis the password of which is in the Secret (redis-password)",
+    "basic-auth-password": "meshauth does not pass basic-auth credentials to the apps",
+    "github-token": "meshauth does not support it; use group claims in the ID token instead",
+    "jwt-key": "meshauth does not support it; use the client secret",
+    "signature-key": "meshauth does not support it",
+}
+
 # Flags meshauth sets unless extraArgs says otherwise.
 DEFAULTS: Mapping[str, Any] = {"skip-provider-button": True}
 
@@ -56,6 +69,11 @@ def extra_arg_problems(version: str, extra_args: Mapping[str, Any]) -> Iterator[
             yield flag, f"write the flag without leading dashes ({name})"
         elif name in MANAGED_FLAGS:
             yield flag, f"is set by meshauth: {MANAGED_FLAGS[name]}"
+        elif name in SECRET_FLAGS:
+            yield flag, (
+                "takes a secret, which extraArgs would write into the Deployment as plain text; "
+                + SECRET_FLAGS[name]
+            )
         elif name not in available:
             since = proxyflags.flag_since(name)
             detail = f" (it appeared in {since})" if since else ""
@@ -91,6 +109,9 @@ def args(spec: "Spec", provider: str, whitelist: list[str]) -> list[str]:
         ("set-xauthrequest", True),
         *((name, v) for name, v in DEFAULTS.items() if name not in proxy.extra_args),
     ]
+    if proxyflags.reads_secret_files(proxy.version):
+        flags += [("client-secret-file", f"{SECRET_DIR}/client-secret"),
+                  ("cookie-secret-file", f"{SECRET_DIR}/cookie-secret")]
     if proxy.session_store.type == "redis":
         flags += [("session-store-type", "redis"), ("redis-connection-url", proxy.session_store.url)]
     for name in sorted(proxy.extra_args):

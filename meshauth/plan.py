@@ -21,8 +21,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from meshauth import oauth2proxy, proxyflags
-from meshauth.config import ACME_CHALLENGE_PATH, REDIS_NAME, App, MeshAuthConfig
+from meshauth import hardening, oauth2proxy, proxyflags
+from meshauth.config import (
+    ACME_CHALLENGE_PATH,
+    REDIS_NAME,
+    REDIS_PASSWORD_KEY,
+    SECRET_KEYS,
+    App,
+    MeshAuthConfig,
+)
 from meshauth.findings import Finding
 from meshauth.presets import PRESETS
 from meshauth.versions import NEWEST_KNOWN_ISTIO, IstioFeatures, istio_features
@@ -112,8 +119,19 @@ class _Planner:
         istio_managed = {self.spec.mesh.root_namespace, self.spec.ingress.namespace}
         wanted = [self.spec.oauth2_proxy.namespace, *(app.namespace for app in self.spec.apps)]
         for namespace in sorted(set(wanted) - istio_managed):
-            meta = self.meta(namespace, **{"istio-injection": "enabled"})
-            yield Planned("namespace.yaml.j2", {"meta": meta})
+            labels = {"istio-injection": "enabled", **self.pod_security(namespace)}
+            yield Planned("namespace.yaml.j2", {"meta": self.meta(namespace, **labels)})
+
+    def pod_security(self, namespace: str) -> dict[str, str]:
+        """Enforce the restricted profile where meshauth renders every pod it knows to be there
+        (the proxy's namespace; an app namespace whose apps all deploy), and only with Istio CNI
+        (see :mod:`meshauth.hardening`)."""
+        apps = [app for app in self.spec.apps if app.namespace == namespace]
+        ours = namespace == self.spec.oauth2_proxy.namespace or bool(apps)
+        shared = namespace == "default"  # holds whatever lands there; never restrict it wholesale
+        if not self.spec.mesh.cni or not ours or shared or not all(app.deploy for app in apps):
+            return {}
+        return hardening.pod_security_labels(self.spec.platform.kubernetes_version)
 
     def issuer(self) -> Iterator[Planned]:
         tls = self.spec.tls
@@ -155,15 +173,25 @@ class _Planner:
             yield from self.redis(namespace, proxy.session_store.image)
         liveness, readiness = proxyflags.health_paths(proxy.version)
         uid = proxyflags.image_user(proxy.version)
+        image = f"{proxy.image}:{proxy.version}" + (f"@{proxy.digest}" if proxy.digest else "")
+        inputs = self.secret_inputs()
+        low_uid = f"UID {uid} is the image's user before v7.3.0" if uid < hardening.HIGH_UID else None
+        meta = self.meta(PROXY_NAME, namespace, **selector)
+        meta["annotations"] = hardening.checkov_skips(
+            image, low_uid=low_uid, secret_env=self.secret_env_reason(inputs["env"])
+        )
         yield Planned(
             "oauth2-proxy-deployment.yaml.j2",
             {
-                "meta": self.meta(PROXY_NAME, namespace, **selector),
+                "meta": meta,
                 "replicas": proxy.replicas,
                 "selector": selector,
                 "pod_labels": {**selector, "app": PROXY_NAME},
                 "service_account": PROXY_NAME,
-                "image": f"{proxy.image}:{proxy.version}",
+                "image": image,
+                "pull_policy": hardening.pull_policy(image),
+                "spread": hardening.spread(selector, proxy.replicas),
+                **inputs,
                 "args": oauth2proxy.args(
                     self.spec,
                     PRESETS[self.spec.identity.preset].oauth2_proxy_provider,
@@ -176,24 +204,86 @@ class _Planner:
                 "readiness_path": readiness,
             },
         )
+        gateway = hardening.principal(self.spec.ingress.namespace, self.spec.ingress.service_account)
+        yield from self.guards(
+            PROXY_NAME, namespace, selector, proxy.replicas,
+            principals=[gateway],
+            peers=hardening.ingress_from(
+                self.spec.ingress.namespace, self.spec.ingress.selector, oauth2proxy.PORT
+            ),
+        )
+
+    def secret_inputs(self) -> dict[str, Any]:
+        """How oauth2-proxy reads its Secret: as files where the release can (so the values are not
+        in its environment), else as environment variables; the Redis password always from the
+        environment (there is no file flag for it)."""
+        proxy, name = self.spec.oauth2_proxy, self.spec.secret.name
+        files = proxyflags.reads_secret_files(proxy.version)
+        env = [] if files else [
+            {"name": f"OAUTH2_PROXY_{key.upper().replace('-', '_')}",
+             "valueFrom": {"secretKeyRef": {"name": name, "key": key}}}
+            for key in SECRET_KEYS
+        ]
+        store = proxy.session_store
+        if store.type == "redis" and not store.deploy:
+            env.append({"name": "OAUTH2_PROXY_REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {
+                "name": name, "key": REDIS_PASSWORD_KEY, "optional": True}}})
+        volume = {
+            "path": oauth2proxy.SECRET_DIR,
+            "secret": name,
+            "items": [{"key": key, "path": key} for key in SECRET_KEYS],
+        } if files else None
+        return {"env": env, "secret_volume": volume}
+
+    @staticmethod
+    def secret_env_reason(env: list[dict[str, Any]]) -> str | None:
+        names = {e["name"] for e in env}
+        reasons = []
+        if "OAUTH2_PROXY_COOKIE_SECRET" in names:
+            reasons.append("oauth2-proxy reads the cookie secret from a file only from v7.11.0")
+        if "OAUTH2_PROXY_REDIS_PASSWORD" in names:
+            reasons.append("oauth2-proxy has no file flag for the Redis password")
+        return "; ".join(reasons) or None
+
+    def guards(
+        self, name: str, namespace: str, selector: dict[str, str], replicas: int, *,
+        principals: list[str], peers: dict[str, Any],
+    ) -> Iterator[Planned]:
+        """Who may reach a workload (AuthorizationPolicy on mTLS identities when ``principals``,
+        NetworkPolicy from ``peers``) and how many replicas a drain may take (more than one)."""
+        meta = self.meta(name, namespace)
+        budget = hardening.disruption_budget(replicas)
+        if budget:
+            yield Planned(
+                "pod-disruption-budget.yaml.j2",
+                {"meta": meta, "selector": selector, "max_unavailable": budget["maxUnavailable"]},
+            )
+        yield Planned("network-policy.yaml.j2", {"meta": meta, "selector": selector,
+                                                 "ingress": [peers]})
+        if principals:
+            yield Planned(
+                "workload-access-policy.yaml.j2",
+                {"api_version": self.istio.security_api, "meta": meta, "selector": selector,
+                 "principals": principals},
+            )
 
     def secret(self, meta: dict[str, Any]) -> Iterator[Planned]:
         """The object that holds (or produces) the Secret oauth2-proxy reads; none for existing."""
         secret = self.spec.secret
         if secret.source == "inline":
+            inline = secret.inline
+            values = (("client-secret", inline.client_secret), ("cookie-secret", inline.cookie_secret),
+                      (REDIS_PASSWORD_KEY, inline.redis_password))
             yield Planned(
                 "oauth2-proxy-secret.yaml.j2",
-                {
-                    "meta": meta,
-                    "client_id": self.spec.identity.client_id,
-                    "client_secret": secret.inline.client_secret.get_secret_value(),
-                    "cookie_secret": secret.inline.cookie_secret.get_secret_value(),
-                },
+                {"meta": meta,
+                 "data": {key: value.get_secret_value() for key, value in values if value}},
             )
         elif secret.source == "external-secrets":
             external = secret.external_secret
             refs = (("client-secret", external.data.client_secret),
-                    ("cookie-secret", external.data.cookie_secret))
+                    ("cookie-secret", external.data.cookie_secret),
+                    (REDIS_PASSWORD_KEY, external.data.redis_password))
             yield Planned(
                 "external-secret.yaml.j2",
                 {
@@ -203,6 +293,7 @@ class _Planner:
                     "data": [
                         {"secretKey": key, "remoteRef": ref.model_dump(exclude_none=True)}
                         for key, ref in refs
+                        if ref is not None
                     ],
                 },
             )
@@ -213,14 +304,24 @@ class _Planner:
             )
 
     def redis(self, namespace: str, image: str) -> Iterator[Planned]:
-        """A small Redis for oauth2-proxy's sessions: disposable (no persistence), non-root."""
+        """A small Redis for oauth2-proxy's sessions: disposable (no persistence), non-root, and
+        reachable only by oauth2-proxy's identity. One replica: sessions live in its memory."""
         selector = {"app.kubernetes.io/name": REDIS_NAME}
         meta = self.meta(REDIS_NAME, namespace, **selector)
+        yield Planned("service-account.yaml.j2", {"meta": meta})
         yield Planned("redis-service.yaml.j2", {"meta": meta, "selector": selector})
         yield Planned(
             "redis-deployment.yaml.j2",
-            {"meta": meta, "selector": selector, "pod_labels": {**selector, "app": REDIS_NAME},
-             "image": image},
+            {"meta": {**meta, "annotations": hardening.checkov_skips(image)},
+             "selector": selector, "pod_labels": {**selector, "app": REDIS_NAME},
+             "image": image, "service_account": REDIS_NAME, "uid": hardening.REDIS_UID,
+             "pull_policy": hardening.pull_policy(image)},
+        )
+        proxy_pods = {"app.kubernetes.io/name": PROXY_NAME}
+        yield from self.guards(
+            REDIS_NAME, namespace, selector, 1,
+            principals=[hardening.principal(namespace, PROXY_NAME)],
+            peers=hardening.ingress_from(namespace, proxy_pods, 6379),
         )
 
     def mesh_policies(self) -> Iterator[Planned]:
@@ -371,10 +472,27 @@ class _Planner:
             {"meta": meta, "selector": app.selector, "port": app.service.port,
              "target_port": target_port},
         )
+        deploy, ingress = app.deploy, self.spec.ingress
+        yield Planned("service-account.yaml.j2", {"meta": meta})
+        own_user = None
+        if deploy.run_as_user is None:
+            own_user = "runs as the image's own non-root user; set deploy.runAsUser to choose one"
+        elif deploy.run_as_user < hardening.HIGH_UID:
+            own_user = f"deploy.runAsUser {deploy.run_as_user} is chosen in the config (meshauth warns)"
+        skips = hardening.checkov_skips(deploy.image, low_uid=own_user)
         yield Planned(
             "demo-deployment.yaml.j2",
-            {"meta": meta, "selector": app.selector, "replicas": app.deploy.replicas,
-             "image": app.deploy.image, "port": target_port},
+            {"meta": {**meta, "annotations": skips}, "selector": app.selector, "replicas": deploy.replicas,
+             "image": deploy.image, "port": target_port, "service_account": app.service.name,
+             "uid": deploy.run_as_user, "pull_policy": hardening.pull_policy(deploy.image),
+             "spread": hardening.spread(app.selector, deploy.replicas),
+             "tmp_size": hardening.TMP_SIZE},
+        )
+        # Who may enter is the app's AuthorizationPolicy (JWT at the sidecar); the network only has
+        # to let the ingress gateway through.
+        yield from self.guards(
+            app.service.name, app.namespace, app.selector, deploy.replicas, principals=[],
+            peers=hardening.ingress_from(ingress.namespace, ingress.selector, target_port),
         )
 
     # --- the mesh configuration (not in the stream) ----------------------------------------------
@@ -429,4 +547,14 @@ class _Planner:
                 f"Istio {spec.platform.istio_version} is newer than the newest version meshauth "
                 "knows (1.30); the 1.30 API shapes are used",
                 path="spec.platform.istioVersion",
+            )
+        yield from hardening.findings(spec)
+        if spec.secret.source == "inline":
+            yield Finding(
+                "config", "warning",
+                f"secret.source inline writes the client secret and cookie secret of Secret "
+                f"{spec.oauth2_proxy.namespace}/{spec.secret.name} into the output as plain text: "
+                "anyone who can read the rendered files or the Git repository can log in as any "
+                "user. Use existing, external-secrets or sealed-secrets outside a throwaway setup",
+                path="spec.secret.source",
             )

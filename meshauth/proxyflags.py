@@ -42,6 +42,7 @@ __all__ = [
     "is_bool_flag",
     "is_list_flag",
     "parse_version",
+    "reads_secret_files",
 ]
 
 # Every v7 release tag, ascending (CHANGELOG.md "Changes since ..." chain; no pre-releases).
@@ -358,3 +359,10 @@ def health_paths(version: str) -> tuple[str, str]:
     if _v7(version) >= _READY_PATH_SINCE:
         return "/ping", "/ready"
     return "/ping", "/ping"
+
+
+def reads_secret_files(version: str) -> bool:
+    """True when the release reads both secrets from files (``--client-secret-file`` exists in every
+    v7 release, ``--cookie-secret-file`` from v7.11.0, #3104); before, the cookie secret can only
+    come from a flag or the environment."""
+    return "cookie-secret-file" in flags_for(version) and "client-secret-file" in flags_for(version)

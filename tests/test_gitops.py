@@ -43,8 +43,10 @@ def kustomize(directory):
 
 def without_wave(obj):
     obj = yaml.safe_load(yaml.safe_dump(obj))
-    annotations = obj["metadata"].pop("annotations")
-    assert annotations == {SYNC_WAVE: str(layer_of(obj).wave)}, obj["metadata"]["name"]
+    annotations = obj["metadata"]["annotations"]
+    assert annotations.pop(SYNC_WAVE) == str(layer_of(obj).wave), obj["metadata"]["name"]
+    if not annotations:
+        del obj["metadata"]["annotations"]
     return obj
 
 
@@ -222,6 +224,8 @@ def test_removing_an_app_removes_only_its_files_and_leaves_foreign_files(tmp_pat
     assert gone and all(".shop." in p or "acme-shop" in p for p in gone), sorted(gone)
     assert {p for p in gone if p.startswith("envs/dev/")} == {
         "envs/dev/00-namespaces/namespace.shop.yaml",
+        "envs/dev/10-config/networkpolicy.shop.shop.yaml",
+        "envs/dev/10-config/serviceaccount.shop.shop.yaml",
         "envs/dev/20-workloads/deployment.shop.shop.yaml",
         "envs/dev/20-workloads/service.shop.shop.yaml",
         "envs/dev/30-policies/authorizationpolicy.shop.acme-shop-access.yaml",

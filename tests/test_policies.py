@@ -181,8 +181,9 @@ def test_secret_sources_render_the_secret_the_deployment_reads(source, kind):
     produced = get(bundle, kind, "sso")
     assert produced["metadata"]["namespace"] == "oauth2-proxy"
     deployment = get(bundle, "Deployment", "oauth2-proxy")
-    refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert refs == {"sso"}
+    pod = deployment["spec"]["template"]["spec"]
+    refs = {v["secret"]["secretName"] for v in pod["volumes"]}  # newest release: read as files
+    assert refs == {"sso"} and "env" not in pod["containers"][0]
     assert not [o for o in bundle.objects if o["kind"] == "Secret"]
 
 
