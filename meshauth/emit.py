@@ -26,6 +26,8 @@ KIND_ORDER = (
     "ClusterIssuer",
     "Issuer",
     "ServiceAccount",
+    "Role",
+    "RoleBinding",
     "Secret",
     "ExternalSecret",
     "SealedSecret",
@@ -36,9 +38,13 @@ KIND_ORDER = (
     "PeerAuthentication",
     "RequestAuthentication",
     "AuthorizationPolicy",
+    "EnvoyFilter",
     "Certificate",
+    "ServiceEntry",
+    "DestinationRule",
     "Gateway",
     "VirtualService",
+    "HTTPRoute",
 )
 _KIND_RANK = {kind: rank for rank, kind in enumerate(KIND_ORDER)}
 

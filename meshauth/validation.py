@@ -17,6 +17,8 @@ from meshauth.errors import ValidationFailed
 from meshauth.findings import Finding, errors, object_ref
 from meshauth.versions import DEFAULT_KUBERNETES, kubernetes_versions
 
+CRD_GROUPS = frozenset({"gateway.networking.k8s.io"})
+
 
 def validate(
     bundle_or_objects: Union["Bundle", Sequence[Mapping[str, Any]]],  # noqa: F821
@@ -68,8 +70,14 @@ def schema_findings(objects: Iterable[Mapping[str, Any]], kubernetes_version: st
 
 
 def is_core_group(api_version: str) -> bool:
-    """True for Kubernetes' own API groups (``v1``, ``apps/v1``, ``*.k8s.io/*``)."""
+    """True for Kubernetes' own API groups (``v1``, ``apps/v1``, ``*.k8s.io/*``).
+
+    Gateway API (``gateway.networking.k8s.io``) is a k8s.io group served by CRDs, not by the API
+    server: it is validated against its upstream CRDs like any other custom resource.
+    """
     group = api_version.rpartition("/")[0]
+    if group in CRD_GROUPS:
+        return False
     return "." not in group or group.endswith(".k8s.io")
 
 
