@@ -441,7 +441,8 @@ class _Planner:
         spec = self.spec
         lifetime = PRESETS[spec.identity.preset].id_token_lifetime_seconds
         refresh = duration_seconds(spec.oauth2_proxy.cookie.refresh)
-        if lifetime and not 0 < refresh < lifetime:
+        uses_proxy = spec.authorizer == "oauth2-proxy"  # authservice has no such cookie
+        if uses_proxy and lifetime and not 0 < refresh < lifetime:
             yield Finding(
                 "MA018", "warning",
                 f"cookie refresh {spec.oauth2_proxy.cookie.refresh} is not shorter than the "
@@ -457,9 +458,10 @@ class _Planner:
                 "unencrypted; use this only for a local test setup",
                 path="spec.tls",
             )
-        if proxyflags.parse_version(spec.oauth2_proxy.version) > proxyflags.parse_version(
+        newer = proxyflags.parse_version(spec.oauth2_proxy.version) > proxyflags.parse_version(
             proxyflags.LATEST
-        ):
+        )
+        if uses_proxy and newer:
             yield Finding(
                 "config", "warning",
                 f"oauth2-proxy {spec.oauth2_proxy.version} is newer than the newest release "

@@ -71,3 +71,6 @@ def _custom_provider_defined(objects: Objects, mesh: Optional[Mapping[str, Any]]
                 "request this policy matches. Add the provider to meshConfig.extensionProviders "
                 "or fix the name"
             )
+
+
+from meshauth import rules_topology  # noqa: E402,F401  registers the ambient / Gateway API rules
