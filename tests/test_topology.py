@@ -288,3 +288,18 @@ def test_authservice_is_a_grpc_extension_provider_with_the_same_policies():
     sidecar = render_mode("sidecar")
     for name in ("quickstart-login", "quickstart-access", "quickstart-docs-access"):
         assert get(bundle, "AuthorizationPolicy", name)["spec"] == get(sidecar, "AuthorizationPolicy", name)["spec"]
+
+
+def test_before_1_9_the_helm_values_add_nothing_either():
+    bundle = meshauth.render(config(istio="1.8", mesh={"install": "helm"}))
+    assert bundle.mesh_config == {"meshConfig": {}}
+    assert bundle.mesh_file == "mesh/istiod-values.yaml"
+
+
+def test_every_mode_writes_a_file_per_object(tmp_path):
+    for mode in MODES:
+        bundle = render_mode(mode)
+        files = bundle.files()
+        assert len(files) == len(bundle.objects) + 2  # + kustomization.yaml and the mesh file
+        bundle.write(tmp_path / mode)
+        assert (tmp_path / mode / "kustomization.yaml").is_file()
