@@ -97,7 +97,7 @@ class IstioIngress:
 
     def http01_solver(self) -> tuple[dict[str, Any], list[Planned]]:
         """cert-manager answers the challenge through an Ingress of class istio."""
-        solver = {"http01": {"ingress": {"ingressClassName": INGRESS_CLASS}}}
+        solver = {"http01": {"ingress": {self.p.istio.acme_ingress_class_key: INGRESS_CLASS}}}
         return solver, [Planned("ingress-class.yaml.j2", {"meta": self.p.meta(INGRESS_CLASS)})]
 
     def gateway(self) -> Iterator[Planned]:

@@ -35,6 +35,10 @@ class IstioFeatures:
     extension_providers: bool = True  # False: the login is an EnvoyFilter (Istio before 1.9)
     service_entry_api: str = "networking.istio.io/v1"
     envoy_filter: "EnvoyFilterShape | None" = None
+    # How cert-manager's HTTP-01 solver Ingress names the class Istio serves: the
+    # kubernetes.io/ingress.class annotation (``class``) is what Istio's ingress controller has
+    # always honoured; meshauth uses ingressClassName (with an IngressClass) from 1.9 on.
+    acme_ingress_class_key: str = "ingressClassName"
 
 
 def istio_features(version: tuple[int, int]) -> IstioFeatures:
@@ -59,6 +63,7 @@ def istio_features(version: tuple[int, int]) -> IstioFeatures:
             "networking.istio.io/v1" if at_least((1, 22)) else "networking.istio.io/v1alpha3"
         ),
         envoy_filter=None if at_least(PROVIDER_ISTIO) else envoy_filter_shape(version),
+        acme_ingress_class_key="ingressClassName" if at_least(PROVIDER_ISTIO) else "class",
     )
 
 

@@ -126,3 +126,10 @@ def test_mode_validates_against_each_kubernetes_version(mode, kubernetes):
     assert {o["apiVersion"] for o in bundle.objects if o["kind"] in ("Role", "RoleBinding")} <= {
         "rbac.authorization.k8s.io/v1"}
     assert {o["apiVersion"] for o in bundle.objects if o["kind"] == "Deployment"} == {"apps/v1"}
+
+
+@pytest.mark.parametrize("istio, key", [("1.6", "class"), ("1.8", "class"), ("1.9", "ingressClassName"),
+                                        ("1.30", "ingressClassName")])
+def test_acme_solver_names_the_istio_ingress_class_as_the_version_honours_it(istio, key):
+    issuer = next(iter(of_kind(meshauth.render(config(istio=istio)), "ClusterIssuer")))
+    assert issuer["spec"]["acme"]["solvers"] == [{"http01": {"ingress": {key: "istio"}}}]
