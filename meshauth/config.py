@@ -56,6 +56,9 @@ from meshauth.fieldtypes import (
 from meshauth.presets import PRESETS
 from meshauth.versions import (
     DEFAULT_KUBERNETES,
+    ambient_problem,
+    authservice_problem,
+    gateway_api_problem,
     istio_version_problem,
     kubernetes_version_problem,
 )
@@ -139,6 +142,14 @@ class Mesh(Model):
         description="true when Istio runs with its CNI plugin (no istio-init container): then the "
         "namespaces whose pods meshauth renders enforce the restricted Pod Security Standard.",
     )
+    dataplane: Literal["sidecar", "ambient"] = Field(
+        "sidecar",
+        description="sidecar: namespaces labelled for injection, per-app policies at the sidecars; "
+        "ambient: namespaces in the ambient mesh, per-app policies at a waypoint (Istio 1.25+).",
+    )
+    waypoint: DnsSubdomain = Field(
+        "waypoint", description="dataplane ambient: name of the waypoint in each app namespace."
+    )
 
 
 class Ingress(Model):
@@ -149,6 +160,15 @@ class Ingress(Model):
         "istio-ingressgateway-service-account",
         description="Service account of the ingress gateway pods; only its mTLS identity may call "
         "oauth2-proxy. istioctl's default; the gateway Helm chart names it after the release.",
+    )
+    api: Literal["istio", "gateway-api"] = Field(
+        "istio",
+        description="istio: an Istio Gateway + VirtualServices on the pods `selector` picks; "
+        "gateway-api: a Gateway API Gateway + HTTPRoutes, policies attached with targetRefs "
+        "(Istio 1.22+).",
+    )
+    gateway_class: DnsSubdomain = Field(
+        "istio", description="api gateway-api: the GatewayClass of the Gateway."
     )
 
 
@@ -648,6 +668,14 @@ class Spec(Model):
     gitops: Optional[GitOps] = Field(
         None, description="Settings of meshauth gitops and meshauth check; render ignores them."
     )
+    authorizer: Literal["oauth2-proxy", "authservice"] = Field(
+        "oauth2-proxy", description="The service the login asks: oauth2-proxy, or authservice."
+    )
+    authservice: "AuthService" = Field(default_factory=lambda: AuthService())
+    external_services: list["ExternalService"] = Field(
+        default_factory=list,
+        description="Services outside the cluster, served at the gateway behind the same login.",
+    )
 
     @model_validator(mode="after")
     def _apps_agree(self) -> "Spec":
@@ -700,8 +728,115 @@ class Spec(Model):
             )
         return self
 
+    @model_validator(mode="after")
+    def _external_services_agree(self) -> "Spec":
+        names = [(("apps", i, "name"), a.name) for i, a in enumerate(self.apps)]
+        names += [(("externalServices", i, "name"), e.name) for i, e in enumerate(self.external_services)]
+        _unique(names, "names must be unique across apps and externalServices: {} repeats")
+        hosts = [(("apps", i, "host"), h) for i, a in enumerate(self.apps) for h in a.all_hosts]
+        hosts += [(("externalServices", i, "host"), e.host) for i, e in enumerate(self.external_services)]
+        _unique(hosts, "host {} is served twice (apps and externalServices)")
+        return self
+
+    @model_validator(mode="after")
+    def _topology_fits_istio(self) -> "Spec":
+        version = self.platform.istio
+        checks = [
+            (self.ingress.api == "gateway-api", ("ingress", "api"), gateway_api_problem),
+            (self.mesh.dataplane == "ambient", ("mesh", "dataplane"), ambient_problem),
+            (self.authorizer == "authservice", ("authorizer",), authservice_problem),
+        ]
+        for wanted, path, problem in checks:
+            message = problem(version) if wanted else None
+            if message:
+                raise At(path, message)
+        if self.mesh.dataplane == "ambient":
+            istio_owned = {self.mesh.root_namespace, self.ingress.namespace}
+            for i, app in enumerate(self.apps):
+                if app.namespace in istio_owned:
+                    raise At(
+                        ("apps", i, "namespace"),
+                        f"with dataplane ambient an app cannot live in {app.namespace}: its "
+                        "policies attach to a waypoint that meshauth enrolls the app's namespace "
+                        "in, and Istio's own namespaces are not enrolled",
+                    )
+        return self
+
     def hosts(self) -> list[str]:
-        return [h for app in self.apps for h in app.all_hosts]
+        """Every host served at the gateway: the apps', then the external services'."""
+        return [h for app in self.apps for h in app.all_hosts] + [
+            e.host for e in self.external_services
+        ]
+
+
+# --- authservice and external services ---------------------------------------------------------
+
+
+class AuthService(Model):
+    """istio-ecosystem/authservice, asked over gRPC (``authorizer: authservice``)."""
+
+    version: Text = Field("1.0.0", description="Image tag of the authservice release.")
+    image: Text = "ghcr.io/istio-ecosystem/authservice/authservice"
+    namespace: DnsLabel = "authservice"
+    replicas: int = Field(
+        1, ge=1, le=100, description="More than 1 needs redisUrl: sessions live in memory otherwise."
+    )
+    callback_path: IstioPath = Field(
+        "/oauth/callback", description="Path on each host where the IdP sends the browser back."
+    )
+    redis_url: Optional[RedisUrl] = Field(None, description="Session store shared by the replicas.")
+    log_level: Literal["trace", "debug", "info", "error", "critical"] = "info"
+
+    @field_validator("image")
+    @classmethod
+    def _image_without_tag(cls, value: str) -> str:
+        return OAuth2Proxy._image_without_tag(value)
+
+    @model_validator(mode="after")
+    def _replicas_share_sessions(self) -> "AuthService":
+        if self.replicas > 1 and self.redis_url is None:
+            raise At(
+                ("redisUrl",),
+                "required with more than 1 replica: each authservice keeps its sessions in "
+                "memory, so a login on one replica is unknown to the others and loops",
+            )
+        if "*" in self.callback_path:
+            raise At(("callbackPath",), "must be an exact path, without *")
+        return self
+
+
+class Upstream(Model):
+    host: Host = Field(description="Host name of the service outside the cluster.")
+    port: int = Field(443, ge=1, le=65535)
+    tls: bool = Field(True, description="Originate TLS at the gateway (DestinationRule SIMPLE).")
+    sni: Optional[Host] = Field(None, description="Default: host.")
+
+
+class ExternalService(Model):
+    """A service outside the cluster, served at the gateway on ``host`` behind the same login."""
+
+    name: DnsLabel
+    host: Host = Field(description="The public host name served at the gateway.")
+    upstream: Upstream
+    public_paths: list[IstioPath] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _distinct_upstream(self) -> "ExternalService":
+        if self.upstream.host == self.host:
+            raise At(
+                ("upstream", "host"),
+                "must differ from host: the gateway would route the public name to itself",
+            )
+        return self
+
+    @property
+    def all_hosts(self) -> list[str]:
+        return [self.host]
+
+    @property
+    def authorization(self) -> Authorization:
+        """Any logged-in user with a token for the client id: there is no sidecar to ask more."""
+        return Authorization()
 
 
 class MeshAuthConfig(Model):
@@ -717,3 +852,7 @@ def _unique(located: list[tuple[tuple[str | int, ...], str]], message: str) -> N
         if value in seen:
             raise At(path, message.format(value))
         seen.add(value)
+
+
+Spec.model_rebuild()  # resolve the forward references to the models defined after Spec
+MeshAuthConfig.model_rebuild()

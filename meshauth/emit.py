@@ -28,6 +28,8 @@ KIND_ORDER = (
     "ClusterIssuer",
     "Issuer",
     "ServiceAccount",
+    "Role",
+    "RoleBinding",
     "Secret",
     "ExternalSecret",
     "SealedSecret",
@@ -39,9 +41,13 @@ KIND_ORDER = (
     "PeerAuthentication",
     "RequestAuthentication",
     "AuthorizationPolicy",
+    "EnvoyFilter",
     "Certificate",
+    "ServiceEntry",
+    "DestinationRule",
     "Gateway",
     "VirtualService",
+    "HTTPRoute",
 )
 _KIND_RANK = {kind: rank for rank, kind in enumerate(KIND_ORDER)}
 

@@ -21,16 +21,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from meshauth import hardening, oauth2proxy, proxyflags
+from meshauth import hardening, oauth2proxy, proxyflags, topology
 from meshauth.config import (
     ACME_CHALLENGE_PATH,
     REDIS_NAME,
     REDIS_PASSWORD_KEY,
     SECRET_KEYS,
     App,
+    ExternalService,
     MeshAuthConfig,
 )
+from meshauth.externals import external_service
 from meshauth.findings import Finding
+from meshauth.planned import Planned
 from meshauth.presets import PRESETS
 from meshauth.versions import NEWEST_KNOWN_ISTIO, IstioFeatures, istio_features
 
@@ -51,12 +54,6 @@ EXT_AUTHZ_HEADERS = {
 
 
 @dataclass(frozen=True)
-class Planned:
-    template: str
-    values: dict[str, Any]
-
-
-@dataclass(frozen=True)
 class Plan:
     objects: list[Planned]
     mesh: Planned
@@ -65,15 +62,19 @@ class Plan:
 
 def plan(config: MeshAuthConfig) -> Plan:
     p = _Planner(config)
+    modes = p.modes
     objects = [
         *p.namespaces(),
         *p.issuer(),
-        *p.oauth2_proxy(),
+        *modes.authorizer.objects(),
         *p.mesh_policies(),
-        *p.gateway(),
+        *modes.ingress.gateway(),
+        *modes.dataplane.shared(),
         *(obj for app in config.spec.apps for obj in p.app(app)),
+        *(obj for svc in config.spec.external_services for obj in external_service(p, svc)),
     ]
-    return Plan(objects=objects, mesh=p.mesh_config(), warnings=list(p.warnings()))
+    warnings = [*p.warnings(), *modes.warnings()]
+    return Plan(objects=objects, mesh=modes.authorizer.mesh_config(), warnings=warnings)
 
 
 class _Planner:
@@ -86,6 +87,7 @@ class _Planner:
             "app.kubernetes.io/managed-by": "meshauth",
             "app.kubernetes.io/part-of": self.name,
         }
+        self.modes: topology.Modes = topology.select(self)
 
     # --- shared facts ----------------------------------------------------------------------------
 
@@ -110,6 +112,10 @@ class _Planner:
         assert app.authorization is not None
         return app.authorization.audiences or [self.spec.identity.client_id]
 
+    def sites(self) -> list[App | ExternalService]:
+        """Everything served at the gateway behind the login: the apps, then external services."""
+        return [*self.spec.apps, *self.spec.external_services]
+
     def gateway_ref(self) -> str:
         return f"{self.spec.ingress.namespace}/{self.spec.ingress.gateway}"
 
@@ -117,9 +123,9 @@ class _Planner:
 
     def namespaces(self) -> Iterator[Planned]:
         istio_managed = {self.spec.mesh.root_namespace, self.spec.ingress.namespace}
-        wanted = [self.spec.oauth2_proxy.namespace, *(app.namespace for app in self.spec.apps)]
+        wanted = [self.modes.authorizer.namespace, *(app.namespace for app in self.spec.apps)]
         for namespace in sorted(set(wanted) - istio_managed):
-            labels = {"istio-injection": "enabled", **self.pod_security(namespace)}
+            labels = {**self.modes.dataplane.namespace_labels(namespace), **self.pod_security(namespace)}
             yield Planned("namespace.yaml.j2", {"meta": self.meta(namespace, **labels)})
 
     def pod_security(self, namespace: str) -> dict[str, str]:
@@ -139,8 +145,8 @@ class _Planner:
             return
         issuer, acme = tls.issuer, tls.issuer.acme
         if acme.solver == "http01":
-            solver: dict[str, Any] = {"http01": {"ingress": {"ingressClassName": INGRESS_CLASS}}}
-            yield Planned("ingress-class.yaml.j2", {"meta": self.meta(INGRESS_CLASS)})
+            solver, extra = self.modes.ingress.http01_solver()
+            yield from extra
         else:
             solver = {"dns01": acme.dns01}
         namespace = self.spec.ingress.namespace if issuer.kind == "Issuer" else None
@@ -204,13 +210,12 @@ class _Planner:
                 "readiness_path": readiness,
             },
         )
-        gateway = hardening.principal(self.spec.ingress.namespace, self.spec.ingress.service_account)
+        gateway_pods, gateway_account = self.gateway_workload()
+        gateway = hardening.principal(self.spec.ingress.namespace, gateway_account)
         yield from self.guards(
             PROXY_NAME, namespace, selector, proxy.replicas,
             principals=[gateway],
-            peers=hardening.ingress_from(
-                self.spec.ingress.namespace, self.spec.ingress.selector, oauth2proxy.PORT
-            ),
+            peers=hardening.ingress_from(self.spec.ingress.namespace, gateway_pods, oauth2proxy.PORT),
         )
 
     def secret_inputs(self) -> dict[str, Any]:
@@ -245,6 +250,19 @@ class _Planner:
             reasons.append("oauth2-proxy has no file flag for the Redis password")
         return "; ".join(reasons) or None
 
+    def gateway_workload(self) -> tuple[dict[str, str], str]:
+        """Pod labels and service account of the ingress gateway pods that call the workloads.
+
+        With Gateway API, Istio deploys the gateway itself as ``<gateway>-<class>``, with that
+        service account and the ``gateway.networking.k8s.io/gateway-name`` pod label.
+        """
+        ingress = self.spec.ingress
+        if ingress.api != "gateway-api":
+            return dict(ingress.selector), ingress.service_account
+        account = (ingress.service_account if "service_account" in ingress.model_fields_set
+                   else f"{ingress.gateway}-{ingress.gateway_class}")
+        return {"gateway.networking.k8s.io/gateway-name": ingress.gateway}, account
+
     def guards(
         self, name: str, namespace: str, selector: dict[str, str], replicas: int, *,
         principals: list[str], peers: dict[str, Any],
@@ -258,8 +276,12 @@ class _Planner:
                 "pod-disruption-budget.yaml.j2",
                 {"meta": meta, "selector": selector, "max_unavailable": budget["maxUnavailable"]},
             )
-        yield Planned("network-policy.yaml.j2", {"meta": meta, "selector": selector,
-                                                 "ingress": [peers]})
+        if self.spec.mesh.dataplane != "ambient":
+            # In ambient mode traffic arrives over HBONE (port 15008) from ztunnel and waypoints,
+            # not from the caller's pods: a pod-selector NetworkPolicy would cut it off. The mTLS
+            # identity check below still applies.
+            yield Planned("network-policy.yaml.j2", {"meta": meta, "selector": selector,
+                                                     "ingress": [peers]})
         if principals:
             yield Planned(
                 "workload-access-policy.yaml.j2",
@@ -334,47 +356,60 @@ class _Planner:
                 "mode": spec.mesh.mtls,
             },
         )
-        yield self.request_authentication(f"{self.name}-jwt", ingress.namespace, ingress.selector)
-        yield Planned(
-            "login-policy.yaml.j2",
-            {
-                "api_version": self.istio.security_api,
-                "meta": self.meta(f"{self.name}-login", ingress.namespace),
-                "selector": ingress.selector,
-                "provider": spec.mesh.extension_provider,
-                "rules": [
-                    {"hosts": self.host_patterns(app.all_hosts), "not_paths": self.open_paths(app)}
-                    for app in spec.apps
-                ],
-            },
+        yield self.request_authentication(
+            f"{self.name}-jwt", ingress.namespace, attach=self.modes.ingress.attach()
         )
-        audiences = list(dict.fromkeys(a for app in spec.apps for a in self.audiences(app)))
+        yield from self.modes.login.objects()
+        audiences = list(dict.fromkeys(a for site in self.sites() for a in self.audiences(site)))
         yield Planned(
             "gateway-access-policy.yaml.j2",
             {
                 "api_version": self.istio.security_api,
                 "meta": self.meta(f"{self.name}-access", ingress.namespace),
-                "selector": ingress.selector,
+                **self.modes.ingress.attach(),
                 "hosts": self.host_patterns(spec.hosts()),
                 "audiences": audiences,
                 "open": [
-                    {"hosts": self.host_patterns(app.all_hosts), "paths": self.open_paths(app)}
-                    for app in spec.apps
-                    if self.open_paths(app)
+                    {"hosts": self.host_patterns(site.all_hosts), "paths": self.open_paths(site)}
+                    for site in self.sites()
+                    if self.open_paths(site)
+                ],
+            },
+        )
+
+    def custom_login(self) -> Planned:
+        """The CUSTOM policy at the gateway: app hosts go to the extension provider (Istio 1.9+)."""
+        ingress = self.spec.ingress
+        return Planned(
+            "login-policy.yaml.j2",
+            {
+                "api_version": self.istio.security_api,
+                "meta": self.meta(f"{self.name}-login", ingress.namespace),
+                **self.modes.ingress.attach(),
+                "provider": self.spec.mesh.extension_provider,
+                "rules": [
+                    {"hosts": self.host_patterns(site.all_hosts), "not_paths": self.open_paths(site)}
+                    for site in self.sites()
                 ],
             },
         )
 
     def request_authentication(
-        self, name: str, namespace: str, selector: dict[str, str]
+        self,
+        name: str,
+        namespace: str,
+        selector: dict[str, str] | None = None,
+        *,
+        attach: dict[str, Any] | None = None,
     ) -> Planned:
+        """A token check on the workloads ``selector`` picks, or where ``attach`` (targetRefs) says."""
         identity = self.spec.identity
         return Planned(
             "request-authentication.yaml.j2",
             {
                 "api_version": self.istio.security_api,
                 "meta": self.meta(name, namespace),
-                "selector": selector,
+                **(attach or {"selector": selector}),
                 "issuer": identity.issuer_url,
                 "jwks_uri": identity.jwks_uri,
             },
@@ -388,7 +423,7 @@ class _Planner:
                 "hosts": app.all_hosts,
                 "credential": f"{self.name}-{app.name}-tls",
             }
-            for app in spec.apps
+            for app in self.sites()
         ] if tls else []
         http_hosts = [] if self.http01 else spec.hosts()
         yield Planned(
@@ -402,7 +437,12 @@ class _Planner:
                 "https_redirect": tls is not None,
             },
         )
-        for app in spec.apps if tls else ():
+        yield from self.certificates()
+
+    def certificates(self) -> Iterator[Planned]:
+        """One cert-manager Certificate per site, in the ingress namespace (where the Gateway is)."""
+        spec, tls = self.spec, self.spec.tls
+        for app in self.sites() if tls else ():
             yield Planned(
                 "certificate.yaml.j2",
                 {
@@ -415,7 +455,14 @@ class _Planner:
             )
 
     def app(self, app: App) -> Iterator[Planned]:
-        assert app.namespace and app.service.name and app.selector and app.authorization
+        yield from self.modes.dataplane.app_policies(app)
+        yield from self.modes.ingress.route(app)
+        if app.deploy:
+            yield from self.demo_workload(app)
+
+    def sidecar_app_policies(self, app: App) -> Iterator[Planned]:
+        """Token check and ALLOW policy at the app's sidecar, picked by the app's selector."""
+        assert app.namespace and app.selector
         base = f"{self.name}-{app.name}"
         yield self.request_authentication(f"{base}-jwt", app.namespace, app.selector)
         yield Planned(
@@ -428,19 +475,21 @@ class _Planner:
                 "public_paths": app.public_paths,
             },
         )
-        yield Planned(
+
+    def virtual_service(self, app: App) -> Planned:
+        assert app.namespace and app.service.name
+        return Planned(
             "virtual-service.yaml.j2",
             {
                 "api_version": self.istio.networking_api,
-                "meta": self.meta(base, app.namespace),
+                "meta": self.meta(f"{self.name}-{app.name}", app.namespace),
                 "hosts": app.all_hosts,
                 "gateway": self.gateway_ref(),
                 "destination": f"{app.service.name}.{app.namespace}.svc.cluster.local",
                 "port": app.service.port,
+                "public_route": self.modes.login.public_route(app),
             },
         )
-        if app.deploy:
-            yield from self.demo_workload(app)
 
     def identity_rules(self, app: App) -> list[dict[str, Any]]:
         """ALLOW rules at the app's sidecar: any listed identity, always with audience and claims."""
@@ -492,7 +541,7 @@ class _Planner:
         # to let the ingress gateway through.
         yield from self.guards(
             app.service.name, app.namespace, app.selector, deploy.replicas, principals=[],
-            peers=hardening.ingress_from(ingress.namespace, ingress.selector, target_port),
+            peers=hardening.ingress_from(ingress.namespace, self.gateway_workload()[0], target_port),
         )
 
     # --- the mesh configuration (not in the stream) ----------------------------------------------
@@ -532,9 +581,10 @@ class _Planner:
                 "unencrypted; use this only for a local test setup",
                 path="spec.tls",
             )
-        if proxyflags.parse_version(spec.oauth2_proxy.version) > proxyflags.parse_version(
+        newer = proxyflags.parse_version(spec.oauth2_proxy.version) > proxyflags.parse_version(
             proxyflags.LATEST
-        ):
+        )
+        if spec.authorizer == "oauth2-proxy" and newer:  # authservice runs no oauth2-proxy
             yield Finding(
                 "config", "warning",
                 f"oauth2-proxy {spec.oauth2_proxy.version} is newer than the newest release "

@@ -817,3 +817,4 @@ def _denied(facts: Facts, workload: Workload, request: Request) -> Optional[Mapp
     if authz.or_(facts.matches(p, request) for p, _ in allows) is False:
         return allows[0][0]
     return None
+from meshauth import rules_topology  # noqa: E402,F401  registers the ambient / Gateway API rules

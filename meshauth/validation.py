@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from meshauth.crds import CrdSet
     from meshauth.manifests import Manifests
 
+CRD_GROUPS = frozenset({"gateway.networking.k8s.io"})
+
 
 def validate(
     bundle_or_objects: Union["Bundle", "Manifests", Sequence[Mapping[str, Any]]],

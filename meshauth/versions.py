@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-MIN_ISTIO = (1, 9)
+MIN_ISTIO = (1, 6)
+PROVIDER_ISTIO = (1, 9)  # extension providers and the CUSTOM action; before: an EnvoyFilter
+GATEWAY_API_ISTIO = (1, 22)  # targetRefs on AuthorizationPolicy / RequestAuthentication
+AMBIENT_ISTIO = (1, 25)  # istio.io/ingress-use-waypoint on a namespace
 NEWEST_KNOWN_ISTIO = (1, 30)
 DEFAULT_KUBERNETES = "1.30"
 
@@ -29,6 +32,13 @@ class IstioFeatures:
     include_headers_key: str  # envoyExtAuthzHttp field naming the request headers sent to the check
     headers_to_downstream_on_allow: bool
     target_refs: bool
+    extension_providers: bool = True  # False: the login is an EnvoyFilter (Istio before 1.9)
+    service_entry_api: str = "networking.istio.io/v1"
+    envoy_filter: "EnvoyFilterShape | None" = None
+    # How cert-manager's HTTP-01 solver Ingress names the class Istio serves: the
+    # kubernetes.io/ingress.class annotation (``class``) is what Istio's ingress controller has
+    # always honoured; meshauth uses ingressClassName (with an IngressClass) from 1.9 on.
+    acme_ingress_class_key: str = "ingressClassName"
 
 
 def istio_features(version: tuple[int, int]) -> IstioFeatures:
@@ -46,16 +56,101 @@ def istio_features(version: tuple[int, int]) -> IstioFeatures:
             "includeRequestHeadersInCheck" if at_least((1, 10)) else "includeHeadersInCheck"
         ),
         headers_to_downstream_on_allow=at_least((1, 14)),
-        target_refs=at_least((1, 22)),
+        target_refs=at_least(GATEWAY_API_ISTIO),
+        extension_providers=at_least(PROVIDER_ISTIO),
+        # networking.istio.io/v1alpha3 is served for ServiceEntry in every release; v1 from 1.22
+        service_entry_api=(
+            "networking.istio.io/v1" if at_least((1, 22)) else "networking.istio.io/v1alpha3"
+        ),
+        envoy_filter=None if at_least(PROVIDER_ISTIO) else envoy_filter_shape(version),
+        acme_ingress_class_key="ingressClassName" if at_least(PROVIDER_ISTIO) else "class",
+    )
+
+
+@dataclass(frozen=True)
+class EnvoyFilterShape:
+    """How an EnvoyFilter inserts ext_authz into the ingress gateway, before extension providers.
+
+    Istio 1.6 proxies speak xDS v2 and name filters by their deprecated names
+    (``envoy.http_connection_manager``); from 1.7 the v3 API and the canonical names are used.
+    The JWT filter is ``envoy.filters.http.jwt_authn`` throughout (RequestAuthentication,
+    security.istio.io/v1beta1, from 1.5). ext_authz goes right before it, giving the same order as
+    the CUSTOM action from 1.9: ext_authz, jwt_authn, rbac.
+    """
+
+    api_version: str  # EnvoyFilter: networking.istio.io/v1alpha3 in every release
+    connection_manager: str
+    jwt_filter: str
+    ext_authz_filter: str
+    ext_authz_type: str
+    ext_authz_per_route_type: str
+    downstream_on_allow: bool  # allowed_client_headers_on_success: Envoy 1.17 (Istio 1.9)
+
+
+def envoy_filter_shape(version: tuple[int, int]) -> EnvoyFilterShape:
+    if version >= (1, 7):
+        api = "type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3."
+        manager = "envoy.filters.network.http_connection_manager"
+    else:
+        api = "type.googleapis.com/envoy.config.filter.http.ext_authz.v2."
+        manager = "envoy.http_connection_manager"
+    return EnvoyFilterShape(
+        api_version="networking.istio.io/v1alpha3",
+        connection_manager=manager,
+        jwt_filter="envoy.filters.http.jwt_authn",
+        ext_authz_filter="envoy.filters.http.ext_authz",
+        ext_authz_type=api + "ExtAuthz",
+        ext_authz_per_route_type=api + "ExtAuthzPerRoute",
+        downstream_on_allow=False,
     )
 
 
 def istio_version_problem(version: tuple[int, int]) -> str | None:
     """Why meshauth cannot target this Istio version, or None when it can."""
+    if version < (1, 5):
+        return (
+            "must be 1.6 or newer: Istio before 1.5 has no RequestAuthentication and "
+            "PeerAuthentication (security.istio.io/v1beta1), which check the token the login adds "
+            "and encrypt every hop"
+        )
     if version < MIN_ISTIO:
         return (
-            "must be 1.9 or newer: Istio before 1.9 has no CUSTOM authorization action and no "
-            "extension providers, which the login at the gateway is built on"
+            "must be 1.6 or newer: before 1.9 the login is an EnvoyFilter on the ingress gateway, "
+            "and meshauth knows its shape (filter names, xDS API) for Istio 1.6 to 1.8 only"
+        )
+    return None
+
+
+def gateway_api_problem(version: tuple[int, int]) -> str | None:
+    """Why ``ingress.api: gateway-api`` cannot work on this Istio version, or None."""
+    if version < GATEWAY_API_ISTIO:
+        return (
+            "gateway-api needs Istio 1.22 or newer: the login and token policies attach to a "
+            "Gateway API Gateway with targetRefs, which older Istio ignores (the apps would be "
+            "served without login); use api: istio"
+        )
+    return None
+
+
+def ambient_problem(version: tuple[int, int]) -> str | None:
+    """Why ``mesh.dataplane: ambient`` cannot work on this Istio version, or None."""
+    if version < AMBIENT_ISTIO:
+        return (
+            "ambient needs Istio 1.25 or newer: before 1.25 the ingress gateway sends traffic "
+            "straight to the app pods, past the waypoint that enforces the per-app policies, "
+            "unless every Service is labelled istio.io/ingress-use-waypoint (1.25 honours it on "
+            "the namespace, which meshauth labels); use dataplane: sidecar"
+        )
+    return None
+
+
+def authservice_problem(version: tuple[int, int]) -> str | None:
+    """Why ``authorizer: authservice`` cannot work on this Istio version, or None."""
+    if version < PROVIDER_ISTIO:
+        return (
+            "authservice needs Istio 1.9 or newer: it is wired in as an envoyExtAuthzGrpc "
+            "extension provider with a CUSTOM policy, which Istio before 1.9 does not have; "
+            "use authorizer: oauth2-proxy (meshauth configures it with an EnvoyFilter there)"
         )
     return None
 
@@ -172,3 +267,7 @@ def api_removal(
 
 def is_kubernetes_group(api_version: str) -> bool:
     return api_version.rpartition("/")[0] in KUBERNETES_GROUPS
+# Gateway API objects: Gateway, HTTPRoute and GatewayClass are served as v1 from Gateway API v1.0,
+# which every Istio that meshauth renders Gateway API objects for (1.22+) supports.
+GATEWAY_API_VERSION = "gateway.networking.k8s.io/v1"
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
