@@ -71,6 +71,16 @@ SECRETS = {
         "client-secret": "plain24", "cookie-secret": "plain25", "redis-password": "plain26"}}},
 }
 BASES = {name: {**COMMON, "spec": {**COMMON["spec"], "secret": secret}} for name, secret in SECRETS.items()}
+# The topology fields: a service outside the cluster, and authservice in place of oauth2-proxy.
+BASES["externals"] = {**BASES["external"], "spec": {**BASES["external"]["spec"], "externalServices": [{
+    "name": "ext", "host": "ext.example.com", "publicPaths": ["/plain"],
+    "upstream": {"host": "api.example.net", "sni": "sni.example.net"}}]}}
+BASES["authservice"] = {**BASES["external"], "spec": {
+    **{k: v for k, v in BASES["external"]["spec"].items() if k not in ("oauth2Proxy", "secret")},
+    "secret": {"name": "plain29"},
+    "authorizer": "authservice", "mesh": {"extensionProvider": "authservice"},
+    "authservice": {"version": "plain27", "image": "plain28", "callbackPath": "/plain/callback",
+                    "redisUrl": "redis://redis.example.com:6379"}}}
 
 # Fields where another valid value changes what is rendered by design (a version, a choice between
 # alternatives, a namespace that may merge with another): fuzzing them for "same shape" would be
@@ -89,6 +99,10 @@ STRUCTURAL = {
     "spec.secret.externalSecret.storeRef.kind",
     "spec.oauth2Proxy.sessionStore.image",  # only with deploy: true; an image like deploy.image
     "spec.apps[].host",  # host and hosts are alternatives; hosts[] is fuzzed
+    # topology choices (closed sets) and names that become object names or namespaces
+    "spec.authorizer", "spec.ingress.api", "spec.ingress.gatewayClass", "spec.mesh.dataplane",
+    "spec.mesh.waypoint", "spec.authservice.namespace", "spec.authservice.logLevel",
+    "spec.externalServices[].name",
 }
 
 
@@ -136,9 +150,13 @@ def _collapse(path: tuple) -> tuple:
     return tuple(out)
 
 
+# The topology bases are there for their own fields only; every other field is fuzzed in the
+# oauth2-proxy bases above (authservice, for one, ignores the oauth2-proxy settings).
+OWN_FIELDS = {"externals": ("spec", "externalServices"), "authservice": ("spec", "authservice")}
 CASES = sorted(
     {(name, path) for name, base in BASES.items() for path in positions(base)
-     if generic(path) not in STRUCTURAL and generic(_collapse(path)) not in STRUCTURAL},
+     if generic(path) not in STRUCTURAL and generic(_collapse(path)) not in STRUCTURAL
+     and path[:2] == OWN_FIELDS.get(name, path[:2])},
     key=lambda c: (generic(c[1]), c[0]),
 )
 # one case per schema position (the first base that has it); the secret sources each add theirs
@@ -183,6 +201,12 @@ def strings(value: Any) -> Iterator[str]:
             yield from strings(item)
     elif isinstance(value, str):
         yield value
+        if value.startswith("{"):  # a JSON document in a ConfigMap (authservice's config)
+            try:
+                embedded = json.loads(value)
+            except ValueError:
+                return
+            yield from strings(embedded)
 
 
 def render_stream(config: dict) -> str:
