@@ -29,6 +29,7 @@ _LAZY = {
     "Finding": "meshauth.findings",
     "MeshAuthConfig": "meshauth.config",
     "config_schema": "meshauth.schema",
+    "starter_config": "meshauth.starter",
 }
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "config_schema",
     "load_config",
     "render",
+    "starter_config",
     "validate",
     "__version__",
 ]
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
     from meshauth.load import load_config
     from meshauth.rendering import render
     from meshauth.schema import config_schema
+    from meshauth.starter import starter_config
     from meshauth.validation import validate
 
 

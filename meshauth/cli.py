@@ -90,12 +90,56 @@ def _cookie_secret(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _init(args: argparse.Namespace) -> int:
+    import meshauth
+
+    text = meshauth.starter_config(
+        args.preset, args.host, name=args.name, istio_version=args.istio_version
+    )
+    findings = meshauth.validate(meshauth.render(meshauth.load_config(_yaml_mapping(text))))
+    written = _write_or_print(text, args)
+    if args.output == "json":
+        _print_json(findings, config=None if written else text, written=written)
+    elif written:
+        print(
+            f"{written}: written. Next: fill in identity and apps, then "
+            f"meshauth validate {written}",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+def _write_or_print(text: str, args: argparse.Namespace) -> Optional[str]:
+    """Write ``text`` to ``-o FILE`` (never over a file without --force), or print it; the path."""
+    if args.output_file:
+        from meshauth.configfile import write_new_file
+
+        return str(write_new_file(args.output_file, text, force=args.force))
+    if args.output != "json":
+        sys.stdout.write(text)
+    return None
+
+
+def _yaml_mapping(text: str) -> Any:
+    import yaml
+
+    return yaml.safe_load(text)
+
+
 # --- output ----------------------------------------------------------------------------------------
 
 
 def _print_findings(findings: Sequence[Any], stream: Any) -> None:
     for finding in findings:
         print(str(finding), file=stream)
+
+
+def _print_json(findings: Sequence[Any], **fields: Any) -> None:
+    """The JSON report of a command: its own fields, the findings, and valid (no error finding)."""
+    report = {k: v for k, v in fields.items() if v is not None}
+    report["findings"] = [f.to_dict() for f in findings]
+    report["valid"] = not any(f.severity == "error" for f in findings)
+    print(json.dumps(report, indent=2))
 
 
 def _report_error(error: MeshAuthError, output: str) -> None:
@@ -137,6 +181,19 @@ def _parser() -> argparse.ArgumentParser:
     _config_arguments(validate)
     validate.add_argument("--output", choices=("text", "json"), default="text")
 
+    init = _command(commands, "init", _init, "write a commented starter config that renders as is")
+    init.add_argument(
+        "--preset", default="generic", metavar="NAME",
+        help="identity provider preset: google, azure, dex, keycloak, okta, auth0, gitlab, generic",
+    )
+    init.add_argument(
+        "--host", action="append", default=[], metavar="HOST",
+        help="an app's host name, such as grafana.example.com (repeatable: one app per host)",
+    )
+    init.add_argument("--name", default="sso", help="metadata.name, the prefix of generated names")
+    init.add_argument("--istio-version", default="1.30", metavar="X.Y", help="the Istio you run")
+    _file_output_arguments(init, "the config")
+
     _command(commands, "schema", _schema, "print the JSON Schema of the config file")
     _command(commands, "cookie-secret", _cookie_secret, "print a fresh cookie secret (32 bytes)")
     return parser
@@ -159,6 +216,17 @@ def _config_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--allow-plaintext-secrets", action="store_true",
         help="accept secret.source inline (plain-text secrets in the output)",
+    )
+
+
+def _file_output_arguments(command: argparse.ArgumentParser, what: str) -> None:
+    command.add_argument(
+        "-o", "--output-file", metavar="FILE", help=f"write {what} to FILE instead of stdout"
+    )
+    command.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    command.add_argument(
+        "--output", choices=("text", "json"), default="text",
+        help="json: print a machine-readable report on stdout",
     )
 
 
