@@ -30,6 +30,7 @@ _LAZY = {
     "MeshAuthConfig": "meshauth.config",
     "config_schema": "meshauth.schema",
     "starter_config": "meshauth.starter",
+    "import_manifests": "meshauth.importer",
 }
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "Problem",
     "ValidationFailed",
     "config_schema",
+    "import_manifests",
     "load_config",
     "render",
     "starter_config",
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
     from meshauth.bundle import Bundle
     from meshauth.config import MeshAuthConfig
     from meshauth.findings import Finding
+    from meshauth.importer import import_manifests
     from meshauth.load import load_config
     from meshauth.rendering import render
     from meshauth.schema import config_schema

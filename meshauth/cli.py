@@ -109,6 +109,40 @@ def _init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _import(args: argparse.Namespace) -> int:
+    import meshauth
+
+    imported = meshauth.import_manifests(
+        args.paths, name=args.name, istio_version=args.istio_version,
+        variables=dict(args.set), inline_secrets=args.inline_secrets,
+    )
+    written = _write_or_print(imported.text, args) if imported.valid else None
+    if args.output == "json":
+        differences = [vars(d) for d in imported.differences] if args.diff else None
+        config = imported.text if imported.valid and not written else None
+        _print_json(imported.findings, config=config, written=written, differences=differences)
+        return EXIT_OK if imported.valid else EXIT_INVALID
+    _print_findings(imported.findings, stream=sys.stderr)
+    if args.diff:
+        for difference in imported.differences:
+            print(f"diff: {difference}", file=sys.stderr)
+    errors = sum(f.severity == "error" for f in imported.findings)
+    outcome = f"written to {written}" if written else ("printed" if imported.valid else "not written")
+    print(
+        f"import: {errors} error(s), {len(imported.findings) - errors} warning(s); the config is "
+        f"{outcome}{' with the warnings as comments at its top' if imported.valid and imported.findings else ''}",
+        file=sys.stderr,
+    )
+    return EXIT_OK if imported.valid else EXIT_INVALID
+
+
+def _variable(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
 def _write_or_print(text: str, args: argparse.Namespace) -> Optional[str]:
     """Write ``text`` to ``-o FILE`` (never over a file without --force), or print it; the path."""
     if args.output_file:
@@ -193,6 +227,29 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--name", default="sso", help="metadata.name, the prefix of generated names")
     init.add_argument("--istio-version", default="1.30", metavar="X.Y", help="the Istio you run")
     _file_output_arguments(init, "the config")
+
+    imports = _command(
+        commands, "import", _import,
+        "write the meshauth config equivalent to hand-written manifests (YAML files, folders, or "
+        "shell scripts with heredocs), reporting what could not be carried over",
+    )
+    imports.add_argument("paths", nargs="+", metavar="PATH", help="a file, a folder, or - for stdin")
+    imports.add_argument("--name", default="sso", help="metadata.name, the prefix of generated names")
+    imports.add_argument("--istio-version", metavar="X.Y", help="the Istio you run (default: found "
+                         "in the manifests, or guessed with a warning)")
+    imports.add_argument(
+        "--set", action="append", default=[], type=_variable, metavar="NAME=VALUE",
+        help="a shell variable the manifests use, such as DOMAIN=example.com (repeatable)",
+    )
+    imports.add_argument(
+        "--inline-secrets", action="store_true",
+        help="copy the client and cookie secrets into the config (source: inline; plain text in Git)",
+    )
+    imports.add_argument(
+        "--diff", action="store_true",
+        help="also list how meshauth's rendering differs from the manifests, object by object",
+    )
+    _file_output_arguments(imports, "the config")
 
     _command(commands, "schema", _schema, "print the JSON Schema of the config file")
     _command(commands, "cookie-secret", _cookie_secret, "print a fresh cookie secret (32 bytes)")
