@@ -250,14 +250,15 @@ class Row:
 
 def summary(differences: Sequence[Difference]) -> list[Row]:
     """The differences grouped by (change, path, before, after), in first-seen order."""
-    groups: dict[tuple[str, str, str, str], list[str]] = {}
+    groups: dict[tuple[str, ...], list[str]] = {}
     for d in differences:
-        groups.setdefault((d.change, d.path, d.before, d.after), []).append(d.object)
+        whole = "" if d.path else d.object  # whole objects added or removed: one row each
+        groups.setdefault((d.change, d.path, d.before, d.after, whole), []).append(d.object)
     rows = []
-    for (change, path, before, after), objects in groups.items():
-        shown = objects[0] if len(objects) == 1 else f"{len(objects)} objects"
+    for (change, path, before, after, _), objects in groups.items():
+        shown = ", ".join(objects) if len(objects) <= 2 else f"{len(objects)} objects"
         if change == "renamed":
-            shown, before, after = "", before, after
+            shown = ""
         rows.append(Row(change, shown, path, _short(before, 60), _short(after, 60)))
     return rows
 

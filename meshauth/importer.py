@@ -212,9 +212,20 @@ def config_text(config: dict[str, Any], paths: list[str], findings: Iterable[Fin
         header.append("# Review it: what could not be carried over, and what to do.")
         header += [f"#   - {_one_line(f)}" for f in findings]
     header.append("# Every key: docs/reference.md. Check it: meshauth validate <this file>")
-    body = yaml.safe_dump(config, sort_keys=False, default_flow_style=False, width=100,
-                          allow_unicode=True)
+    body = yaml.dump(config, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100,
+                     allow_unicode=True)
     return "\n".join(header) + "\n" + body
+
+
+class _Dumper(yaml.SafeDumper):
+    """YAML as people write it in config files: lists indented under their key, "double" quotes."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+    def choose_scalar_style(self) -> str:
+        style = super().choose_scalar_style()
+        return '"' if style == "'" else style
 
 
 def _one_line(finding: Finding) -> str:
