@@ -22,6 +22,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "render" and args.mesh_config and args.output_dir:
         parser.error("--mesh-config prints to stdout; with -o DIR the mesh config is in DIR/mesh/")
+    if args.command == "render" and args.output == "json" and not args.output_dir:
+        parser.error("--output json reports on a write: add -o DIR (without it, stdout is the YAML)")
     try:
         return args.run(args)
     except MeshAuthError as error:
@@ -43,6 +45,11 @@ def _render(args: argparse.Namespace) -> int:
     )
     bundle = meshauth.render(config)
     findings = meshauth.validate(bundle, raise_on_error=True)
+    if args.output == "json":
+        report = bundle.write(args.output_dir)
+        _print_json(findings, directory=str(report.directory), written=list(report.written),
+                    unchanged=list(report.unchanged), removed=list(report.removed))
+        return EXIT_OK
     _print_findings([f for f in findings if f.severity == "warning"], stream=sys.stderr)
     if args.output_dir:
         report = bundle.write(args.output_dir)
@@ -164,8 +171,10 @@ def _yaml_mapping(text: str) -> Any:
 
 
 def _print_findings(findings: Sequence[Any], stream: Any) -> None:
+    from meshauth.style import finding_line
+
     for finding in findings:
-        print(str(finding), file=stream)
+        print(finding_line(finding, stream), file=stream)
 
 
 def _print_json(findings: Sequence[Any], **fields: Any) -> None:
@@ -184,8 +193,10 @@ def _report_error(error: MeshAuthError, output: str) -> None:
         ]
         print(json.dumps({"errors": problems, "valid": False}, indent=2))
         return
+    from meshauth.style import severity
+
     for problem in error.problems:
-        print(f"error: {problem}", file=sys.stderr)
+        print(f"{severity('error', sys.stderr)}: {problem}", file=sys.stderr)
 
 
 # --- arguments -------------------------------------------------------------------------------------
@@ -209,6 +220,10 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--mesh-config", action="store_true",
         help="print only the mesh configuration (IstioOperator overlay or istiod values)",
+    )
+    render.add_argument(
+        "--output", choices=("text", "json"), default="text",
+        help="json (with -o DIR): report the files written, and the findings, as JSON on stdout",
     )
 
     validate = _command(commands, "validate", _validate, "render and check everything; write nothing")
