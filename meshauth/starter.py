@@ -42,7 +42,7 @@ PRESET_STARTS: dict[str, PresetStart] = {
     ),
     "azure": PresetStart(
         (("tenant", "00000000-0000-0000-0000-000000000000"),
-         ("", "Directory (tenant) ID, or a domain such as contoso.onmicrosoft.com"),
+         ("", "Directory (tenant) ID: Entra names it, not a domain, in its tokens"),
          ("clientId", "11111111-1111-1111-1111-111111111111"),
          ("", "App registrations > your app > Application (client) ID")),
     ),
