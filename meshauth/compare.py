@@ -47,14 +47,19 @@ def compare(before: Sequence[Obj], after: Sequence[Obj]) -> list[Difference]:
         if _ref(old) != _ref(new) and not _unnamed(old):
             found.append(Difference("renamed", kind, _ref(new), "", _ref(old), _ref(new)))
         for change, path, was, now in _diff(_body(old), _body(new), ""):
-            found.append(Difference(change, kind, _ref(new), path,
-                                    _shown(kind, path, was), _shown(kind, path, now)))
+            found.append(
+                Difference(
+                    change, kind, _ref(new), path, _shown(kind, path, was), _shown(kind, path, now)
+                )
+            )
     found += [Difference("removed", str(o.get("kind")), _ref(o), "", "", "") for o in removed]
     found += [Difference("added", str(o.get("kind")), _ref(o), "", "", "") for o in added]
     return found
 
 
-def pair(before: Sequence[Obj], after: Sequence[Obj]) -> tuple[list[tuple[Obj, Obj]], list[Obj], list[Obj]]:
+def pair(
+    before: Sequence[Obj], after: Sequence[Obj]
+) -> tuple[list[tuple[Obj, Obj]], list[Obj], list[Obj]]:
     """(pairs, only in before, only in after): same identity first, then best overlap."""
     left, right = list(before), list(after)
     pairs = []
@@ -90,8 +95,11 @@ def _key(obj: Obj) -> tuple[Any, ...]:
 def _same_place(old: Obj, new: Obj) -> bool:
     """Same namespace; an object written without one (applied with -n or istioctl) matches any."""
     namespace = (old.get("metadata") or {}).get("namespace")
-    return namespace is None or namespace == (new.get("metadata") or {}).get("namespace") \
+    return (
+        namespace is None
+        or namespace == (new.get("metadata") or {}).get("namespace")
         or old.get("kind") in ("VirtualService",)
+    )
 
 
 def _overlap(old: Obj, new: Obj) -> int:
@@ -108,7 +116,9 @@ def _leaves(value: Any, path: str = "") -> set[tuple[str, str]]:
 
 def _body(obj: Obj) -> Obj:
     """The object without the identity fields that pairing already accounts for."""
-    metadata = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in ("name", "namespace")}
+    metadata = {
+        k: v for k, v in (obj.get("metadata") or {}).items() if k not in ("name", "namespace")
+    }
     body = {k: v for k, v in obj.items() if k != "metadata"}
     return {**body, **({"metadata": metadata} if metadata else {})}
 
@@ -189,8 +199,8 @@ def _by_key(old: list[Any], new: list[Any], key: str) -> tuple[dict[str, Any], d
     only_left, only_right = set(left) - set(right), set(right) - set(left)
     if len(only_left) == 1 and len(only_right) == 1 and key == "name":
         (was,), (now,) = only_left, only_right
-        left[now] = {key: was[len(key) + 2:-1], **left.pop(was)}
-        right[now] = {key: now[len(key) + 2:-1], **right[now]}
+        left[now] = {key: was[len(key) + 2 : -1], **left.pop(was)}
+        right[now] = {key: now[len(key) + 2 : -1], **right[now]}
     return left, right
 
 
@@ -265,7 +275,9 @@ def summary(differences: Sequence[Difference]) -> list[Row]:
 
 def old_objects_to_delete(differences: Sequence[Difference]) -> list[str]:
     """Objects that meshauth replaces under its own name: after the first apply, the old ones stay."""
-    return [d.before for d in differences if d.change == "renamed" and not d.kind.startswith("Istio")]
+    return [
+        d.before for d in differences if d.change == "renamed" and not d.kind.startswith("Istio")
+    ]
 
 
 def kubectl_delete(refs: Sequence[str]) -> list[str]:
@@ -274,5 +286,7 @@ def kubectl_delete(refs: Sequence[str]) -> list[str]:
     for ref in refs:
         kind, _, rest = ref.partition(" ")
         namespace, _, name = rest.rpartition("/")
-        commands.append(f"kubectl delete {kind.lower()} {name}" + (f" -n {namespace}" if namespace else ""))
+        commands.append(
+            f"kubectl delete {kind.lower()} {name}" + (f" -n {namespace}" if namespace else "")
+        )
     return commands

@@ -15,10 +15,14 @@ def write_new_file(path: Union[str, "os.PathLike[str]"], text: str, *, force: bo
     """Write ``text`` to ``path``; OutputError if it exists (unless ``force``) or cannot be written."""
     target = Path(path)
     if target.is_dir():
-        raise OutputError(Problem("is a directory; give a file name such as meshauth.yaml", str(target)))
+        raise OutputError(
+            Problem("is a directory; give a file name such as meshauth.yaml", str(target))
+        )
     if target.exists() and not force:
         raise OutputError(
-            Problem("exists; pass --force to overwrite it, or choose another file with -o", str(target))
+            Problem(
+                "exists; pass --force to overwrite it, or choose another file with -o", str(target)
+            )
         )
     if not target.parent.is_dir():
         raise OutputError(Problem("its directory does not exist; create it first", str(target)))

@@ -24,11 +24,16 @@ from meshauth.presets import PRESETS
 
 CLIENT_ID_PLACEHOLDER = "REPLACE-WITH-YOUR-CLIENT-ID"
 _ENV_FLAGS = {  # OAUTH2_PROXY_* names that are not the flag name in capitals
-    "EMAIL_DOMAINS": "email-domain", "WHITELIST_DOMAINS": "whitelist-domain",
-    "COOKIE_DOMAINS": "cookie-domain", "UPSTREAMS": "upstream",
+    "EMAIL_DOMAINS": "email-domain",
+    "WHITELIST_DOMAINS": "whitelist-domain",
+    "COOKIE_DOMAINS": "cookie-domain",
+    "UPSTREAMS": "upstream",
 }
-_FIXED = {"http-address": {"0.0.0.0:4180", ":4180"}, "upstream": {"static://200"},
-          "reverse-proxy": {"true", ""}}
+_FIXED = {
+    "http-address": {"0.0.0.0:4180", ":4180"},
+    "upstream": {"static://200"},
+    "reverse-proxy": {"true", ""},
+}
 _ALWAYS = {"set-authorization-header", "set-xauthrequest"}  # meshauth sets them to true
 _SECRET_FLAGS = ("client-secret", "cookie-secret")
 
@@ -60,8 +65,10 @@ def find_proxy(ctx: Context, namespace: Optional[str]) -> Proxy:
         if other is not chosen:
             ctx.warn("a second oauth2-proxy Deployment: not imported (meshauth runs one)", other)
     if chosen is None:
-        ctx.warn(f"no oauth2-proxy Deployment found: meshauth renders one ({proxyflags.LATEST}, "
-                 "its defaults)")
+        ctx.warn(
+            f"no oauth2-proxy Deployment found: meshauth renders one ({proxyflags.LATEST}, "
+            "its defaults)"
+        )
         return Proxy({}, namespace or "oauth2-proxy", {}, None)
     ctx.use(chosen)
     namespace = namespace_of(chosen.obj)
@@ -79,46 +86,72 @@ def find_proxy(ctx: Context, namespace: Optional[str]) -> Proxy:
 
 def _proxy_container(obj: dict[str, Any]) -> Optional[dict[str, Any]]:
     containers = ((spec_of(obj).get("template") or {}).get("spec") or {}).get("containers") or []
-    return next((c for c in containers if isinstance(c, dict)
-                 and re.search(r"oauth2[-_]proxy", str(c.get("image", "")))), None)
+    return next(
+        (
+            c
+            for c in containers
+            if isinstance(c, dict) and re.search(r"oauth2[-_]proxy", str(c.get("image", "")))
+        ),
+        None,
+    )
 
 
 def _image(ctx: Context, source: Source, image: str) -> dict[str, Any]:
-    repository, _, tag = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "")
+    repository, _, tag = (
+        image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "")
+    )
     section: dict[str, Any] = {}
     if repository and repository != "quay.io/oauth2-proxy/oauth2-proxy" and "@" not in image:
         section["image"] = repository
     try:
         version = proxyflags.parse_version(tag)
     except ValueError:
-        ctx.warn(f"image {image!r} has no release tag: meshauth uses oauth2-proxy "
-                 f"{proxyflags.LATEST} (set oauth2Proxy.version)", source)
+        ctx.warn(
+            f"image {image!r} has no release tag: meshauth uses oauth2-proxy "
+            f"{proxyflags.LATEST} (set oauth2Proxy.version)",
+            source,
+        )
         return section
     if version < (7, 0, 0):
-        ctx.warn(f"oauth2-proxy {tag} is older than v7, which meshauth needs: it uses "
-                 f"{proxyflags.LATEST} (its flags may differ from yours)", source)
+        ctx.warn(
+            f"oauth2-proxy {tag} is older than v7, which meshauth needs: it uses "
+            f"{proxyflags.LATEST} (its flags may differ from yours)",
+            source,
+        )
         return section
     return {**section, "version": tag}
 
 
 def _account_companions(ctx: Context, deployment: Source, namespace: str) -> None:
     """The proxy's Service and ServiceAccount are rendered by meshauth."""
-    labels = ((spec_of(deployment.obj).get("template") or {}).get("metadata") or {}).get("labels") or {}
+    labels = ((spec_of(deployment.obj).get("template") or {}).get("metadata") or {}).get(
+        "labels"
+    ) or {}
     for service in ctx.of_kind("Service", namespace):
         selector = spec_of(service.obj).get("selector") or {}
         if selector and all(labels.get(k) == v for k, v in selector.items()):
             ctx.use(service)
-            ports = [p.get("port") for p in spec_of(service.obj).get("ports") or [] if isinstance(p, dict)]
+            ports = [
+                p.get("port")
+                for p in spec_of(service.obj).get("ports") or []
+                if isinstance(p, dict)
+            ]
             if name_of(service.obj) != "oauth2-proxy" or ports != [4180]:
-                ctx.warn("meshauth's oauth2-proxy Service is named oauth2-proxy, port 4180", service)
-    account = ((spec_of(deployment.obj).get("template") or {}).get("spec") or {}).get("serviceAccountName")
+                ctx.warn(
+                    "meshauth's oauth2-proxy Service is named oauth2-proxy, port 4180", service
+                )
+    account = ((spec_of(deployment.obj).get("template") or {}).get("spec") or {}).get(
+        "serviceAccountName"
+    )
     ctx.use(ctx.named("ServiceAccount", str(account), namespace) if account else None)
 
 
 # --- flags -----------------------------------------------------------------------------------------
 
 
-def _flags(ctx: Context, source: Source, container: dict[str, Any], namespace: str) -> dict[str, Flag]:
+def _flags(
+    ctx: Context, source: Source, container: dict[str, Any], namespace: str
+) -> dict[str, Flag]:
     flags: dict[str, Flag] = {}
     args = [str(a) for a in (container.get("command") or [])[1:] + (container.get("args") or [])]
     index = 0
@@ -129,20 +162,29 @@ def _flags(ctx: Context, source: Source, container: dict[str, Any], namespace: s
             ctx.warn(f"argument {word!r} is not a flag; not imported", source)
             continue
         name, equals, value = word.lstrip("-").partition("=")
-        if not equals and index < len(args) and not args[index].startswith("-") \
-                and not proxyflags.is_bool_flag(name):
+        if (
+            not equals
+            and index < len(args)
+            and not args[index].startswith("-")
+            and not proxyflags.is_bool_flag(name)
+        ):
             value, index = args[index], index + 1
         flags.setdefault(name, Flag()).values.append(value if equals or value else "true")
     for env in container.get("env") or []:
         _env_flag(ctx, source, env, flags, namespace)
     for env_from in container.get("envFrom") or []:
         ref = (env_from or {}).get("secretRef") or (env_from or {}).get("configMapRef") or {}
-        ctx.warn(f"envFrom {ref.get('name')!r}: flags in it are not imported; write them as args or "
-                 "single env entries", source)
+        ctx.warn(
+            f"envFrom {ref.get('name')!r}: flags in it are not imported; write them as args or "
+            "single env entries",
+            source,
+        )
     return flags
 
 
-def _env_flag(ctx: Context, source: Source, env: Any, flags: dict[str, Flag], namespace: str) -> None:
+def _env_flag(
+    ctx: Context, source: Source, env: Any, flags: dict[str, Flag], namespace: str
+) -> None:
     name = str((env or {}).get("name", ""))
     if not name.startswith("OAUTH2_PROXY_"):
         ctx.warn(f"env {name}: not imported (meshauth sets no environment of its own)", source)
@@ -166,8 +208,11 @@ def _env_flag(ctx: Context, source: Source, env: Any, flags: dict[str, Flag], na
             ctx.use(found)
             entry.values += _split_list(flag, str(data[config_map["key"]]))
         else:
-            ctx.warn(f"env {name}: ConfigMap {config_map.get('name')} is not in your manifests; "
-                     "not imported", source)
+            ctx.warn(
+                f"env {name}: ConfigMap {config_map.get('name')} is not in your manifests; "
+                "not imported",
+                source,
+            )
 
 
 def _split_list(flag: str, value: str) -> list[str]:
@@ -192,16 +237,21 @@ def secret_value(ctx: Context, name: str, key: str, namespace: str) -> Optional[
 # --- flags -> config -------------------------------------------------------------------------------
 
 
-def proxy_settings(ctx: Context, proxy: Proxy, hosts: list[str], cookie_secure_default: bool) -> dict[str, Any]:
+def proxy_settings(
+    ctx: Context, proxy: Proxy, hosts: list[str], cookie_secure_default: bool
+) -> dict[str, Any]:
     """``spec.oauth2Proxy`` from the flags (cookie, domains, session store, extraArgs)."""
     section = dict(proxy.section)
     flags = proxy.flags
     cookie = _cookie(flags, cookie_secure_default) if proxy.source else {}
     if proxy.source and _first(flags, "cookie-refresh") in (None, "0", "0s"):
-        ctx.warn("your oauth2-proxy never refreshes sessions (no --cookie-refresh), so ID tokens "
-                 "expire under live sessions (401 Jwt is expired): meshauth refreshes after 1h; "
-                 "set oauth2Proxy.cookie.refresh below your IdP's token lifetime", proxy.source,
-                 "spec.oauth2Proxy.cookie.refresh")
+        ctx.warn(
+            "your oauth2-proxy never refreshes sessions (no --cookie-refresh), so ID tokens "
+            "expire under live sessions (401 Jwt is expired): meshauth refreshes after 1h; "
+            "set oauth2Proxy.cookie.refresh below your IdP's token lifetime",
+            proxy.source,
+            "spec.oauth2Proxy.cookie.refresh",
+        )
         cookie.pop("refresh", None)
     if cookie:
         section["cookie"] = cookie
@@ -230,16 +280,30 @@ def _redis(ctx: Context, proxy: Proxy, url: Optional[str]) -> dict[str, Any]:
         return {"type": "redis", "url": url}
     ctx.use(deployment)
     ctx.use(ctx.named("Service", REDIS_NAME, proxy.namespace))
-    containers = ((spec_of(deployment.obj).get("template") or {}).get("spec") or {}).get("containers") or [{}]
+    containers = ((spec_of(deployment.obj).get("template") or {}).get("spec") or {}).get(
+        "containers"
+    ) or [{}]
     image = str(containers[0].get("image", ""))
     default = RedisSessionStore.model_fields["image"].default
-    return {"type": "redis", "deploy": True, **({"image": image} if image and image != default else {})}
+    return {
+        "type": "redis",
+        "deploy": True,
+        **({"image": image} if image and image != default else {}),
+    }
 
 
-_COOKIE = {"cookie-name": "name", "cookie-samesite": "sameSite", "cookie-refresh": "refresh",
-           "cookie-expire": "expire"}
-_COOKIE_DEFAULTS = {"name": "_oauth2_proxy_istio_ingressgateway", "sameSite": "lax",
-                    "refresh": "1h", "expire": "4h"}
+_COOKIE = {
+    "cookie-name": "name",
+    "cookie-samesite": "sameSite",
+    "cookie-refresh": "refresh",
+    "cookie-expire": "expire",
+}
+_COOKIE_DEFAULTS = {
+    "name": "_oauth2_proxy_istio_ingressgateway",
+    "sameSite": "lax",
+    "refresh": "1h",
+    "expire": "4h",
+}
 
 
 def _cookie(flags: dict[str, Flag], secure_default: bool) -> dict[str, Any]:
@@ -274,16 +338,24 @@ def _extra_args(ctx: Context, proxy: Proxy, version: str) -> dict[str, Any]:
     for name, flag in sorted(proxy.flags.items()):
         values = flag.values
         if name in _FIXED and values and values[-1] not in _FIXED[name]:
-            ctx.warn(f"--{name}={values[-1]}: meshauth fixes it ({oauth2proxy.MANAGED_FLAGS[name]})",
-                     proxy.source)
+            ctx.warn(
+                f"--{name}={values[-1]}: meshauth fixes it ({oauth2proxy.MANAGED_FLAGS[name]})",
+                proxy.source,
+            )
         elif name in _ALWAYS and values and values[-1] == "false":
-            ctx.warn(f"--{name}=false: meshauth sets it to true (the gateway needs the ID token)",
-                     proxy.source)
+            ctx.warn(
+                f"--{name}=false: meshauth sets it to true (the gateway needs the ID token)",
+                proxy.source,
+            )
         if name == "skip-provider-button" and values and values[-1] == "false":
             extra[name] = False
         if name in managed or not values:
             continue
-        value: Any = [_typed(name, v) for v in values] if proxyflags.is_list_flag(name) else _typed(name, values[-1])
+        value: Any = (
+            [_typed(name, v) for v in values]
+            if proxyflags.is_list_flag(name)
+            else _typed(name, values[-1])
+        )
         problems = list(oauth2proxy.extra_arg_problems(version, {name: value}))
         if problems:
             ctx.warn(f"--{name} is not imported: it {problems[0][1]}", proxy.source)
@@ -312,23 +384,39 @@ def _all(flags: dict[str, Flag], name: str) -> list[str]:
 
 def identity_section(ctx: Context, proxy: Proxy, gateway_policies: list[Source]) -> dict[str, Any]:
     flags = proxy.flags
-    rules = [r for p in gateway_policies for r in spec_of(p.obj).get("jwtRules") or [] if isinstance(r, dict)]
+    rules = [
+        r
+        for p in gateway_policies
+        for r in spec_of(p.obj).get("jwtRules") or []
+        if isinstance(r, dict)
+    ]
     provider = _first(flags, "provider") or "google"
     issuer = _first(flags, "oidc-issuer-url") or (rules[0].get("issuer") if rules else None)
     if issuer is None and provider == "google":
         issuer = "https://accounts.google.com"
-    jwks = next((r.get("jwksUri") for r in rules if r.get("issuer") == issuer and r.get("jwksUri")), None)
+    jwks = next(
+        (r.get("jwksUri") for r in rules if r.get("issuer") == issuer and r.get("jwksUri")), None
+    )
     for rule in rules:
         if rule.get("issuer") != issuer:
-            ctx.warn(f"JWT issuer {rule.get('issuer')!r} differs from oauth2-proxy's {issuer!r}: "
-                     "meshauth checks the tokens of identity.issuerUrl only", gateway_policies[0])
+            ctx.warn(
+                f"JWT issuer {rule.get('issuer')!r} differs from oauth2-proxy's {issuer!r}: "
+                "meshauth checks the tokens of identity.issuerUrl only",
+                gateway_policies[0],
+            )
     identity = _preset(str(issuer or ""), jwks, provider)
     if issuer is None:
-        ctx.error("no OIDC issuer found (oauth2-proxy --oidc-issuer-url, or a RequestAuthentication "
-                  "at the gateway): set identity.issuerUrl", path="spec.identity.issuerUrl")
+        ctx.error(
+            "no OIDC issuer found (oauth2-proxy --oidc-issuer-url, or a RequestAuthentication "
+            "at the gateway): set identity.issuerUrl",
+            path="spec.identity.issuerUrl",
+        )
     elif "jwksUri" not in identity and PRESETS[identity["preset"]].jwks is None:
-        ctx.warn(f"no jwksUri found for {issuer}: set identity.jwksUri to the jwks_uri of "
-                 f"{issuer.rstrip('/')}/.well-known/openid-configuration", path="spec.identity.jwksUri")
+        ctx.warn(
+            f"no jwksUri found for {issuer}: set identity.jwksUri to the jwks_uri of "
+            f"{issuer.rstrip('/')}/.well-known/openid-configuration",
+            path="spec.identity.jwksUri",
+        )
         identity["jwksUri"] = issuer.rstrip("/") + "/.well-known/jwks.json"
     identity["clientId"] = _client_id(ctx, proxy, rules)
     scope = _first(flags, "scope")
@@ -342,8 +430,12 @@ def _preset(issuer: str, jwks: Optional[str], provider: str) -> dict[str, Any]:
     azure = re.match(r"^https://login\.microsoftonline\.com/([^/]+)/v2\.0/?$", issuer)
     if azure and (jwks is None or jwks == PRESETS["azure"].jwks_for(issuer, azure.group(1))):
         return {"preset": "azure", "tenant": azure.group(1)}
-    hints = [("keycloak", "/realms/" in issuer or provider == "keycloak-oidc"),
-             ("okta", "okta" in issuer), ("auth0", "auth0.com" in issuer), ("dex", "dex" in issuer)]
+    hints = [
+        ("keycloak", "/realms/" in issuer or provider == "keycloak-oidc"),
+        ("okta", "okta" in issuer),
+        ("auth0", "auth0.com" in issuer),
+        ("dex", "dex" in issuer),
+    ]
     for name in ("google", "gitlab"):
         if issuer == PRESETS[name].issuer and jwks in (None, PRESETS[name].jwks_for(issuer, None)):
             return {"preset": name}
@@ -360,9 +452,17 @@ def _client_id(ctx: Context, proxy: Proxy, rules: list[dict[str, Any]]) -> str:
     audiences = [a for r in rules for a in strings(r.get("audiences"))]
     if len(set(audiences)) == 1:
         return audiences[0]
-    where = f"Secret {flag.secret_ref[0]}, key {flag.secret_ref[1]}" if flag.secret_ref else "--client-id"
-    ctx.warn(f"the OIDC client id is not in your manifests ({where}): set identity.clientId "
-             f"(now {CLIENT_ID_PLACEHOLDER})", proxy.source, "spec.identity.clientId")
+    where = (
+        f"Secret {flag.secret_ref[0]}, key {flag.secret_ref[1]}"
+        if flag.secret_ref
+        else "--client-id"
+    )
+    ctx.warn(
+        f"the OIDC client id is not in your manifests ({where}): set identity.clientId "
+        f"(now {CLIENT_ID_PLACEHOLDER})",
+        proxy.source,
+        "spec.identity.clientId",
+    )
     return CLIENT_ID_PLACEHOLDER
 
 
@@ -380,28 +480,44 @@ def secret_section(ctx: Context, proxy: Proxy) -> dict[str, Any]:
     if produced is not None:
         return {**section, **produced}
     if literal:
-        ctx.warn(f"{', '.join('--' + f for f in literal)} are written in plain text in the "
-                 "Deployment: meshauth reads them from a Secret instead", proxy.source)
+        ctx.warn(
+            f"{', '.join('--' + f for f in literal)} are written in plain text in the "
+            "Deployment: meshauth reads them from a Secret instead",
+            proxy.source,
+        )
     if ctx.options.inline_secrets:
         return _inline(ctx, proxy, section, refs, name)
     for flag, ref in refs.items():
         if ref and ref[1] != flag:
-            ctx.warn(f"meshauth reads the {flag.replace('-', ' ')} from key {flag} of Secret {name}; "
-                     f"yours is under key {ref[1]}: rename it", secret, "spec.secret")
+            ctx.warn(
+                f"meshauth reads the {flag.replace('-', ' ')} from key {flag} of Secret {name}; "
+                f"yours is under key {ref[1]}: rename it",
+                secret,
+                "spec.secret",
+            )
     if len(names) > 1:
-        ctx.warn(f"the client and cookie secrets come from different Secrets ({', '.join(sorted(names))}): "
-                 f"meshauth reads both from {name}", proxy.source, "spec.secret")
+        ctx.warn(
+            f"the client and cookie secrets come from different Secrets ({', '.join(sorted(names))}): "
+            f"meshauth reads both from {name}",
+            proxy.source,
+            "spec.secret",
+        )
     ctx.use(secret)
     client_id = proxy.flags.get("client-id", Flag())
-    note = (f" (only the client id, which is not a secret, is taken from key "
-            f"{client_id.secret_ref[1]})" if client_id.secret_ref and client_id.values else "")
+    note = (
+        f" (only the client id, which is not a secret, is taken from key "
+        f"{client_id.secret_ref[1]})"
+        if client_id.secret_ref and client_id.values
+        else ""
+    )
     ctx.warn(
         f"secret values are not copied into the config{note}: meshauth references the Secret "
         f"{proxy.namespace}/{name} (source: existing), so create it in the cluster yourself "
         f"(kubectl -n {proxy.namespace} create secret generic {name} --from-literal=client-secret=... "
         "--from-literal=cookie-secret=...), or switch to external-secrets or sealed-secrets; "
         "--inline-secrets copies them into the config instead (plain text in Git)",
-        secret, "spec.secret",
+        secret,
+        "spec.secret",
     )
     return section
 
@@ -424,31 +540,50 @@ def _produced_by(ctx: Context, name: str, namespace: str) -> Optional[dict[str, 
 def _external(ctx: Context, source: Source) -> dict[str, Any]:
     spec = spec_of(source.obj)
     store = spec.get("secretStoreRef") or {}
-    data = {str(d.get("secretKey")): d.get("remoteRef") or {} for d in spec.get("data") or [] if isinstance(d, dict)}
+    data = {
+        str(d.get("secretKey")): d.get("remoteRef") or {}
+        for d in spec.get("data") or []
+        if isinstance(d, dict)
+    }
     refs = {}
     for key, field_name in (("client-secret", "clientSecret"), ("cookie-secret", "cookieSecret")):
         ref = data.get(key, {})
-        refs[field_name] = {"key": ref.get("key", ""), **({"property": ref["property"]} if ref.get("property") else {})}
+        refs[field_name] = {
+            "key": ref.get("key", ""),
+            **({"property": ref["property"]} if ref.get("property") else {}),
+        }
         if not ref:
             ctx.warn(f"the ExternalSecret has no secretKey {key}: set its remote key", source)
-    external = {"storeRef": {"name": store.get("name", ""), **({"kind": store["kind"]} if store.get("kind") else {})},
-                "data": refs}
+    external = {
+        "storeRef": {
+            "name": store.get("name", ""),
+            **({"kind": store["kind"]} if store.get("kind") else {}),
+        },
+        "data": refs,
+    }
     if spec.get("refreshInterval") and spec["refreshInterval"] != "1h":
         external["refreshInterval"] = spec["refreshInterval"]
     return {"source": "external-secrets", "externalSecret": external}
 
 
-def _inline(ctx: Context, proxy: Proxy, section: dict[str, Any], refs: dict[str, Any], name: str) -> dict[str, Any]:
+def _inline(
+    ctx: Context, proxy: Proxy, section: dict[str, Any], refs: dict[str, Any], name: str
+) -> dict[str, Any]:
     values = {}
     for flag, key in (("client-secret", "clientSecret"), ("cookie-secret", "cookieSecret")):
         ref = refs.get(flag)
-        value = (secret_value(ctx, ref[0], ref[1], proxy.namespace) if ref
-                 else _first(proxy.flags, flag))
+        value = (
+            secret_value(ctx, ref[0], ref[1], proxy.namespace) if ref else _first(proxy.flags, flag)
+        )
         if value is None or unresolved(value):
             missing = unresolved(value or "")
             hint = f" (pass --set {missing[0]}=...)" if missing and missing[0] != "$(" else ""
-            ctx.error(f"--inline-secrets: the {flag.replace('-', ' ')} is not in your manifests"
-                      f"{hint}", proxy.source, f"spec.secret.inline.{key}")
+            ctx.error(
+                f"--inline-secrets: the {flag.replace('-', ' ')} is not in your manifests"
+                f"{hint}",
+                proxy.source,
+                f"spec.secret.inline.{key}",
+            )
             value = ""
         values[key] = value
     ctx.use(ctx.named("Secret", name, proxy.namespace))

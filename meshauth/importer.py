@@ -22,7 +22,12 @@ from meshauth.errors import ConfigError
 from meshauth.findings import Finding
 from meshauth.import_apps import apps_section, bound_gateway
 from meshauth.import_mesh import (
-    custom_policies, ingress_class, ingress_section, istio_version, mesh_section, tls_section,
+    custom_policies,
+    ingress_class,
+    ingress_section,
+    istio_version,
+    mesh_section,
+    tls_section,
 )
 from meshauth.import_proxy import find_proxy, identity_section, proxy_settings, secret_section
 from meshauth.importing import Context, ImportOptions, match_labels, namespace_of, spec_of
@@ -70,12 +75,18 @@ def _failed(ctx: Context) -> bool:
     return any(f.severity == "error" for f in ctx.findings)
 
 
-def _differences(ctx: Context, config: dict[str, Any], objects: tuple[dict[str, Any], ...]) -> tuple[Difference, ...]:
+def _differences(
+    ctx: Context, config: dict[str, Any], objects: tuple[dict[str, Any], ...]
+) -> tuple[Difference, ...]:
     """How meshauth's rendering differs from the manifests; old objects it renames are reported."""
     import meshauth
 
     bundle = meshauth.render(meshauth.load_config(config))
-    mesh = bundle.mesh_config if bundle.mesh_install == "istioctl" else istiod_values(bundle.mesh_config)
+    mesh = (
+        bundle.mesh_config
+        if bundle.mesh_install == "istioctl"
+        else istiod_values(bundle.mesh_config)
+    )
     differences = tuple(compare(objects, [*bundle.objects, mesh]))
     old = old_objects_to_delete(differences)
     if old:
@@ -83,8 +94,13 @@ def _differences(ctx: Context, config: dict[str, Any], objects: tuple[dict[str, 
             "meshauth names these objects its own way, so applying its output leaves the old ones "
             f"in place: delete them once the new ones work ({'; '.join(kubectl_delete(old))})"
         )
-    for ref in sorted({d.object for d in differences
-                       if d.kind in _SELECTOR_IMMUTABLE and d.path.startswith("spec.selector")}):
+    for ref in sorted(
+        {
+            d.object
+            for d in differences
+            if d.kind in _SELECTOR_IMMUTABLE and d.path.startswith("spec.selector")
+        }
+    ):
         ctx.warn(
             f"{ref}: meshauth's pod selector differs from yours, and Kubernetes cannot change a "
             f"selector in place: delete it just before the first apply ({kubectl_delete([ref])[0]}); "
@@ -105,12 +121,16 @@ def _build(ctx: Context) -> dict[str, Any]:
     apps = apps_section(ctx, gateway, identity["clientId"])
     hosts = [h for app in apps for h in app.get("hosts", [app.get("host")])]
     tls = tls_section(ctx, gateway, hosts)
-    http01 = tls is not None and (tls["issuer"].get("acme") or {}).get("solver", "http01") == "http01"
+    http01 = (
+        tls is not None and (tls["issuer"].get("acme") or {}).get("solver", "http01") == "http01"
+    )
     ingress_class(ctx, http01)
     _gateway_access(ctx)
     _namespaces(ctx, proxy.namespace, apps)
     spec: dict[str, Any] = {"platform": {"istioVersion": istio_version(ctx)}}
-    spec.update({k: v for k, v in (("mesh", mesh), ("ingress", ingress_section(ctx, gateway))) if v})
+    spec.update(
+        {k: v for k, v in (("mesh", mesh), ("ingress", ingress_section(ctx, gateway))) if v}
+    )
     if tls is not None:
         spec["tls"] = tls
     spec["identity"] = identity
@@ -121,8 +141,12 @@ def _build(ctx: Context) -> dict[str, Any]:
     if oauth2_proxy:
         spec["oauth2Proxy"] = oauth2_proxy
     spec["apps"] = apps
-    return {"apiVersion": "meshauth.dev/v1alpha1", "kind": "MeshAuthConfig",
-            "metadata": {"name": ctx.options.name}, "spec": spec}
+    return {
+        "apiVersion": "meshauth.dev/v1alpha1",
+        "kind": "MeshAuthConfig",
+        "metadata": {"name": ctx.options.name},
+        "spec": spec,
+    }
 
 
 def _gateway_jwt(ctx: Context) -> list[Any]:
@@ -130,8 +154,11 @@ def _gateway_jwt(ctx: Context) -> list[Any]:
     anchors = custom_policies(ctx)
     selector = match_labels(anchors[0].obj) if anchors else None
     namespace = namespace_of(anchors[0].obj) if anchors else None
-    found = [p for p in ctx.of_kind("RequestAuthentication", namespace)
-             if selector is None or match_labels(p.obj) == selector]
+    found = [
+        p
+        for p in ctx.of_kind("RequestAuthentication", namespace)
+        if selector is None or match_labels(p.obj) == selector
+    ]
     for policy in found:
         ctx.use(policy)
     return found
@@ -150,14 +177,21 @@ def _gateway_access(ctx: Context) -> None:
         ctx.use(policy)
         simple = all(
             set(rule) <= {"from", "to", "when"}
-            and all(set(f.get("source") or {}) <= {"requestPrincipals"} for f in rule.get("from") or [])
-            and all(str(w.get("key", "")).startswith("request.auth.") for w in rule.get("when") or [])
+            and all(
+                set(f.get("source") or {}) <= {"requestPrincipals"} for f in rule.get("from") or []
+            )
+            and all(
+                str(w.get("key", "")).startswith("request.auth.") for w in rule.get("when") or []
+            )
             for rule in spec.get("rules") or []
         )
         if spec.get("action", "ALLOW") != "ALLOW" or not simple:
-            ctx.warn("not imported: at the gateway meshauth writes its own ALLOW policy (a token "
-                     "for one of the apps' audiences); keep applying this one yourself if you "
-                     "need more", policy)
+            ctx.warn(
+                "not imported: at the gateway meshauth writes its own ALLOW policy (a token "
+                "for one of the apps' audiences); keep applying this one yourself if you "
+                "need more",
+                policy,
+            )
 
 
 def _namespaces(ctx: Context, proxy_namespace: str, apps: list[dict[str, Any]]) -> None:
@@ -178,15 +212,20 @@ def _check_variables(ctx: Context, config: Any, path: str = "") -> None:
     elif isinstance(config, str) and unresolved(config):
         names = [n for n in unresolved(config) if n != "$("]
         hint = f"pass --set {names[0]}=VALUE" if names else "write the value in"
-        ctx.error(f"the value comes from a shell variable that is not set in the script: {hint}",
-                  path=path)
+        ctx.error(
+            f"the value comes from a shell variable that is not set in the script: {hint}",
+            path=path,
+        )
 
 
 def _report_leftovers(ctx: Context) -> None:
     for source in ctx.sources:
         if not ctx.is_used(source):
-            ctx.warn(f"not imported: meshauth does not render {source.obj.get('kind')} objects like "
-                     "this one; keep applying it yourself if you need it", source)
+            ctx.warn(
+                f"not imported: meshauth does not render {source.obj.get('kind')} objects like "
+                "this one; keep applying it yourself if you need it",
+                source,
+            )
 
 
 def _check_renders(ctx: Context, config: dict[str, Any]) -> None:
@@ -212,8 +251,14 @@ def config_text(config: dict[str, Any], paths: list[str], findings: Iterable[Fin
         header.append("# Review it: what could not be carried over, and what to do.")
         header += [f"#   - {_one_line(f)}" for f in findings]
     header.append("# Every key: docs/reference.md. Check it: meshauth validate <this file>")
-    body = yaml.dump(config, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100,
-                     allow_unicode=True)
+    body = yaml.dump(
+        config,
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        width=100,
+        allow_unicode=True,
+    )
     return "\n".join(header) + "\n" + body
 
 
@@ -231,4 +276,3 @@ class _Dumper(yaml.SafeDumper):
 def _one_line(finding: Finding) -> str:
     where = ": ".join(p for p in (finding.file, finding.object, finding.path) if p)
     return f"{where + ': ' if where else ''}{finding.message}".replace("\n", " ")
-

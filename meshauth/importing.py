@@ -34,7 +34,8 @@ class Context:
 
     def of_kind(self, kind: str, namespace: Optional[str] = None) -> list[Source]:
         return [
-            s for s in self.sources
+            s
+            for s in self.sources
             if s.obj.get("kind") == kind and (namespace is None or namespace_of(s.obj) == namespace)
         ]
 
@@ -57,10 +58,16 @@ class Context:
         self._add("error", message, source, path)
 
     def _add(self, severity: Severity, message: str, source: Optional[Source], path: str) -> None:
-        self.findings.append(Finding(
-            RULE, severity, message, object=ref(source.obj) if source else "", path=path,
-            file=source.origin if source else "",
-        ))
+        self.findings.append(
+            Finding(
+                RULE,
+                severity,
+                message,
+                object=ref(source.obj) if source else "",
+                path=path,
+                file=source.origin if source else "",
+            )
+        )
 
 
 def ref(obj: Mapping[str, Any]) -> str:

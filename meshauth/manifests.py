@@ -30,14 +30,32 @@ import yaml
 from meshauth.errors import ConfigError, Problem
 from meshauth.findings import Finding
 
-ISTIOD_VALUES = "IstiodValues"  # pseudo kind for istiod chart values (no apiVersion/kind of their own)
+ISTIOD_VALUES = (
+    "IstiodValues"  # pseudo kind for istiod chart values (no apiVersion/kind of their own)
+)
 SHELL_SUFFIXES = (".sh", ".bash")
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 _VAR = re.compile(r"\$(?:\{(\w+)(?::?-([^}]*))?\}|(\w+))")
 _ASSIGN_WORD = re.compile(r"^[A-Za-z_]\w*=")
 _HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)([A-Za-z_]\w*)\2")
-_READ_ONLY = {"get", "describe", "logs", "wait", "rollout", "port-forward", "config", "version",
-              "explain", "top", "exec", "cluster-info", "api-resources", "auth", "diff", "proxy"}
+_READ_ONLY = {
+    "get",
+    "describe",
+    "logs",
+    "wait",
+    "rollout",
+    "port-forward",
+    "config",
+    "version",
+    "explain",
+    "top",
+    "exec",
+    "cluster-info",
+    "api-resources",
+    "auth",
+    "diff",
+    "proxy",
+}
 
 
 @dataclass(frozen=True)
@@ -96,7 +114,9 @@ def _texts(path: str) -> Iterator[tuple[str, str]]:
         return
     root = Path(path)
     if root.is_dir():
-        files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in YAML_SUFFIXES + SHELL_SUFFIXES)
+        files = sorted(
+            p for p in root.rglob("*") if p.is_file() and p.suffix in YAML_SUFFIXES + SHELL_SUFFIXES
+        )
         if not files:
             raise ConfigError(Problem("holds no .yaml, .yml, .json or .sh files", file=path))
     elif root.is_file():
@@ -109,7 +129,9 @@ def _texts(path: str) -> Iterator[tuple[str, str]]:
         except UnicodeDecodeError:
             raise ConfigError(Problem("is not UTF-8 text", file=str(file))) from None
         except OSError as error:
-            raise ConfigError(Problem(f"cannot be read ({error.strerror})", file=str(file))) from None
+            raise ConfigError(
+                Problem(f"cannot be read ({error.strerror})", file=str(file))
+            ) from None
 
 
 def _is_shell(file: str, text: str) -> bool:
@@ -118,22 +140,35 @@ def _is_shell(file: str, text: str) -> bool:
 
 def _read_yaml(file: str, text: str, first_line: int, result: Manifests) -> None:
     try:
-        documents = list(yaml.compose_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+        documents = list(
+            yaml.compose_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        )
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = first_line + (mark.line if mark else 0)
-        result.findings.append(_finding(f"{file}:{line}", f"not valid YAML ({getattr(error, 'problem', error)}); nothing read from it"))
+        result.findings.append(
+            _finding(
+                f"{file}:{line}",
+                f"not valid YAML ({getattr(error, 'problem', error)}); nothing read from it",
+            )
+        )
         return
     for node in documents:
         if node is None:
             continue
         origin = f"{file}:{first_line + node.start_mark.line}"
-        data = yaml.safe_load(yaml.serialize(node)) if not isinstance(node, yaml.ScalarNode) else None
+        data = (
+            yaml.safe_load(yaml.serialize(node)) if not isinstance(node, yaml.ScalarNode) else None
+        )
         _add_document(data, origin, result)
 
 
 def _add_document(data: Any, origin: str, result: Manifests) -> None:
-    if isinstance(data, dict) and data.get("kind") == "List" and isinstance(data.get("items"), list):
+    if (
+        isinstance(data, dict)
+        and data.get("kind") == "List"
+        and isinstance(data.get("items"), list)
+    ):
         for item in data["items"]:
             _add_document(item, origin, result)
     elif isinstance(data, dict) and "kind" in data and "apiVersion" in data:
@@ -141,13 +176,19 @@ def _add_document(data: Any, origin: str, result: Manifests) -> None:
     elif isinstance(data, dict) and "meshConfig" in data:
         result.sources.append(Source(istiod_values(data), origin))
     elif data is not None:
-        result.findings.append(_finding(origin, "not a Kubernetes object (no apiVersion and kind); not read"))
+        result.findings.append(
+            _finding(origin, "not a Kubernetes object (no apiVersion and kind); not read")
+        )
 
 
 def istiod_values(values: dict[str, Any]) -> dict[str, Any]:
     """istiod chart values, wrapped as a pseudo object so that they can be listed and compared."""
-    return {"apiVersion": "helm.sh/values", "kind": ISTIOD_VALUES, "metadata": {"name": "istiod"},
-            "values": values}
+    return {
+        "apiVersion": "helm.sh/values",
+        "kind": ISTIOD_VALUES,
+        "metadata": {"name": "istiod"},
+        "values": values,
+    }
 
 
 # --- shell scripts ---------------------------------------------------------------------------------
@@ -162,7 +203,9 @@ def _read_shell(file: str, text: str, result: Manifests, given: Mapping[str, str
         heredoc = _HEREDOC.search(command)
         body: Optional[str] = None
         if heredoc:
-            body_lines, index = _heredoc_body(lines, index, heredoc.group(3), heredoc.group(1) == "-")
+            body_lines, index = _heredoc_body(
+                lines, index, heredoc.group(3), heredoc.group(1) == "-"
+            )
             body = "\n".join(body_lines)
             if not heredoc.group(2):  # unquoted delimiter: the shell expands variables
                 body = expand(body, result.variables)
@@ -183,7 +226,9 @@ def _logical_line(lines: list[str], index: int) -> tuple[str, int]:
     return " ".join(p.strip() for p in parts), index
 
 
-def _heredoc_body(lines: list[str], index: int, delimiter: str, strip_tabs: bool) -> tuple[list[str], int]:
+def _heredoc_body(
+    lines: list[str], index: int, delimiter: str, strip_tabs: bool
+) -> tuple[list[str], int]:
     body = []
     while index < len(lines):
         line = lines[index].lstrip("\t") if strip_tabs else lines[index]
@@ -239,7 +284,9 @@ def _imperative(command: str, origin: str, result: Manifests, given: Mapping[str
     """Objects that ``kubectl create namespace|secret`` and ``kubectl label namespace`` make."""
     for segment in re.split(r"\s*(?:&&|\|\||;|\|)\s*", command):
         words = [w for w in _words(expand(segment, result.variables)) if w != "sudo"]
-        while words and _ASSIGN_WORD.match(words[0]):  # VAR=value command: the command's environment
+        while words and _ASSIGN_WORD.match(
+            words[0]
+        ):  # VAR=value command: the command's environment
             name, _, value = words.pop(0).partition("=")
             if name not in result.variables:
                 _assign(name, value, result, given)
@@ -251,7 +298,12 @@ def _imperative(command: str, origin: str, result: Manifests, given: Mapping[str
         verb = next(_without_options(rest), "")
         if tool in ("kubectl", "oc") and verb in _READ_ONLY:
             continue
-        if tool == "istioctl" and verb in ("install", "manifest") and "-f" in rest and "--set" not in rest:
+        if (
+            tool == "istioctl"
+            and verb in ("install", "manifest")
+            and "-f" in rest
+            and "--set" not in rest
+        ):
             continue  # istioctl install -f FILE: FILE was written by a heredoc (read above) or given
         if tool == "istioctl" and verb not in ("install", "manifest", "upgrade"):
             continue  # analyze, proxy-config, x ...: read-only
@@ -282,8 +334,13 @@ def _kubectl(words: list[str], origin: str, result: Manifests) -> bool:
             elif word.startswith("--from-file="):
                 key = word.split("=", 1)[1].split("=", 1)[0].rsplit("/", 1)[-1]
                 data[key] = None  # the value is in a file meshauth does not read
-        secret = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                  "metadata": {"name": args[3], "namespace": namespace}, "stringData": data}
+        secret = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "Opaque",
+            "metadata": {"name": args[3], "namespace": namespace},
+            "stringData": data,
+        }
         result.sources.append(Source(secret, origin))
         return True
     return False
@@ -296,7 +353,9 @@ def _namespace(name: str, labels: dict[str, str], origin: str, result: Manifests
             obj["metadata"].setdefault("labels", {}).update(labels)
             return
     metadata: dict[str, Any] = {"name": name, **({"labels": labels} if labels else {})}
-    result.sources.append(Source({"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}, origin))
+    result.sources.append(
+        Source({"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}, origin)
+    )
 
 
 def _option(words: list[str], names: tuple[str, ...]) -> Optional[str]:

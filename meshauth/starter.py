@@ -35,46 +35,77 @@ class PresetStart:
 
 PRESET_STARTS: dict[str, PresetStart] = {
     "google": PresetStart(
-        (("clientId", "1234567890-example.apps.googleusercontent.com"),
-         ("", "Google Cloud console > APIs & Services > Credentials > OAuth client ID")),
-        ("Google puts no groups claim in ID tokens: admit people by emails, or by the hd",
-         "(hosted domain) claim, e.g. authorization: {claims: {hd: [example.com]}}"),
+        (
+            ("clientId", "1234567890-example.apps.googleusercontent.com"),
+            ("", "Google Cloud console > APIs & Services > Credentials > OAuth client ID"),
+        ),
+        (
+            "Google puts no groups claim in ID tokens: admit people by emails, or by the hd",
+            "(hosted domain) claim, e.g. authorization: {claims: {hd: [example.com]}}",
+        ),
     ),
     "azure": PresetStart(
-        (("tenant", "00000000-0000-0000-0000-000000000000"),
-         ("", "Directory (tenant) ID: Entra names it, not a domain, in its tokens"),
-         ("clientId", "11111111-1111-1111-1111-111111111111"),
-         ("", "App registrations > your app > Application (client) ID")),
+        (
+            ("tenant", "00000000-0000-0000-0000-000000000000"),
+            ("", "Directory (tenant) ID: Entra names it, not a domain, in its tokens"),
+            ("clientId", "11111111-1111-1111-1111-111111111111"),
+            ("", "App registrations > your app > Application (client) ID"),
+        ),
     ),
     "dex": PresetStart(
-        (("issuerUrl", "https://dex.example.com"), ("", "exactly the issuer: of Dex's own config"),
-         ("clientId", "meshauth"), ("", "a staticClients entry of Dex's config")),
+        (
+            ("issuerUrl", "https://dex.example.com"),
+            ("", "exactly the issuer: of Dex's own config"),
+            ("clientId", "meshauth"),
+            ("", "a staticClients entry of Dex's config"),
+        ),
         ("Dex adds a groups claim only when asked: scopes: [openid, email, profile, groups]",),
     ),
     "keycloak": PresetStart(
-        (("issuerUrl", "https://keycloak.example.com/realms/main"), ("", "https://<keycloak>/realms/<realm>"),
-         ("clientId", "meshauth"), ("", "Clients > Create client (OpenID Connect, client authentication on)")),
-        ("For authorization.groups, add a Group Membership mapper (claim name groups,",
-         "full group path off) to the client's dedicated scope"),
+        (
+            ("issuerUrl", "https://keycloak.example.com/realms/main"),
+            ("", "https://<keycloak>/realms/<realm>"),
+            ("clientId", "meshauth"),
+            ("", "Clients > Create client (OpenID Connect, client authentication on)"),
+        ),
+        (
+            "For authorization.groups, add a Group Membership mapper (claim name groups,",
+            "full group path off) to the client's dedicated scope",
+        ),
     ),
     "okta": PresetStart(
-        (("issuerUrl", "https://example.okta.com/oauth2/default"), ("", "Security > API > Authorization Servers > Issuer URI"),
-         ("clientId", "0oa1example2client3id"), ("", "Applications > your app > Client ID")),
+        (
+            ("issuerUrl", "https://example.okta.com/oauth2/default"),
+            ("", "Security > API > Authorization Servers > Issuer URI"),
+            ("clientId", "0oa1example2client3id"),
+            ("", "Applications > your app > Client ID"),
+        ),
     ),
     "auth0": PresetStart(
-        (("issuerUrl", "https://example.eu.auth0.com/"), ("", "https://<your tenant's domain>/, with the trailing slash"),
-         ("clientId", "example-auth0-client-id"), ("", "Applications > your app > Client ID")),
+        (
+            ("issuerUrl", "https://example.eu.auth0.com/"),
+            ("", "https://<your tenant's domain>/, with the trailing slash"),
+            ("clientId", "example-auth0-client-id"),
+            ("", "Applications > your app > Client ID"),
+        ),
     ),
     "gitlab": PresetStart(
-        (("clientId", "example-gitlab-application-id"),
-         ("", "Settings > Applications > Application ID (scopes openid, email, profile)")),
+        (
+            ("clientId", "example-gitlab-application-id"),
+            ("", "Settings > Applications > Application ID (scopes openid, email, profile)"),
+        ),
         ("Self-managed GitLab: set issuerUrl: https://gitlab.example.com",),
     ),
 }
 GENERIC_START = PresetStart(
-    (("issuerUrl", "https://idp.example.com"), ("", "the issuer of <issuer>/.well-known/openid-configuration"),
-     ("jwksUri", "https://idp.example.com/keys"), ("", "its jwks_uri"),
-     ("clientId", "meshauth"), ("", "the OIDC client registered for oauth2-proxy")),
+    (
+        ("issuerUrl", "https://idp.example.com"),
+        ("", "the issuer of <issuer>/.well-known/openid-configuration"),
+        ("jwksUri", "https://idp.example.com/keys"),
+        ("", "its jwks_uri"),
+        ("clientId", "meshauth"),
+        ("", "the OIDC client registered for oauth2-proxy"),
+    ),
 )
 
 
@@ -146,16 +177,24 @@ def _envelope(name: str, istio_version: str) -> list[str]:
         "apiVersion: meshauth.dev/v1alpha1",
         "kind: MeshAuthConfig",
         "metadata:",
-        _aligned(f"  name: {scalar(name)}", "prefix of the generated names; also their part-of label"),
+        _aligned(
+            f"  name: {scalar(name)}", "prefix of the generated names; also their part-of label"
+        ),
         "spec:",
         "  platform:",
-        _aligned(f"    istioVersion: {json.dumps(istio_version)}", 'the Istio you run, quoted ("1.10" is not 1.1)'),
+        _aligned(
+            f"    istioVersion: {json.dumps(istio_version)}",
+            'the Istio you run, quoted ("1.10" is not 1.1)',
+        ),
         _aligned('    # kubernetesVersion: "1.30"', "core objects are checked against its schemas"),
         "",
         _aligned("  # mesh:", "the defaults, change them if yours differ"),
         _aligned("  #   rootNamespace: istio-system", "the mesh-wide PeerAuthentication goes here"),
         _aligned("  #   mtls: STRICT", "mutual TLS between all workloads"),
-        _aligned("  #   extensionProvider: oauth2-proxy", "name of the ext_authz provider in the mesh config"),
+        _aligned(
+            "  #   extensionProvider: oauth2-proxy",
+            "name of the ext_authz provider in the mesh config",
+        ),
         _aligned("  #   install: istioctl", "or helm: --mesh-config then prints istiod values"),
         _aligned("  # ingress:", ""),
         _aligned("  #   namespace: istio-system", "where your ingress gateway pods run"),
@@ -172,7 +211,10 @@ def _tls() -> list[str]:
         _aligned("      # name: letsencrypt", "a ClusterIssuer meshauth writes"),
         _aligned("      # create: true", "false: use an issuer you already have"),
         "      acme:",
-        _aligned("        email: ops@example.com", "Let's Encrypt writes here before a certificate expires"),
+        _aligned(
+            "        email: ops@example.com",
+            "Let's Encrypt writes here before a certificate expires",
+        ),
         _aligned("        # solver: http01", "its challenge path stays reachable without login"),
         "",
     ]
@@ -220,7 +262,9 @@ def _oauth2_proxy(hosts: Sequence[str]) -> list[str]:
         _aligned("      # expire: 4h", "then log in again"),
     ]
     if parent and len(hosts) > 1:
-        lines.append(_aligned(f"      # domains: [{scalar(parent)}]", "one login for every app under it"))
+        lines.append(
+            _aligned(f"      # domains: [{scalar(parent)}]", "one login for every app under it")
+        )
     return lines + [""]
 
 
@@ -240,8 +284,12 @@ def _apps(names: Sequence[str], hosts: Sequence[str]) -> list[str]:
         _aligned("      # deploy: {image: nginx:1.27}", "a demo workload, to try it out"),
     ]
     for name, host in others:
-        lines += [f"    - name: {scalar(name)}", f"      host: {scalar(host)}", "      service:",
-                  "        port: 80"]
+        lines += [
+            f"    - name: {scalar(name)}",
+            f"      host: {scalar(host)}",
+            "      service:",
+            "        port: 80",
+        ]
     return lines
 
 
@@ -271,20 +319,29 @@ def _check_arguments(preset: str, hosts: Sequence[str], name: str, istio_version
 
     problems = []
     if preset not in PRESETS:
-        problems.append(Problem(f"unknown preset; choose one of {', '.join(PRESETS)}", path="--preset"))
+        problems.append(
+            Problem(f"unknown preset; choose one of {', '.join(PRESETS)}", path="--preset")
+        )
     for host in hosts:
         if not (is_dns_subdomain(host) and "." in host):
-            problems.append(Problem(
-                "must be a fully qualified host name in lowercase, such as app.example.com "
-                "(no scheme, port, path or wildcard)", path=f"--host {host}",
-            ))
+            problems.append(
+                Problem(
+                    "must be a fully qualified host name in lowercase, such as app.example.com "
+                    "(no scheme, port, path or wildcard)",
+                    path=f"--host {host}",
+                )
+            )
     if len(set(hosts)) != len(hosts):
         problems.append(Problem("a host is given twice", path="--host"))
     if not re.fullmatch(r"[0-9]+\.[0-9]+", istio_version) or istio_version_problem(
         major_minor(istio_version)
     ):
-        problems.append(Problem('must be "MAJOR.MINOR", 1.9 or newer, such as 1.30', path="--istio-version"))
+        problems.append(
+            Problem('must be "MAJOR.MINOR", 1.9 or newer, such as 1.30', path="--istio-version")
+        )
     if not is_dns_label(name):
-        problems.append(Problem("must be a DNS label: lowercase letters, digits and '-'", path="--name"))
+        problems.append(
+            Problem("must be a DNS label: lowercase letters, digits and '-'", path="--name")
+        )
     if problems:
         raise ConfigError(problems)

@@ -17,15 +17,20 @@ from test_cli import QUICKSTART, run, write_config
 from meshauth import style
 from meshauth.findings import Finding
 
-WARNING = Finding("MA018", "warning", "cookie refresh too long", path="spec.oauth2Proxy.cookie.refresh")
+WARNING = Finding(
+    "MA018", "warning", "cookie refresh too long", path="spec.oauth2Proxy.cookie.refresh"
+)
 
 
 def run_in_terminal(*args, env=None):
     """Run the CLI with stdout and stderr on a pseudo-terminal; return what it printed."""
     leader, follower = pty.openpty()
     process = subprocess.Popen(
-        [sys.executable, "-m", "meshauth", *map(str, args)], stdout=follower, stderr=follower,
-        cwd=ROOT, env={**os.environ, "TERM": "xterm", **(env or {})},
+        [sys.executable, "-m", "meshauth", *map(str, args)],
+        stdout=follower,
+        stderr=follower,
+        cwd=ROOT,
+        env={**os.environ, "TERM": "xterm", **(env or {})},
     )
     os.close(follower)
     output = b""

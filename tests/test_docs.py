@@ -28,17 +28,24 @@ _LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 
 
 def blocks(page: Path, language: str) -> list[str]:
-    return [body for lang, body in _FENCE.findall(page.read_text(encoding="utf-8")) if lang == language]
+    return [
+        body for lang, body in _FENCE.findall(page.read_text(encoding="utf-8")) if lang == language
+    ]
 
 
 def yaml_blocks() -> list[tuple[str, str]]:
-    return [(f"{p.relative_to(ROOT)}#{i}", b) for p in PAGES for i, b in enumerate(blocks(p, "yaml"))]
+    return [
+        (f"{p.relative_to(ROOT)}#{i}", b) for p in PAGES for i, b in enumerate(blocks(p, "yaml"))
+    ]
 
 
 def config_blocks() -> list[tuple[str, str]]:
     """Whole configs; an excerpt that shows only the envelope (``spec: ...``) is left out."""
-    return [(where, b) for where, b in yaml_blocks()
-            if "kind: MeshAuthConfig" in b and isinstance(yaml.safe_load(b).get("spec"), dict)]
+    return [
+        (where, b)
+        for where, b in yaml_blocks()
+        if "kind: MeshAuthConfig" in b and isinstance(yaml.safe_load(b).get("spec"), dict)
+    ]
 
 
 @pytest.mark.parametrize("where, block", yaml_blocks(), ids=[w for w, _ in yaml_blocks()])
@@ -67,7 +74,9 @@ def test_gitops_objects_match_the_upstream_crds():
     checked = []
     for where, block in yaml_blocks():
         for obj in yaml.safe_load_all(block):
-            if isinstance(obj, dict) and schemas.knows(str(obj.get("apiVersion")), str(obj.get("kind"))):
+            if isinstance(obj, dict) and schemas.knows(
+                str(obj.get("apiVersion")), str(obj.get("kind"))
+            ):
                 assert schemas.errors(obj) == [], where
                 checked.append(obj["kind"])
     assert {"Application", "Kustomization"} <= set(checked)
@@ -96,8 +105,12 @@ def anchors(page: Path) -> set[str]:
 
 
 def links() -> list[tuple[Path, str]]:
-    return [(p, target) for p in PAGES for target in _LINK.findall(_FENCE.sub("", p.read_text(encoding="utf-8")))
-            if not target.startswith(("http://", "https://", "mailto:"))]
+    return [
+        (p, target)
+        for p in PAGES
+        for target in _LINK.findall(_FENCE.sub("", p.read_text(encoding="utf-8")))
+        if not target.startswith(("http://", "https://", "mailto:"))
+    ]
 
 
 @pytest.mark.parametrize("page, target", links(), ids=[f"{p.name}->{t}" for p, t in links()])
@@ -108,7 +121,9 @@ def test_relative_links_land(page, target):
         return
     assert destination.exists(), f"{page.relative_to(ROOT)}: {target} does not exist"
     if anchor and destination.suffix == ".md":
-        assert anchor in anchors(destination), f"{page.relative_to(ROOT)}: no heading #{anchor} in {path or page.name}"
+        assert anchor in anchors(
+            destination
+        ), f"{page.relative_to(ROOT)}: no heading #{anchor} in {path or page.name}"
 
 
 def test_the_site_lists_every_page_and_nothing_else():
@@ -137,6 +152,12 @@ def test_readme_opens_with_the_two_commands():
 
 def test_readme_links_into_every_section_of_the_docs():
     text = (ROOT / "README.md").read_text()
-    for page in ("docs/concepts.md", "docs/reference.md", "docs/troubleshooting.md",
-                 "docs/migration.md", "docs/recipes/google.md", "docs/recipes/argocd.md"):
+    for page in (
+        "docs/concepts.md",
+        "docs/reference.md",
+        "docs/troubleshooting.md",
+        "docs/migration.md",
+        "docs/recipes/google.md",
+        "docs/recipes/argocd.md",
+    ):
         assert f"]({page}" in text, page

@@ -38,7 +38,10 @@ def kinds(manifests):
 
 
 def test_heredocs_expand_the_scripts_variables_unless_the_delimiter_is_quoted(tmp_path):
-    script = write(tmp_path, "setup.sh", """
+    script = write(
+        tmp_path,
+        "setup.sh",
+        """
         #!/bin/sh
         export NS=team-a   # the namespace
         NAME="web"
@@ -54,7 +57,8 @@ def test_heredocs_expand_the_scripts_variables_unless_the_delimiter_is_quoted(tm
           name: ${NAME}-literal
           namespace: $NS
         EOF
-    """)
+    """,
+    )
     read = read_manifests([str(script)])
     assert kinds(read) == [("Namespace", "team-a"), ("ConfigMap", "${NAME}-literal")]
     assert read.sources[1].obj["metadata"]["namespace"] == "$NS"
@@ -63,24 +67,35 @@ def test_heredocs_expand_the_scripts_variables_unless_the_delimiter_is_quoted(tm
 
 
 def test_tab_stripping_heredoc_and_line_continuations(tmp_path):
-    script = write(tmp_path, "s.sh", "kubectl \\\n  apply -f - <<-END\n\tapiVersion: v1\n\tkind: Namespace\n"
-                   "\tmetadata: {name: tabs}\n\tEND\n")
+    script = write(
+        tmp_path,
+        "s.sh",
+        "kubectl \\\n  apply -f - <<-END\n\tapiVersion: v1\n\tkind: Namespace\n"
+        "\tmetadata: {name: tabs}\n\tEND\n",
+    )
     assert kinds(read_manifests([str(script)])) == [("Namespace", "tabs")]
 
 
 def test_computed_variables_are_unknown_and_given_ones_win(tmp_path):
-    script = write(tmp_path, "s.sh", """
+    script = write(
+        tmp_path,
+        "s.sh",
+        """
         export SECRET=$(openssl rand -base64 32)
         export DOMAIN=example.org
         export HOST=app.$DOMAIN
-    """)
+    """,
+    )
     read = read_manifests([str(script)], {"DOMAIN": "example.com"})
     assert "SECRET" not in read.variables
     assert read.variables["HOST"] == "app.example.com"  # --set DOMAIN wins over the script
 
 
 def test_imperative_namespace_label_and_secret_become_objects(tmp_path):
-    script = write(tmp_path, "s.sh", """
+    script = write(
+        tmp_path,
+        "s.sh",
+        """
         kubectl create namespace oauth2-proxy
         kubectl label namespace oauth2-proxy istio-injection=enabled --overwrite
         kubectl -n oauth2-proxy create secret generic oauth2-proxy \\
@@ -90,21 +105,30 @@ def test_imperative_namespace_label_and_secret_become_objects(tmp_path):
         istioctl analyze
         kubectl create deployment web --image=nginx
         helm install oauth2-proxy oauth2-proxy/oauth2-proxy -f values.yaml
-    """)
+    """,
+    )
     read = read_manifests([str(script)])
     namespace, secret = (s.obj for s in read.sources)
-    assert namespace["metadata"] == {"name": "oauth2-proxy", "labels": {"istio-injection": "enabled"}}
+    assert namespace["metadata"] == {
+        "name": "oauth2-proxy",
+        "labels": {"istio-injection": "enabled"},
+    }
     assert secret["metadata"] == {"name": "oauth2-proxy", "namespace": "oauth2-proxy"}
     assert secret["stringData"] == {"client-secret": "abc", "cookie-secret": None}
     reported = [(f.file.rsplit(":", 1)[1], f.message.split("`")[1]) for f in read.findings]
-    assert reported == [("8", "kubectl create deployment web --image=nginx"),
-                        ("9", "helm install oauth2-proxy oauth2-proxy/oauth2-proxy -f values.yaml")]
+    assert reported == [
+        ("8", "kubectl create deployment web --image=nginx"),
+        ("9", "helm install oauth2-proxy oauth2-proxy/oauth2-proxy -f values.yaml"),
+    ]
 
 
 def test_yaml_files_folders_lists_and_istiod_values(tmp_path):
     folder = tmp_path / "manifests"
     folder.mkdir()
-    write(folder, "list.yaml", """
+    write(
+        folder,
+        "list.yaml",
+        """
         apiVersion: v1
         kind: List
         items:
@@ -112,18 +136,22 @@ def test_yaml_files_folders_lists_and_istiod_values(tmp_path):
         - {apiVersion: v1, kind: Namespace, metadata: {name: b}}
         ---
         just: a mapping
-    """)
+    """,
+    )
     write(folder, "istiod-values.yaml", "meshConfig:\n  extensionProviders: []\n")
     write(folder, "notes.txt", "ignored: true\n")
     read = read_manifests([str(folder)])
     assert kinds(read) == [("IstiodValues", "istiod"), ("Namespace", "a"), ("Namespace", "b")]
     assert [f.message for f in read.findings] == [
-        "not a Kubernetes object (no apiVersion and kind); not read"]
+        "not a Kubernetes object (no apiVersion and kind); not read"
+    ]
     assert read.findings[0].file == f"{folder / 'list.yaml'}:7"
 
 
 def test_envsubst_templates_take_only_given_variables(tmp_path):
-    template = write(tmp_path, "ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: $TEAM}\n")
+    template = write(
+        tmp_path, "ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: $TEAM}\n"
+    )
     assert kinds(read_manifests([str(template)], {"TEAM": "blue"})) == [("Namespace", "blue")]
 
 
@@ -140,22 +168,58 @@ def test_expand():
 # --- mapping ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("issuer, jwks, provider, expected", [
-    ("https://accounts.google.com", "https://www.googleapis.com/oauth2/v3/certs", "oidc",
-     {"preset": "google"}),
-    ("https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0", None, "oidc",
-     {"preset": "azure", "tenant": "contoso.onmicrosoft.com"}),
-    ("https://kc.example.com/realms/main", "https://kc.example.com/realms/main/protocol/openid-connect/certs",
-     "oidc", {"preset": "keycloak", "issuerUrl": "https://kc.example.com/realms/main"}),
-    ("https://dex.example.com", "https://dex.example.com/keys", "oidc",
-     {"preset": "dex", "issuerUrl": "https://dex.example.com"}),
-    ("https://idp.example.com", "https://idp.example.com/jwks", "oidc",
-     {"preset": "generic", "issuerUrl": "https://idp.example.com", "jwksUri": "https://idp.example.com/jwks"}),
-    ("https://kc.example.com/realms/main", "https://elsewhere.example.com/keys", "oidc",
-     {"preset": "generic", "issuerUrl": "https://kc.example.com/realms/main",
-      "jwksUri": "https://elsewhere.example.com/keys"}),
-])
-def test_the_preset_is_the_one_that_derives_what_the_manifests_say(issuer, jwks, provider, expected):
+@pytest.mark.parametrize(
+    "issuer, jwks, provider, expected",
+    [
+        (
+            "https://accounts.google.com",
+            "https://www.googleapis.com/oauth2/v3/certs",
+            "oidc",
+            {"preset": "google"},
+        ),
+        (
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0",
+            None,
+            "oidc",
+            {"preset": "azure", "tenant": "contoso.onmicrosoft.com"},
+        ),
+        (
+            "https://kc.example.com/realms/main",
+            "https://kc.example.com/realms/main/protocol/openid-connect/certs",
+            "oidc",
+            {"preset": "keycloak", "issuerUrl": "https://kc.example.com/realms/main"},
+        ),
+        (
+            "https://dex.example.com",
+            "https://dex.example.com/keys",
+            "oidc",
+            {"preset": "dex", "issuerUrl": "https://dex.example.com"},
+        ),
+        (
+            "https://idp.example.com",
+            "https://idp.example.com/jwks",
+            "oidc",
+            {
+                "preset": "generic",
+                "issuerUrl": "https://idp.example.com",
+                "jwksUri": "https://idp.example.com/jwks",
+            },
+        ),
+        (
+            "https://kc.example.com/realms/main",
+            "https://elsewhere.example.com/keys",
+            "oidc",
+            {
+                "preset": "generic",
+                "issuerUrl": "https://kc.example.com/realms/main",
+                "jwksUri": "https://elsewhere.example.com/keys",
+            },
+        ),
+    ],
+)
+def test_the_preset_is_the_one_that_derives_what_the_manifests_say(
+    issuer, jwks, provider, expected
+):
     assert _preset(issuer, jwks, provider) == expected
 
 
@@ -286,35 +350,69 @@ def test_hand_written_setup_maps_to_the_config_it_means(hand_written):
     spec = hand_written.config["spec"]
     assert spec["platform"] == {"istioVersion": "1.24"}  # from the IstioOperator's tag
     assert spec["mesh"] == {"extensionProvider": "sso"}
-    assert spec["ingress"] == {"namespace": "gateways", "selector": {"istio": "public"}, "gateway": "public"}
+    assert spec["ingress"] == {
+        "namespace": "gateways",
+        "selector": {"istio": "public"},
+        "gateway": "public",
+    }
     assert "tls" not in spec
-    assert spec["identity"] == {"preset": "dex", "issuerUrl": "https://dex.example.com", "clientId": "web"}
+    assert spec["identity"] == {
+        "preset": "dex",
+        "issuerUrl": "https://dex.example.com",
+        "clientId": "web",
+    }
     assert spec["secret"] == {"name": "sso-keys"}
     assert spec["oauth2Proxy"] == {
-        "version": "v7.6.0", "namespace": "auth", "replicas": 2,
+        "version": "v7.6.0",
+        "namespace": "auth",
+        "replicas": 2,
         "cookie": {"refresh": "30m", "expire": "168h", "secure": False, "domains": ["example.com"]},
-        "whitelistDomains": ["example.com"], "emailDomains": ["example.com"],
+        "whitelistDomains": ["example.com"],
+        "emailDomains": ["example.com"],
         "extraArgs": {"skip-jwt-bearer-tokens": True},
     }
     wiki, api = spec["apps"]
-    assert wiki == {"name": "wiki", "namespace": "docs", "host": "wiki.example.com",
-                    "service": {"port": 3000}, "publicPaths": ["/healthz", "/static/*"]}
-    assert api == {"name": "api", "host": "api.example.com", "service": {"port": 8080},
-                   "selector": {"component": "api"}, "publicPaths": ["/healthz", "/static/*"],
-                   "authorization": {"groups": ["admins"], "principals": ["https://dex.example.com/u1"],
-                                     "claims": {"tier": ["gold"]}}}
+    assert wiki == {
+        "name": "wiki",
+        "namespace": "docs",
+        "host": "wiki.example.com",
+        "service": {"port": 3000},
+        "publicPaths": ["/healthz", "/static/*"],
+    }
+    assert api == {
+        "name": "api",
+        "host": "api.example.com",
+        "service": {"port": 8080},
+        "selector": {"component": "api"},
+        "publicPaths": ["/healthz", "/static/*"],
+        "authorization": {
+            "groups": ["admins"],
+            "principals": ["https://dex.example.com/u1"],
+            "claims": {"tier": ["gold"]},
+        },
+    }
 
 
 def test_hand_written_setup_reports_everything_it_could_not_carry_over(hand_written):
-    messages = {(f.object, f.path, f.message.split(":")[0].split(";")[0]) for f in hand_written.findings}
+    messages = {
+        (f.object, f.path, f.message.split(":")[0].split(";")[0]) for f in hand_written.findings
+    }
     expected = {
         ("IstioOperator", "", "only meshConfig.extensionProviders is imported"),
         ("IstioOperator", "", "envoyExtAuthzHttp.timeout is not imported"),
         ("Deployment auth/sso", "", "--upstream=http"),
         ("Deployment auth/sso", "", "--not-a-flag is not imported"),
-        ("", "spec.secret", "meshauth reads the cookie secret from key cookie-secret of Secret sso-keys"),
+        (
+            "",
+            "spec.secret",
+            "meshauth reads the cookie secret from key cookie-secret of Secret sso-keys",
+        ),
         ("", "", "no mesh-wide PeerAuthentication found"),
-        ("VirtualService gateways/wiki", "", "only the route to wiki.docs.svc.cluster.local is imported"),
+        (
+            "VirtualService gateways/wiki",
+            "",
+            "only the route to wiki.docs.svc.cluster.local is imported",
+        ),
         ("AuthorizationPolicy api/api-who", "spec.rules[1]", "rule 1"),
         ("AuthorizationPolicy api/deny-bots", "", "not imported"),
         ("Deployment api/api", "", "not imported"),
@@ -327,12 +425,22 @@ def test_hand_written_setup_reports_everything_it_could_not_carry_over(hand_writ
 def test_nothing_is_silently_dropped(hand_written):
     """Every object read is either mapped or named in a finding."""
     named = {f.object for f in hand_written.findings}
-    mapped = {"AuthorizationPolicy gateways/login", "Gateway gateways/public",
-              "VirtualService api/api", "Service api/api", "VirtualService gateways/wiki",
-              "Deployment auth/sso", "IstioOperator"}
+    mapped = {
+        "AuthorizationPolicy gateways/login",
+        "Gateway gateways/public",
+        "VirtualService api/api",
+        "Service api/api",
+        "VirtualService gateways/wiki",
+        "Deployment auth/sso",
+        "IstioOperator",
+    }
     for obj in hand_written.objects:
         metadata = obj.get("metadata") or {}
-        ref = f"{obj['kind']} {metadata.get('namespace', '')}/{metadata['name']}" if metadata else obj["kind"]
+        ref = (
+            f"{obj['kind']} {metadata.get('namespace', '')}/{metadata['name']}"
+            if metadata
+            else obj["kind"]
+        )
         assert ref in named | mapped, ref
 
 
@@ -352,8 +460,11 @@ def test_unresolved_shell_variables_are_errors_that_say_what_to_pass(tmp_path):
 def test_secret_values_are_never_copied_or_shown_by_default():
     imported = import_manifests([str(BLOG)], name="blog")
     assert imported.config["spec"].get("secret") is None  # source existing, name oauth2-proxy
-    shown = imported.text + json.dumps([vars(d) for d in imported.differences]) + \
-        "".join(str(f) for f in imported.findings)
+    shown = (
+        imported.text
+        + json.dumps([vars(d) for d in imported.differences])
+        + "".join(str(f) for f in imported.findings)
+    )
     assert "GOCSPX" not in shown
     assert any("secret values are not copied" in f.message for f in imported.findings)
 
@@ -364,12 +475,15 @@ def test_inline_secrets_is_an_explicit_opt_in_and_needs_every_value():
     (error,) = [f for f in missing.findings if f.severity == "error"]
     assert error.path == "spec.secret.inline.cookieSecret" and "cookie secret" in error.message
     cookie = "0123456789abcdef0123456789abcdef"
-    given = import_manifests([str(BLOG)], name="blog", inline_secrets=True,
-                             variables={"COOKIE_SECRET": cookie})
+    given = import_manifests(
+        [str(BLOG)], name="blog", inline_secrets=True, variables={"COOKIE_SECRET": cookie}
+    )
     assert given.valid
     assert given.config["spec"]["secret"] == {
-        "source": "inline", "allowPlaintext": True,
-        "inline": {"clientSecret": "GOCSPX-replace-me-with-yours", "cookieSecret": cookie}}
+        "source": "inline",
+        "allowPlaintext": True,
+        "inline": {"clientSecret": "GOCSPX-replace-me-with-yours", "cookieSecret": cookie},
+    }
 
 
 def test_external_and_sealed_secrets_are_carried_over(tmp_path):
@@ -391,7 +505,9 @@ def test_rendered_output_imports_back_to_a_config_that_renders_the_same_bytes(tm
     (tmp_path / "stream.yaml").write_text(bundle.to_yaml())
     (tmp_path / "mesh.yaml").write_text(bundle.mesh_config_yaml())
     imported = import_manifests(
-        [str(tmp_path)], name=config.metadata.name, istio_version=config.spec.platform.istio_version,
+        [str(tmp_path)],
+        name=config.metadata.name,
+        istio_version=config.spec.platform.istio_version,
         inline_secrets=config.spec.secret.source == "inline",
     )
     assert imported.valid, [str(f) for f in imported.findings]

@@ -25,7 +25,8 @@ HOST_SETS = [
 
 
 @pytest.mark.parametrize(
-    "preset, hosts", list(itertools.product(PRESET_NAMES, HOST_SETS)),
+    "preset, hosts",
+    list(itertools.product(PRESET_NAMES, HOST_SETS)),
     ids=lambda v: v if isinstance(v, str) else f"{len(v)}-hosts",
 )
 def test_starter_renders_and_validates_without_a_finding(preset, hosts):
@@ -57,10 +58,14 @@ def test_every_set_key_is_commented():
     text = starter_config("google", ["grafana.example.com"])
     lines = text.splitlines()
     bare = [
-        line for i, line in enumerate(lines)
-        if line.strip() and not line.lstrip().startswith("#") and "#" not in line
+        line
+        for i, line in enumerate(lines)
+        if line.strip()
+        and not line.lstrip().startswith("#")
+        and "#" not in line
         and not lines[i - 1].lstrip().startswith("#")
-        and line.strip().rstrip(":") not in {"spec", "platform", "issuer", "acme", "cookie", "port: 80"}
+        and line.strip().rstrip(":")
+        not in {"spec", "platform", "issuer", "acme", "cookie", "port: 80"}
         and not line.startswith(("apiVersion", "kind", "metadata"))
     ]
     assert bare == []
@@ -73,30 +78,39 @@ def test_lines_fit_in_100_columns():
 
 def test_app_names_come_from_hosts_and_are_unique():
     assert app_names(["grafana.example.com", "grafana.example.org", "grafana.x.io"]) == [
-        "grafana", "grafana-2", "grafana-3"]
+        "grafana",
+        "grafana-2",
+        "grafana-3",
+    ]
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("grafana.example.com", "grafana.example.com"),
-    ("1.10", '"1.10"'),
-    ("yes", '"yes"'),
-    ("a: b", '"a: b"'),
-    ("*", '"*"'),
-    ("https://idp.example.com/", "https://idp.example.com/"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("grafana.example.com", "grafana.example.com"),
+        ("1.10", '"1.10"'),
+        ("yes", '"yes"'),
+        ("a: b", '"a: b"'),
+        ("*", '"*"'),
+        ("https://idp.example.com/", "https://idp.example.com/"),
+    ],
+)
 def test_scalar_quotes_only_what_yaml_would_misread(value, expected):
     assert scalar(value) == expected
     assert yaml.safe_load(f"k: {scalar(value)}")["k"] == value
 
 
-@pytest.mark.parametrize("kwargs, where", [
-    ({"hosts": ["Grafana.example.com"]}, "--host Grafana.example.com"),
-    ({"hosts": ["localhost"]}, "--host localhost"),
-    ({"hosts": ["a.example.com", "a.example.com"]}, "--host"),
-    ({"preset": "facebook"}, "--preset"),
-    ({"istio_version": "1.8"}, "--istio-version"),
-    ({"name": "My SSO"}, "--name"),
-])
+@pytest.mark.parametrize(
+    "kwargs, where",
+    [
+        ({"hosts": ["Grafana.example.com"]}, "--host Grafana.example.com"),
+        ({"hosts": ["localhost"]}, "--host localhost"),
+        ({"hosts": ["a.example.com", "a.example.com"]}, "--host"),
+        ({"preset": "facebook"}, "--preset"),
+        ({"istio_version": "1.8"}, "--istio-version"),
+        ({"name": "My SSO"}, "--name"),
+    ],
+)
 def test_bad_arguments_are_refused_with_the_option_named(kwargs, where):
     with pytest.raises(ConfigError) as error:
         starter_config(**{"preset": "generic", **kwargs})
@@ -143,5 +157,7 @@ def test_init_json_report(tmp_path):
 def test_init_bad_host_exits_1_and_names_the_option():
     result = run("init", "--host", "https://grafana.example.com")
     assert result.returncode == 1
-    assert "--host https://grafana.example.com: must be a fully qualified host name" in result.stderr
+    assert (
+        "--host https://grafana.example.com: must be a fully qualified host name" in result.stderr
+    )
     assert result.stdout == ""

@@ -15,9 +15,9 @@ SHIPPED = ROOT / "docs" / "reference.md"
 
 
 def test_shipped_reference_is_not_stale():
-    assert SHIPPED.read_text(encoding="utf-8") == reference_text(), (
-        "docs/reference.md is stale: run `python -m meshauth.reference > docs/reference.md`"
-    )
+    assert (
+        SHIPPED.read_text(encoding="utf-8") == reference_text()
+    ), "docs/reference.md is stale: run `python -m meshauth.reference > docs/reference.md`"
 
 
 def test_module_prints_the_reference():
@@ -39,8 +39,17 @@ def test_every_key_has_a_description():
 
 def test_every_key_of_the_contract_example_is_in_the_reference():
     text = reference_text()
-    for key in ["istioVersion", "extensionProvider", "whitelistDomains", "sessionStore",
-                "publicPaths", "principals", "refreshInterval", "encryptedData", "tenant"]:
+    for key in [
+        "istioVersion",
+        "extensionProvider",
+        "whitelistDomains",
+        "sessionStore",
+        "publicPaths",
+        "principals",
+        "refreshInterval",
+        "encryptedData",
+        "tenant",
+    ]:
         assert f"| `{key}` |" in text, key
 
 
@@ -56,8 +65,12 @@ def test_types_and_defaults_read_as_a_user_writes_them():
     assert "| `port` | integer 1–65535 | `80` |" in text
     assert "| `mtls` | one of `STRICT`, `PERMISSIVE` | `STRICT` |" in text
     assert "| `host` | host name | none |" in text
-    assert "| `namespace` | DNS label | the app name |" in text  # derived default, from its description
-    assert "| `emailDomains` | non-empty list of strings | `[\"*\"]` |" in text  # quoted: [*] is an alias
+    assert (
+        "| `namespace` | DNS label | the app name |" in text
+    )  # derived default, from its description
+    assert (
+        '| `emailDomains` | non-empty list of strings | `["*"]` |' in text
+    )  # quoted: [*] is an alias
     assert "&lt;iss&gt;/&lt;sub&gt;" in text  # not swallowed as an HTML tag on GitHub
 
 
