@@ -61,22 +61,33 @@ def pair(
     before: Sequence[Obj], after: Sequence[Obj]
 ) -> tuple[list[tuple[Obj, Obj]], list[Obj], list[Obj]]:
     """(pairs, only in before, only in after): same identity first, then best overlap."""
-    left, right = list(before), list(after)
-    pairs = []
-    for old in list(left):
-        new = next((n for n in right if _key(n) == _key(old)), None)
-        if new is not None:
-            pairs.append((old, new))
-            left.remove(old)
-            right.remove(new)
-    for old in list(left):
-        candidates = [n for n in right if _kind(n) == _kind(old) and _same_place(old, n)]
-        best = max(candidates, key=lambda n: _overlap(old, n), default=None)
-        if best is not None and (_overlap(old, best) > 0 or len(candidates) == 1):
-            pairs.append((old, best))
-            left.remove(old)
-            right.remove(best)
-    return pairs, left, right
+    by_key: dict[tuple[Any, ...], list[int]] = {}
+    for index, new in enumerate(after):
+        by_key.setdefault(_key(new), []).append(index)
+    taken: set[int] = set()
+    pairs: list[tuple[Obj, Obj]] = []
+    unpaired: list[Obj] = []
+    for old in before:
+        match = next((i for i in by_key.get(_key(old), ()) if i not in taken), None)
+        if match is None:
+            unpaired.append(old)
+        else:
+            taken.add(match)
+            pairs.append((old, after[match]))
+    removed = []
+    for old in unpaired:
+        candidates = [
+            i
+            for i, new in enumerate(after)
+            if i not in taken and _kind(new) == _kind(old) and _same_place(old, new)
+        ]
+        best = max(candidates, key=lambda i: _overlap(old, after[i]), default=None)
+        if best is not None and (_overlap(old, after[best]) > 0 or len(candidates) == 1):
+            taken.add(best)
+            pairs.append((old, after[best]))
+        else:
+            removed.append(old)
+    return pairs, removed, [new for i, new in enumerate(after) if i not in taken]
 
 
 # --- pairing ---------------------------------------------------------------------------------------

@@ -62,8 +62,8 @@ def bound_gateway(ctx: Context) -> Optional[Source]:
     return best
 
 
-def _login_order(ctx: Context, service: Source) -> int:
-    """Where the VirtualService's first host comes in the login policy (apps keep that order)."""
+def _login_order(ctx: Context) -> dict[str, int]:
+    """Each host's place in the login policy's rules (apps keep that order)."""
     hosts = [
         plain_host(h)
         for p in custom_policies(ctx)
@@ -71,8 +71,7 @@ def _login_order(ctx: Context, service: Source) -> int:
         for t in rule.get("to") or []
         for h in strings((t.get("operation") or {}).get("hosts"))
     ]
-    first = next(iter(strings(spec_of(service.obj).get("hosts"))), "")
-    return hosts.index(first) if first in hosts else len(hosts)
+    return {host: index for index, host in reversed(list(enumerate(hosts)))}
 
 
 def _gateways_of(ctx: Context, service: Source) -> list[Source]:
@@ -92,7 +91,13 @@ def apps_section(ctx: Context, gateway: Optional[Source], client_id: str) -> lis
         if gateway is None or gateway in _gateways_of(ctx, s)
     ]
     apps: list[dict[str, Any]] = []
-    for service in sorted(services, key=lambda s: _login_order(ctx, s)):
+    order = _login_order(ctx)
+
+    def position(service: Source) -> int:
+        first = next(iter(strings(spec_of(service.obj).get("hosts"))), "")
+        return order.get(first, len(order))
+
+    for service in sorted(services, key=position):
         app = _app(ctx, service, {a["name"] for a in apps}, client_id)
         if app is not None:
             apps.append(app)
@@ -201,26 +206,45 @@ def _selector(ctx: Context, backend: Optional[Source], namespace: str) -> dict[s
 
 
 def _public_paths(ctx: Context, hosts: list[str]) -> list[str]:
+    """The login policy's ``notPaths`` for these hosts (the ACME path aside): the open paths."""
     paths: list[str] = []
-    for policy in custom_policies(ctx):
-        for index, rule in walk_rules(policy.obj):
-            for operation in [t.get("operation") or {} for t in rule.get("to") or []]:
-                if not {plain_host(h) for h in strings(operation.get("hosts"))} & set(hosts):
-                    continue
-                paths += [
-                    p
-                    for p in strings(operation.get("notPaths"))
-                    if p != ACME_CHALLENGE_PATH and p not in paths
-                ]
-                if operation.get("paths"):
-                    ctx.warn(
-                        f"rule {index}: login only on some paths ({', '.join(strings(operation['paths']))}) "
-                        "is not imported: meshauth puts the whole host behind the login, except "
-                        "publicPaths",
-                        policy,
-                        f"spec.rules[{index}]",
-                    )
+    for policy, index, operation in _login_operations(ctx, hosts):
+        paths += [
+            p
+            for p in strings(operation.get("notPaths"))
+            if p != ACME_CHALLENGE_PATH and p not in paths
+        ]
+        if operation.get("paths"):
+            ctx.warn(
+                f"rule {index}: login only on some paths ({', '.join(strings(operation['paths']))}) "
+                "is not imported: meshauth puts the whole host behind the login, except "
+                "publicPaths",
+                policy,
+                f"spec.rules[{index}]",
+            )
     return paths
+
+
+def _login_operations(ctx: Context, hosts: list[str]) -> list[tuple[Source, int, dict[str, Any]]]:
+    """The login policies' operations that name one of ``hosts``, each once, in policy order."""
+    if "login-operations" not in ctx.memo:
+        by_host: dict[str, list[tuple[int, Source, int, dict[str, Any]]]] = {}
+        order = 0
+        for policy in custom_policies(ctx):
+            for index, rule in walk_rules(policy.obj):
+                for target in rule.get("to") or []:
+                    operation = target.get("operation") or {}
+                    for host in {plain_host(h) for h in strings(operation.get("hosts"))}:
+                        by_host.setdefault(host, []).append((order, policy, index, operation))
+                    order += 1
+        ctx.memo["login-operations"] = by_host
+    found = {
+        entry[0]: entry for host in hosts for entry in ctx.memo["login-operations"].get(host, ())
+    }
+    return [
+        (policy, index, operation)
+        for _, policy, index, operation in sorted(found.values(), key=lambda e: e[0])
+    ]
 
 
 def _hosts_behind_login(ctx: Context, hosts: list[str]) -> None:

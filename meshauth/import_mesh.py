@@ -26,9 +26,13 @@ _PROVIDER_KEYS = {"service", "port", *_PROVIDER_HEADERS}
 
 
 def custom_policies(ctx: Context) -> list[Source]:
-    return [
-        s for s in ctx.of_kind("AuthorizationPolicy") if spec_of(s.obj).get("action") == "CUSTOM"
-    ]
+    if "custom" not in ctx.memo:
+        ctx.memo["custom"] = [
+            s
+            for s in ctx.of_kind("AuthorizationPolicy")
+            if spec_of(s.obj).get("action") == "CUSTOM"
+        ]
+    return list(ctx.memo["custom"])
 
 
 def mesh_section(ctx: Context) -> tuple[dict[str, Any], Optional[str]]:

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping, Optional
 
 import yaml
 
+from meshauth.bundle import Bundle
 from meshauth.compare import Difference, compare, kubectl_delete, old_objects_to_delete
 from meshauth.errors import ConfigError
 from meshauth.findings import Finding
@@ -63,10 +64,9 @@ def import_manifests(
     config = _build(ctx)
     _check_variables(ctx, config)
     _report_leftovers(ctx)
-    if not _failed(ctx):
-        _check_renders(ctx, config)
+    bundle = _check_renders(ctx, config) if not _failed(ctx) else None
     objects = tuple(s.obj for s in read.sources)
-    differences = _differences(ctx, config, objects) if not _failed(ctx) else ()
+    differences = _differences(ctx, bundle, objects) if bundle and not _failed(ctx) else ()
     findings = tuple(ctx.findings)
     return Imported(config, config_text(config, paths, findings), findings, objects, differences)
 
@@ -76,12 +76,9 @@ def _failed(ctx: Context) -> bool:
 
 
 def _differences(
-    ctx: Context, config: dict[str, Any], objects: tuple[dict[str, Any], ...]
+    ctx: Context, bundle: Bundle, objects: tuple[dict[str, Any], ...]
 ) -> tuple[Difference, ...]:
     """How meshauth's rendering differs from the manifests; old objects it renames are reported."""
-    import meshauth
-
-    bundle = meshauth.render(meshauth.load_config(config))
     mesh = (
         bundle.mesh_config
         if bundle.mesh_install == "istioctl"
@@ -228,7 +225,8 @@ def _report_leftovers(ctx: Context) -> None:
             )
 
 
-def _check_renders(ctx: Context, config: dict[str, Any]) -> None:
+def _check_renders(ctx: Context, config: dict[str, Any]) -> Optional[Bundle]:
+    """Load, render and validate the config like any other; its findings join the import's."""
     import meshauth
 
     try:
@@ -236,9 +234,9 @@ def _check_renders(ctx: Context, config: dict[str, Any]) -> None:
     except ConfigError as error:
         for problem in error.problems:
             ctx.error(f"the imported value is refused: {problem.message}", path=problem.path)
-        return
-    for finding in meshauth.validate(bundle):
-        ctx.findings.append(finding)
+        return None
+    ctx.findings += meshauth.validate(bundle)
+    return bundle
 
 
 # --- the written config ----------------------------------------------------------------------------

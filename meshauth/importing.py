@@ -7,6 +7,7 @@ reason (``warn`` / ``error``). :func:`meshauth.importer.import_manifests` report
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Iterator, Mapping, Optional
 
 from meshauth.findings import Finding, Severity, object_ref
@@ -29,18 +30,27 @@ class Context:
     options: ImportOptions
     findings: list[Finding] = field(default_factory=list)
     used: set[int] = field(default_factory=set)
+    memo: dict[str, Any] = field(default_factory=dict)  # lookups the steps share, computed once
 
     # --- looking objects up ----------------------------------------------------------------------
 
     def of_kind(self, kind: str, namespace: Optional[str] = None) -> list[Source]:
-        return [
-            s
-            for s in self.sources
-            if s.obj.get("kind") == kind and (namespace is None or namespace_of(s.obj) == namespace)
-        ]
+        return list(self._by_kind.get((kind, namespace), ()))
 
     def named(self, kind: str, name: str, namespace: Optional[str] = None) -> Optional[Source]:
-        return next((s for s in self.of_kind(kind, namespace) if name_of(s.obj) == name), None)
+        return next(
+            (s for s in self._by_kind.get((kind, namespace), ()) if name_of(s.obj) == name), None
+        )
+
+    @cached_property
+    def _by_kind(self) -> dict[tuple[str, Optional[str]], list[Source]]:
+        """Sources by (kind, None) and by (kind, namespace), in the order they were read."""
+        index: dict[tuple[str, Optional[str]], list[Source]] = {}
+        for source in self.sources:
+            kind = str(source.obj.get("kind"))
+            index.setdefault((kind, None), []).append(source)
+            index.setdefault((kind, namespace_of(source.obj)), []).append(source)
+        return index
 
     # --- accounting ------------------------------------------------------------------------------
 

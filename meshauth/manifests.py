@@ -58,9 +58,9 @@ _READ_ONLY = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Source:
-    """One object read, and where it came from."""
+    """One object read, and where it came from (two sources are equal only if they are the same)."""
 
     obj: dict[str, Any]
     origin: str  # "file:line"
@@ -140,9 +140,7 @@ def _is_shell(file: str, text: str) -> bool:
 
 def _read_yaml(file: str, text: str, first_line: int, result: Manifests) -> None:
     try:
-        documents = list(
-            yaml.compose_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        )
+        documents = list(_documents(text))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = first_line + (mark.line if mark else 0)
@@ -153,14 +151,19 @@ def _read_yaml(file: str, text: str, first_line: int, result: Manifests) -> None
             )
         )
         return
-    for node in documents:
-        if node is None:
-            continue
-        origin = f"{file}:{first_line + node.start_mark.line}"
-        data = (
-            yaml.safe_load(yaml.serialize(node)) if not isinstance(node, yaml.ScalarNode) else None
-        )
-        _add_document(data, origin, result)
+    for line, data in documents:
+        _add_document(data, f"{file}:{first_line + line}", result)
+
+
+def _documents(text: str) -> Iterator[tuple[int, Any]]:
+    """Every document with the line it starts on (0-based), as ``yaml.safe_load_all`` reads it."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            yield node.start_mark.line, loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def _add_document(data: Any, origin: str, result: Manifests) -> None:

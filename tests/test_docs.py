@@ -8,7 +8,11 @@ data is present.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -161,3 +165,52 @@ def test_readme_links_into_every_section_of_the_docs():
         "docs/recipes/argocd.md",
     ):
         assert f"]({page}" in text, page
+
+
+def meshauth_commands(block: str) -> list[str]:
+    """The ``meshauth ...`` commands of a shell block, continuations joined, the rest left out."""
+    commands = []
+    for line in block.replace("\\\n", " ").splitlines():
+        for part in line.split("#", 1)[0].split("&&"):
+            if part.strip().startswith("meshauth "):
+                commands.append(part.strip())
+    return commands
+
+
+def run_shell(command: str, cwd: Path) -> subprocess.CompletedProcess:
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    return subprocess.run(
+        ["bash", "-c", command],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": path},
+    )
+
+
+def test_readme_sixty_seconds_runs_as_written(tmp_path):
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## In 60 seconds") :]
+    commands = meshauth_commands(section.split("```sh\n", 1)[1].split("```", 1)[0])
+    assert [c.split()[1] for c in commands] == ["init", "validate", "render", "render"]
+    for command in commands:
+        result = run_shell(command, tmp_path)
+        assert result.returncode == 0, (command, result.stderr)
+    assert (tmp_path / "out" / "kustomization.yaml").is_file()
+    assert yaml.safe_load((tmp_path / "mesh.yaml").read_text())["kind"] == "IstioOperator"
+
+
+def test_migration_guide_import_runs_as_written(tmp_path):
+    shutil.copy(ROOT / "tests" / "fixtures" / "blog" / "setup.sh", tmp_path / "setup.sh")
+    (command,) = [
+        c for c in meshauth_commands(guide_import_section()) if c.startswith("meshauth import")
+    ]
+    result = run_shell(command, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "diff: renamed" in result.stderr
+    assert run_shell("meshauth validate meshauth.yaml", tmp_path).returncode == 0
+
+
+def guide_import_section() -> str:
+    text = (ROOT / "docs" / "migration.md").read_text()
+    return text[text.index("## 1. Import") : text.index("## 2.")]
