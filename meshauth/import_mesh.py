@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
+
+import yaml
 
 from meshauth.importing import Context, match_labels, name_of, namespace_of, spec_of, strings
 from meshauth.manifests import ISTIOD_VALUES, Source
@@ -62,11 +64,26 @@ def mesh_section(ctx: Context) -> tuple[dict[str, Any], Optional[str]]:
     return _mesh_defaults(ctx, mesh), namespace
 
 
-def _providers(ctx: Context):
+def mesh_holders(ctx: Context) -> Iterator[tuple[Source, dict[str, Any]]]:
+    """(source, the mapping that holds meshConfig) for IstioOperators, istiod values and Istio's
+    mesh ConfigMap (``data.mesh``, a YAML text, read as the meshConfig itself)."""
     for source in ctx.of_kind("IstioOperator") + ctx.of_kind(ISTIOD_VALUES):
-        ctx.use(source)
         obj = source.obj
-        holder = obj["values"] if obj.get("kind") == ISTIOD_VALUES else spec_of(obj)
+        yield source, (obj["values"] if obj.get("kind") == ISTIOD_VALUES else spec_of(obj))
+    for source in ctx.of_kind("ConfigMap"):
+        text = (source.obj.get("data") or {}).get("mesh")
+        if name_of(source.obj).startswith("istio") and isinstance(text, str):
+            try:
+                mesh = yaml.safe_load(text)
+            except yaml.YAMLError:
+                ctx.warn("data.mesh is not valid YAML; not read", source)
+                continue
+            yield source, {"meshConfig": mesh if isinstance(mesh, dict) else {}}
+
+
+def _providers(ctx: Context):
+    for source, holder in mesh_holders(ctx):
+        ctx.use(source)
         mesh_config = holder.get("meshConfig") or {}
         others = sorted(set(holder) - {"meshConfig"}) + sorted(
             f"meshConfig.{k}" for k in set(mesh_config) - {"extensionProviders"}
@@ -327,10 +344,7 @@ def _guess_istio(ctx: Context) -> str:
 
 
 def _providers_quiet(ctx: Context):
-    for source in ctx.of_kind("IstioOperator") + ctx.of_kind(ISTIOD_VALUES):
-        holder = (
-            source.obj["values"] if source.obj.get("kind") == ISTIOD_VALUES else spec_of(source.obj)
-        )
+    for source, holder in mesh_holders(ctx):
         for provider in (holder.get("meshConfig") or {}).get("extensionProviders") or []:
             if isinstance(provider, dict):
                 yield source, provider

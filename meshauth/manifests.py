@@ -178,6 +178,20 @@ def _add_document(data: Any, origin: str, result: Manifests) -> None:
         result.sources.append(Source(data, origin))
     elif isinstance(data, dict) and "meshConfig" in data:
         result.sources.append(Source(istiod_values(data), origin))
+    elif isinstance(data, dict) and isinstance(data.get("data"), dict) and "mesh" in data["data"]:
+        # a patch of Istio's mesh ConfigMap (kubectl patch configmap istio --patch ...)
+        metadata = {"name": "istio", "namespace": "istio-system"}
+        result.sources.append(
+            Source(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": metadata,
+                    "data": data["data"],
+                },
+                origin,
+            )
+        )
     elif data is not None:
         result.findings.append(
             _finding(origin, "not a Kubernetes object (no apiVersion and kind); not read")
@@ -287,9 +301,7 @@ def _imperative(command: str, origin: str, result: Manifests, given: Mapping[str
     """Objects that ``kubectl create namespace|secret`` and ``kubectl label namespace`` make."""
     for segment in re.split(r"\s*(?:&&|\|\||;|\|)\s*", command):
         words = [w for w in _words(expand(segment, result.variables)) if w != "sudo"]
-        while words and _ASSIGN_WORD.match(
-            words[0]
-        ):  # VAR=value command: the command's environment
+        while words and _ASSIGN_WORD.match(words[0]):  # VAR=value command: its environment
             name, _, value = words.pop(0).partition("=")
             if name not in result.variables:
                 _assign(name, value, result, given)
@@ -297,6 +309,8 @@ def _imperative(command: str, origin: str, result: Manifests, given: Mapping[str
             continue
         tool, rest = words[0], words[1:]
         if tool in ("kubectl", "oc") and _kubectl(rest, origin, result):
+            continue
+        if tool in ("istioctl", "helm") and _install_settings(tool, rest, origin, result):
             continue
         verb = next(_without_options(rest), "")
         if tool in ("kubectl", "oc") and verb in _READ_ONLY:
@@ -347,6 +361,76 @@ def _kubectl(words: list[str], origin: str, result: Manifests) -> bool:
         result.sources.append(Source(secret, origin))
         return True
     return False
+
+
+def _install_settings(tool: str, words: list[str], origin: str, result: Manifests) -> bool:
+    """``istioctl install --set ...`` as an IstioOperator, ``helm ... istiod --set ...`` as values."""
+    args = list(_without_options(words))
+    settings = _set_values(words, split_commas=tool == "helm")
+    if not settings:
+        return False
+    if tool == "istioctl" and args[:1] in (["install"], ["upgrade"], ["manifest"]):
+        operator = {
+            "apiVersion": "install.istio.io/v1alpha1",
+            "kind": "IstioOperator",
+            "metadata": {"name": "istioctl-set"},
+            "spec": settings,
+        }
+        result.sources.append(Source(operator, origin))
+        return True
+    chart = args[2] if len(args) >= 3 and args[0] in ("install", "upgrade") else ""
+    if tool == "helm" and chart.rsplit("/", 1)[-1] == "istiod":
+        result.sources.append(Source(istiod_values(settings), origin))
+        return True
+    return False
+
+
+def _set_values(words: list[str], split_commas: bool) -> dict[str, Any]:
+    """The tree that ``--set a.b[0].c=value`` options build (as istioctl and helm read them)."""
+    tree: dict[str, Any] = {}
+    for index, word in enumerate(words):
+        if word == "--set" and index + 1 < len(words):
+            text = words[index + 1]
+        elif word.startswith("--set="):
+            text = word[len("--set=") :]
+        else:
+            continue
+        parts = re.split(r",(?![^{]*})", text) if split_commas else [text]
+        for part in parts:
+            path, equals, value = part.partition("=")
+            if equals:
+                _set_path(tree, path, _typed_value(value))
+    return tree
+
+
+def _set_path(tree: dict[str, Any], path: str, value: Any) -> None:
+    node: Any = tree
+    steps = [(m.group(1), m.group(2)) for m in re.finditer(r"([^.\[\]]+)(?:\[(\d+)\])?", path)]
+    for position, (key, item) in enumerate(steps):
+        last = position == len(steps) - 1
+        if item is None:
+            if last:
+                node[key] = value
+            else:
+                node = node.setdefault(key, {})
+            continue
+        items = node.setdefault(key, [])
+        while len(items) <= int(item):
+            items.append({})
+        if last:
+            items[int(item)] = value
+        else:
+            node = items[int(item)]
+
+
+def _typed_value(text: str) -> Any:
+    if text in ("true", "false"):
+        return text == "true"
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    if text.startswith("{") and text.endswith("}"):
+        return [v.strip() for v in text[1:-1].split(",") if v.strip()]
+    return text
 
 
 def _namespace(name: str, labels: dict[str, str], origin: str, result: Manifests) -> None:

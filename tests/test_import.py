@@ -555,3 +555,75 @@ def test_import_command_exits_1_and_writes_nothing_on_errors(tmp_path):
 def test_import_command_refuses_a_malformed_set():
     result = run("import", BLOG, "--set", "DOMAIN")
     assert result.returncode == 2 and "expected NAME=VALUE" in result.stderr
+
+
+def test_mesh_config_from_istioctl_set_helm_set_and_the_mesh_configmap(tmp_path):
+    script = write(
+        tmp_path,
+        "mesh.sh",
+        """
+        istioctl install -y --set profile=default \\
+          --set meshConfig.extensionProviders[0].name=oauth2-proxy \\
+          --set meshConfig.extensionProviders[0].envoyExtAuthzHttp.port=4180 \\
+          --set meshConfig.extensionProviders[0].envoyExtAuthzHttp.includeRequestHeadersInCheck[1]=cookie
+        helm upgrade --install istiod istio/istiod -n istio-system \\
+          --set meshConfig.extensionProviders[0].name=sso,meshConfig.accessLogFile=/dev/stdout
+        kubectl patch configmap istio -n istio-system --patch "$(cat <<END
+        data:
+          mesh: |-
+            extensionProviders:
+            - name: ext
+        END
+        )"
+    """,
+    )
+    operator, values, config_map = (s.obj for s in read_manifests([str(script)]).sources)
+    assert operator["spec"] == {
+        "profile": "default",
+        "meshConfig": {
+            "extensionProviders": [
+                {
+                    "name": "oauth2-proxy",
+                    "envoyExtAuthzHttp": {
+                        "port": 4180,
+                        "includeRequestHeadersInCheck": [{}, "cookie"],
+                    },
+                }
+            ]
+        },
+    }
+    assert values["kind"] == "IstiodValues"
+    assert values["values"]["meshConfig"] == {
+        "extensionProviders": [{"name": "sso"}],
+        "accessLogFile": "/dev/stdout",
+    }
+    assert config_map["metadata"] == {"name": "istio", "namespace": "istio-system"}
+
+
+def test_the_blog_installed_with_istioctl_set_imports_the_same_config(tmp_path):
+    text = BLOG.read_text()
+    start, end = text.index("cat <<EOF > istio-operator.yaml"), text.index("istioctl install -y -f")
+    flags = " \\\n".join(
+        [
+            "istioctl install -y --set profile=default",
+            "  --set meshConfig.extensionProviders[0].name=oauth2-proxy",
+            "  --set meshConfig.extensionProviders[0].envoyExtAuthzHttp.service=oauth2-proxy.oauth2-proxy.svc.cluster.local",
+            "  --set meshConfig.extensionProviders[0].envoyExtAuthzHttp.port=4180",
+        ]
+    )
+    variant = text[:start] + flags + "\n" + text[text.index("\n", end) + 1 :]
+    script = tmp_path / "setup.sh"
+    script.write_text(variant)
+    assert (
+        import_manifests([str(script)], name="blog").config
+        == import_manifests([str(BLOG)], name="blog").config
+    )
+
+
+def test_stdin(monkeypatch):
+    import io
+
+    monkeypatch.setattr(
+        "sys.stdin", io.StringIO("apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n")
+    )
+    assert kinds(read_manifests(["-"])) == [("Namespace", "x")]
