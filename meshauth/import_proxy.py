@@ -179,7 +179,62 @@ def _flags(
             "single env entries",
             source,
         )
+    _config_file(ctx, source, flags, namespace)
     return flags
+
+
+def _config_file(ctx: Context, source: Source, flags: dict[str, Flag], namespace: str) -> None:
+    """Settings from ``--config FILE`` (a ConfigMap key, as the Helm chart mounts it) fill the flags
+    that args and environment do not set (oauth2-proxy's own precedence)."""
+    for name in ("alpha-config",):
+        if flags.pop(name, None):
+            ctx.warn(
+                f"--{name} is not imported: meshauth configures oauth2-proxy with flags", source
+            )
+    path = (flags.pop("config", None) or Flag()).values
+    if not path:
+        return
+    file_name = path[-1].rsplit("/", 1)[-1]
+    holder = next(
+        (c for c in ctx.of_kind("ConfigMap", namespace) if file_name in (c.obj.get("data") or {})),
+        None,
+    )
+    if holder is None:
+        ctx.warn(
+            f"--config {path[-1]}: the file is not in your manifests (a ConfigMap with key "
+            f"{file_name}); its settings are not imported",
+            source,
+        )
+        return
+    ctx.use(holder)
+    for key, values in config_file_values(str(holder.obj["data"][file_name])).items():
+        flag = _CONFIG_KEYS.get(key, key.replace("_", "-"))
+        if flag not in flags:
+            flags[flag] = Flag(values)
+
+
+_CONFIG_KEYS = {
+    "email_domains": "email-domain",
+    "whitelist_domains": "whitelist-domain",
+    "cookie_domains": "cookie-domain",
+    "upstreams": "upstream",
+}
+
+
+def config_file_values(text: str) -> dict[str, list[str]]:
+    """``key = value`` lines of an oauth2-proxy config file (TOML: strings, booleans, numbers and
+    one-line arrays of strings), values as the command line would spell them."""
+    values: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        match = re.match(r"^\s*([A-Za-z_][\w]*)\s*=\s*(.+?)\s*$", line.split(" #", 1)[0])
+        if not match:
+            continue
+        raw = match.group(2)
+        if raw.startswith("["):
+            values[match.group(1)] = [a or b for a, b in re.findall(r'"([^"]*)"|\'([^\']*)\'', raw)]
+        else:
+            values[match.group(1)] = [raw.strip("\"'")]
+    return values
 
 
 def _env_flag(

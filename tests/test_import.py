@@ -627,3 +627,62 @@ def test_stdin(monkeypatch):
         "sys.stdin", io.StringIO("apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n")
     )
     assert kinds(read_manifests(["-"])) == [("Namespace", "x")]
+
+
+CHART_STYLE = """
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: oauth2-proxy, namespace: oauth2-proxy}
+    data:
+      oauth2_proxy.cfg: |
+        email_domains = [ "example.com" ]
+        upstreams = [ "static://200" ]
+        cookie_refresh = "30m"   # below the token lifetime
+        cookie_secure = true
+        pass_access_token = true
+    ---
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: oauth2-proxy, namespace: oauth2-proxy}
+    spec:
+      template:
+        spec:
+          containers:
+          - name: oauth2-proxy
+            image: quay.io/oauth2-proxy/oauth2-proxy:v7.6.0
+            args: [--http-address=0.0.0.0:4180, --config=/etc/oauth2_proxy/oauth2_proxy.cfg,
+                   --provider=oidc, --oidc-issuer-url=https://dex.example.com, --client-id=web,
+                   --cookie-refresh=20m]
+"""
+
+
+def with_chart_style(proxy: str) -> str:
+    """HAND_WRITTEN with its oauth2-proxy Deployment replaced by ``proxy`` (in oauth2-proxy)."""
+    documents = [
+        d
+        for d in textwrap.dedent(HAND_WRITTEN).split("---\n")
+        if "name: sso, namespace: auth" not in d
+    ]
+    rest = "---\n".join(documents).replace("oauth2-proxy.auth.svc", "oauth2-proxy.oauth2-proxy.svc")
+    return textwrap.dedent(proxy) + "---\n" + rest
+
+
+def test_an_oauth2_proxy_config_file_fills_what_the_flags_leave_open(tmp_path):
+    path = tmp_path / "chart.yaml"
+    path.write_text(with_chart_style(CHART_STYLE))
+    spec = import_manifests([str(path)], name="team").config["spec"]
+    proxy = spec["oauth2Proxy"]
+    assert proxy["emailDomains"] == ["example.com"]
+    assert proxy["cookie"]["refresh"] == "20m"  # the flag wins over the file, as in oauth2-proxy
+    assert proxy["extraArgs"] == {"pass-access-token": True}  # never `config`: the file is gone
+
+
+def test_a_config_file_that_is_not_in_the_manifests_is_reported(tmp_path):
+    path = tmp_path / "chart.yaml"
+    path.write_text(with_chart_style(CHART_STYLE.split("---", 1)[1]))
+    imported = import_manifests([str(path)], name="team")
+    assert "config" not in imported.config["spec"]["oauth2Proxy"].get("extraArgs", {})
+    assert any(
+        f.message.startswith("--config /etc/oauth2_proxy/oauth2_proxy.cfg: the file is not")
+        for f in imported.findings
+    )
