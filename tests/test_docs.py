@@ -141,8 +141,8 @@ def test_the_site_lists_every_page_and_nothing_else():
     listed = set(pages(config["nav"]))
     present = {str(p.relative_to(ROOT / "docs")) for p in (ROOT / "docs").rglob("*.md")}
     pending = {str(p.relative_to(ROOT / "docs")) for p in PENDING}
-    assert present <= listed
-    assert listed - present <= pending
+    assert present <= listed, f"add these pages to the nav in mkdocs.yml: {sorted(present - listed)}"
+    assert listed - present <= pending, f"mkdocs.yml lists missing pages: {sorted(listed - present)}"
 
 
 # --- the README ------------------------------------------------------------------------------------
