@@ -11,6 +11,7 @@ from meshauth.fieldtypes import is_dns_label
 from meshauth.import_mesh import custom_policies
 from meshauth.importing import (
     Context,
+    denies_without_token,
     match_labels,
     name_of,
     namespace_of,
@@ -302,6 +303,8 @@ def _authorization(
         ):
             continue
         ctx.use(policy)
+        if denies_without_token(policy.obj):
+            continue
         if spec_of(policy.obj).get("action", "ALLOW") != "ALLOW":
             ctx.warn(
                 "not imported: meshauth writes ALLOW policies only; keep applying this one "

@@ -31,7 +31,14 @@ from meshauth.import_mesh import (
     tls_section,
 )
 from meshauth.import_proxy import find_proxy, identity_section, proxy_settings, secret_section
-from meshauth.importing import Context, ImportOptions, match_labels, namespace_of, spec_of
+from meshauth.importing import (
+    Context,
+    ImportOptions,
+    denies_without_token,
+    match_labels,
+    namespace_of,
+    spec_of,
+)
 from meshauth.manifests import istiod_values, read_manifests, unresolved
 
 
@@ -182,6 +189,8 @@ def _gateway_access(ctx: Context) -> None:
             )
             for rule in spec.get("rules") or []
         )
+        if denies_without_token(policy.obj):
+            continue
         if spec.get("action", "ALLOW") != "ALLOW" or not simple:
             ctx.warn(
                 "not imported: at the gateway meshauth writes its own ALLOW policy (a token "

@@ -130,3 +130,24 @@ def walk_rules(policy: Mapping[str, Any]) -> Iterator[tuple[int, dict[str, Any]]
 def plain_host(host: str) -> str:
     """``app.example.com:*`` or ``app.example.com:443`` as the bare host."""
     return host.rsplit(":", 1)[0] if ":" in host else host
+
+
+def denies_without_token(policy: Mapping[str, Any]) -> bool:
+    """A DENY policy that only refuses requests without a token (``notRequestPrincipals: ["*"]``,
+    Istio's "require JWT" pattern): meshauth's ALLOW policies already require one."""
+    spec = spec_of(policy)
+    rules = [r for _, r in walk_rules(policy)]
+    return (
+        spec.get("action") == "DENY"
+        and bool(rules)
+        and all(
+            set(rule) <= {"from", "to"}
+            and bool(rule.get("from"))
+            and all(
+                set((f or {}).get("source") or {}) == {"notRequestPrincipals"}
+                and strings(f["source"]["notRequestPrincipals"]) == ["*"]
+                for f in rule["from"]
+            )
+            for rule in rules
+        )
+    )

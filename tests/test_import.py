@@ -726,3 +726,29 @@ def test_a_config_file_that_is_not_in_the_manifests_is_reported(tmp_path):
         f.message.startswith("--config /etc/oauth2_proxy/oauth2_proxy.cfg: the file is not")
         for f in imported.findings
     )
+
+
+def test_require_jwt_deny_policies_are_covered_by_meshauths_own(tmp_path):
+    deny = """
+        ---
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata: {name: require-jwt, namespace: gateways}
+        spec:
+          selector: {matchLabels: {istio: public}}
+          action: DENY
+          rules: [{from: [{source: {notRequestPrincipals: ["*"]}}], to: [{operation: {hosts: [api.example.com]}}]}]
+        ---
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata: {name: api-require-jwt, namespace: api}
+        spec:
+          action: DENY
+          rules: [{from: [{source: {notRequestPrincipals: ["*"]}}]}]
+    """
+    path = write(tmp_path, "all.yaml", textwrap.dedent(HAND_WRITTEN) + textwrap.dedent(deny))
+    imported = import_manifests([str(path)], name="team")
+    named = {f.object for f in imported.findings}
+    assert "AuthorizationPolicy gateways/require-jwt" not in named
+    assert "AuthorizationPolicy api/api-require-jwt" not in named
+    assert "AuthorizationPolicy api/deny-bots" in named  # a DENY that does something else
