@@ -231,22 +231,25 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--output", choices=("text", "json"), default="text")
 
     init = _command(commands, "init", _init, "write a commented starter config that renders as is")
+    from meshauth.presets import PRESET_NAMES
+
     init.add_argument(
         "--preset", default="generic", metavar="NAME",
-        help="identity provider preset: google, azure, dex, keycloak, okta, auth0, gitlab, generic",
+        help=f"identity provider preset: {', '.join(PRESET_NAMES)} (default: generic)",
     )
     init.add_argument(
         "--host", action="append", default=[], metavar="HOST",
         help="an app's host name, such as grafana.example.com (repeatable: one app per host)",
     )
     init.add_argument("--name", default="sso", help="metadata.name, the prefix of generated names")
-    init.add_argument("--istio-version", default="1.30", metavar="X.Y", help="the Istio you run")
+    init.add_argument(
+        "--istio-version", default="1.30", metavar="X.Y", help="the Istio you run (default: 1.30)"
+    )
     _file_output_arguments(init, "the config")
 
     imports = _command(
         commands, "import", _import,
-        "write the meshauth config equivalent to hand-written manifests (YAML files, folders, or "
-        "shell scripts with heredocs), reporting what could not be carried over",
+        "write the config equivalent to hand-written manifests or a blog's shell script",
     )
     imports.add_argument("paths", nargs="+", metavar="PATH", help="a file, a folder, or - for stdin")
     imports.add_argument("--name", default="sso", help="metadata.name, the prefix of generated names")
