@@ -42,6 +42,8 @@ _LAZY = {
     "simulate": "meshauth.simulation",
     "Decision": "meshauth.simulation",
     "explain": "meshauth.access",
+    "starter_config": "meshauth.starter",
+    "import_manifests": "meshauth.importer",
 }
 
 __all__ = [
@@ -60,10 +62,12 @@ __all__ = [
     "config_schema",
     "gitops",
     "explain",
+    "import_manifests",
     "load_config",
     "load_manifests",
     "render",
     "simulate",
+    "starter_config",
     "validate",
     "__version__",
 ]
@@ -75,11 +79,13 @@ if TYPE_CHECKING:
     from meshauth.drift import Drift
     from meshauth.findings import Finding
     from meshauth.gitops_repo import GitOpsRepo, gitops
+    from meshauth.importer import import_manifests
     from meshauth.load import load_config
     from meshauth.manifests import Manifests, load_manifests
     from meshauth.rendering import render
     from meshauth.schema import config_schema
     from meshauth.simulation import Decision, simulate
+    from meshauth.starter import starter_config
     from meshauth.validation import validate
 
 

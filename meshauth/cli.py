@@ -24,6 +24,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error("--mesh-config prints to stdout; with -o DIR the mesh config is in DIR/mesh/")
     if args.command == "validate" and (args.config is None) == (not args.manifests):
         parser.error("give either CONFIG or --manifests PATH... (not both)")
+    if args.command == "render" and args.output == "json" and not args.output_dir:
+        parser.error("--output json reports on a write: add -o DIR (without it, stdout is the YAML)")
     try:
         return args.run(args)
     except MeshAuthError as error:
@@ -45,6 +47,11 @@ def _render(args: argparse.Namespace) -> int:
     )
     bundle = meshauth.render(config)
     findings = meshauth.validate(bundle, raise_on_error=True)
+    if args.output == "json":
+        report = bundle.write(args.output_dir)
+        _print_json(findings, directory=str(report.directory), written=list(report.written),
+                    unchanged=list(report.unchanged), removed=list(report.removed))
+        return EXIT_OK
     _print_findings([f for f in findings if f.severity == "warning"], stream=sys.stderr)
     if args.output_dir:
         report = bundle.write(args.output_dir)
@@ -165,14 +172,92 @@ def _explain(args: argparse.Namespace) -> int:
         allow_plaintext_secrets=args.allow_plaintext_secrets,
     ))
     return EXIT_OK
+def _init(args: argparse.Namespace) -> int:
+    import meshauth
+
+    text = meshauth.starter_config(
+        args.preset, args.host, name=args.name, istio_version=args.istio_version
+    )
+    findings = meshauth.validate(meshauth.render(meshauth.load_config(_yaml_mapping(text))))
+    written = _write_or_print(text, args)
+    if args.output == "json":
+        _print_json(findings, config=None if written else text, written=written)
+    elif written:
+        print(
+            f"{written}: written. Next: fill in identity and apps, then "
+            f"meshauth validate {written}",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+def _import(args: argparse.Namespace) -> int:
+    import meshauth
+
+    imported = meshauth.import_manifests(
+        args.paths, name=args.name, istio_version=args.istio_version,
+        variables=dict(args.set), inline_secrets=args.inline_secrets,
+    )
+    written = _write_or_print(imported.text, args) if imported.valid else None
+    if args.output == "json":
+        differences = [vars(d) for d in imported.differences] if args.diff else None
+        config = imported.text if imported.valid and not written else None
+        _print_json(imported.findings, config=config, written=written, differences=differences)
+        return EXIT_OK if imported.valid else EXIT_INVALID
+    _print_findings(imported.findings, stream=sys.stderr)
+    if args.diff:
+        for difference in imported.differences:
+            print(f"diff: {difference}", file=sys.stderr)
+    errors = sum(f.severity == "error" for f in imported.findings)
+    outcome = f"written to {written}" if written else ("printed" if imported.valid else "not written")
+    print(
+        f"import: {errors} error(s), {len(imported.findings) - errors} warning(s); the config is "
+        f"{outcome}{' with the warnings as comments at its top' if imported.valid and imported.findings else ''}",
+        file=sys.stderr,
+    )
+    return EXIT_OK if imported.valid else EXIT_INVALID
+
+
+def _variable(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def _write_or_print(text: str, args: argparse.Namespace) -> Optional[str]:
+    """Write ``text`` to ``-o FILE`` (never over a file without --force), or print it; the path."""
+    if args.output_file:
+        from meshauth.configfile import write_new_file
+
+        return str(write_new_file(args.output_file, text, force=args.force))
+    if args.output != "json":
+        sys.stdout.write(text)
+    return None
+
+
+def _yaml_mapping(text: str) -> Any:
+    import yaml
+
+    return yaml.safe_load(text)
 
 
 # --- output ----------------------------------------------------------------------------------------
 
 
 def _print_findings(findings: Sequence[Any], stream: Any) -> None:
+    from meshauth.style import finding_line
+
     for finding in findings:
-        print(str(finding), file=stream)
+        print(finding_line(finding, stream), file=stream)
+
+
+def _print_json(findings: Sequence[Any], **fields: Any) -> None:
+    """The JSON report of a command: its own fields, the findings, and valid (no error finding)."""
+    report = {k: v for k, v in fields.items() if v is not None}
+    report["findings"] = [f.to_dict() for f in findings]
+    report["valid"] = not any(f.severity == "error" for f in findings)
+    print(json.dumps(report, indent=2))
 
 
 def _report_error(error: MeshAuthError, output: str) -> None:
@@ -183,8 +268,10 @@ def _report_error(error: MeshAuthError, output: str) -> None:
         ]
         print(json.dumps({"errors": problems, "valid": False}, indent=2))
         return
+    from meshauth.style import severity
+
     for problem in error.problems:
-        print(f"error: {problem}", file=sys.stderr)
+        print(f"{severity('error', sys.stderr)}: {problem}", file=sys.stderr)
 
 
 # --- arguments -------------------------------------------------------------------------------------
@@ -208,6 +295,10 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--mesh-config", action="store_true",
         help="print only the mesh configuration (IstioOperator overlay or istiod values)",
+    )
+    render.add_argument(
+        "--output", choices=("text", "json"), default="text",
+        help="json (with -o DIR): report the files written, and the findings, as JSON on stdout",
     )
 
     validate = _command(
@@ -266,6 +357,44 @@ def _parser() -> argparse.ArgumentParser:
     )
     _config_arguments(explain)
     explain.add_argument("--format", choices=("text", "markdown"), default="text")
+    init = _command(commands, "init", _init, "write a commented starter config that renders as is")
+    from meshauth.presets import PRESET_NAMES
+
+    init.add_argument(
+        "--preset", default="generic", metavar="NAME",
+        help=f"identity provider preset: {', '.join(PRESET_NAMES)} (default: generic)",
+    )
+    init.add_argument(
+        "--host", action="append", default=[], metavar="HOST",
+        help="an app's host name, such as grafana.example.com (repeatable: one app per host)",
+    )
+    init.add_argument("--name", default="sso", help="metadata.name, the prefix of generated names")
+    init.add_argument(
+        "--istio-version", default="1.30", metavar="X.Y", help="the Istio you run (default: 1.30)"
+    )
+    _file_output_arguments(init, "the config")
+
+    imports = _command(
+        commands, "import", _import,
+        "write the config equivalent to hand-written manifests or a blog's shell script",
+    )
+    imports.add_argument("paths", nargs="+", metavar="PATH", help="a file, a folder, or - for stdin")
+    imports.add_argument("--name", default="sso", help="metadata.name, the prefix of generated names")
+    imports.add_argument("--istio-version", metavar="X.Y", help="the Istio you run (default: found "
+                         "in the manifests, or guessed with a warning)")
+    imports.add_argument(
+        "--set", action="append", default=[], type=_variable, metavar="NAME=VALUE",
+        help="a shell variable the manifests use, such as DOMAIN=example.com (repeatable)",
+    )
+    imports.add_argument(
+        "--inline-secrets", action="store_true",
+        help="copy the client and cookie secrets into the config (source: inline; plain text in Git)",
+    )
+    imports.add_argument(
+        "--diff", action="store_true",
+        help="also list how meshauth's rendering differs from the manifests, object by object",
+    )
+    _file_output_arguments(imports, "the config")
 
     _command(commands, "schema", _schema, "print the JSON Schema of the config file")
     _command(commands, "cookie-secret", _cookie_secret, "print a fresh cookie secret (32 bytes)")
@@ -328,6 +457,17 @@ def _claims(text: str) -> dict[str, Any]:
         return parse_claims(text)
     except MeshAuthError as error:
         raise argparse.ArgumentTypeError(error.problems[0].message) from None
+
+
+def _file_output_arguments(command: argparse.ArgumentParser, what: str) -> None:
+    command.add_argument(
+        "-o", "--output-file", metavar="FILE", help=f"write {what} to FILE instead of stdout"
+    )
+    command.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    command.add_argument(
+        "--output", choices=("text", "json"), default="text",
+        help="json: print a machine-readable report on stdout",
+    )
 
 
 def _version() -> str:

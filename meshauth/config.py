@@ -129,14 +129,22 @@ class Platform(Model):
 
 
 class Mesh(Model):
-    root_namespace: DnsLabel = "istio-system"
-    mtls: Literal["STRICT", "PERMISSIVE"] = "STRICT"
+    root_namespace: DnsLabel = Field(
+        "istio-system", description="Istio's root namespace; the mesh-wide PeerAuthentication lives here."
+    )
+    mtls: Literal["STRICT", "PERMISSIVE"] = Field(
+        "STRICT", description="Mesh-wide mutual TLS mode of the PeerAuthentication `default`."
+    )
     extension_provider: DnsLabel = Field(
         "oauth2-proxy",
         description="Name of the MeshConfig extension provider. From Istio 1.30 a name that is not "
         "a lowercase DNS label makes every request it guards fail.",
     )
-    install: Literal["istioctl", "helm"] = "istioctl"
+    install: Literal["istioctl", "helm"] = Field(
+        "istioctl",
+        description="How Istio is installed: `istioctl` (the mesh config is an IstioOperator overlay "
+        "for `istioctl install -f`) or `helm` (values for the istiod chart).",
+    )
     cni: bool = Field(
         False,
         description="true when Istio runs with its CNI plugin (no istio-init container): then the "
@@ -153,9 +161,17 @@ class Mesh(Model):
 
 
 class Ingress(Model):
-    namespace: DnsLabel = "istio-system"
-    selector: Labels = Field(default_factory=lambda: {"app": "istio-ingressgateway"}, min_length=1)
-    gateway: DnsSubdomain = "meshauth"
+    namespace: DnsLabel = Field(
+        "istio-system",
+        description="Where the ingress gateway pods run; the Gateway, its policies and the "
+        "Certificates go here.",
+    )
+    selector: Labels = Field(
+        default_factory=lambda: {"app": "istio-ingressgateway"},
+        min_length=1,
+        description="Labels of the ingress gateway pods.",
+    )
+    gateway: DnsSubdomain = Field("meshauth", description="Name of the Istio Gateway object.")
     service_account: DnsSubdomain = Field(
         "istio-ingressgateway-service-account",
         description="Service account of the ingress gateway pods; only its mTLS identity may call "
@@ -176,9 +192,18 @@ class Ingress(Model):
 
 
 class Acme(Model):
-    server: HttpsUrl = "https://acme-v02.api.letsencrypt.org/directory"
-    email: Optional[Email] = None
-    solver: Literal["http01", "dns01"] = "http01"
+    server: HttpsUrl = Field(
+        "https://acme-v02.api.letsencrypt.org/directory",
+        description="ACME directory URL (Let's Encrypt production by default).",
+    )
+    email: Optional[Email] = Field(
+        None, description="Contact for the ACME account (expiry notices)."
+    )
+    solver: Literal["http01", "dns01"] = Field(
+        "http01",
+        description="How certificates are proven: `http01` (through an Ingress of class istio; the "
+        "challenge path skips the login) or `dns01` (needs the `dns01` block).",
+    )
     dns01: Optional[dict[str, Any]] = Field(
         None, description="cert-manager's dns01 solver block, passed through as is (solver: dns01)."
     )
@@ -193,14 +218,18 @@ class Acme(Model):
 
 
 class Issuer(Model):
-    name: DnsSubdomain = "letsencrypt"
-    kind: Literal["ClusterIssuer", "Issuer"] = "ClusterIssuer"
+    name: DnsSubdomain = Field("letsencrypt", description="Name of the cert-manager issuer.")
+    kind: Literal["ClusterIssuer", "Issuer"] = Field(
+        "ClusterIssuer", description="An `Issuer` is created in the ingress namespace."
+    )
     create: bool = Field(True, description="false = reference an existing issuer.")
-    acme: Acme = Field(default_factory=Acme)
+    acme: Acme = Field(default_factory=Acme, description="The ACME account and challenge solver.")
 
 
 class Tls(Model):
-    issuer: Issuer = Field(default_factory=Issuer)
+    issuer: Issuer = Field(
+        default_factory=Issuer, description="The cert-manager issuer that signs the app certificates."
+    )
 
     @property
     def http01(self) -> bool:
@@ -211,14 +240,18 @@ class Tls(Model):
 
 
 class Identity(Model):
-    preset: Literal["google", "azure", "dex", "keycloak", "okta", "auth0", "gitlab", "generic"] = (
-        "generic"
+    preset: Literal["google", "azure", "dex", "keycloak", "okta", "auth0", "gitlab", "generic"] = Field(
+        "generic",
+        description="The identity provider; a preset fixes or derives issuerUrl and jwksUri where "
+        "the provider allows.",
     )
     issuer_url: Optional[HttpUrl] = Field(None, description="Required unless the preset fixes it.")
     jwks_uri: Optional[HttpUrl] = Field(None, description="Required unless the preset derives it.")
     client_id: Text = Field(min_length=1, description="OIDC client id; also the default audience.")
     scopes: list[Annotated[Text, Field(min_length=1)]] = Field(
-        default_factory=lambda: ["openid", "email", "profile"], min_length=1
+        default_factory=lambda: ["openid", "email", "profile"],
+        min_length=1,
+        description="OIDC scopes oauth2-proxy asks for; must include openid.",
     )
     tenant: Optional[DnsSubdomain] = Field(
         None, description="Entra ID tenant (id or domain) for preset azure."
@@ -262,8 +295,10 @@ def cookie_secret_length(secret: str) -> int:
 
 
 class InlineValues(Model):
-    client_secret: SecretStr = Field(min_length=1)
-    cookie_secret: SecretStr
+    client_secret: SecretStr = Field(min_length=1, description="The OIDC client secret.")
+    cookie_secret: SecretStr = Field(
+        description="16, 24 or 32 bytes, raw or URL-safe base64 (meshauth cookie-secret prints one)."
+    )
     redis_password: Optional[SecretStr] = Field(
         None, description="Password of the Redis session store (key redis-password)."
     )
@@ -288,19 +323,24 @@ class InlineValues(Model):
 
 
 class SecretBase(Model):
-    name: DnsSubdomain = "oauth2-proxy"
+    name: DnsSubdomain = Field(
+        "oauth2-proxy",
+        description="The Secret (keys client-secret, cookie-secret) in the oauth2-proxy namespace.",
+    )
 
 
 class ExistingSecret(SecretBase):
-    source: Literal["existing"] = "existing"
+    source: Literal["existing"] = Field(
+        "existing", description="Reference a Secret you create; meshauth renders none."
+    )
 
 
 class InlineSecret(SecretBase):
-    source: Literal["inline"]
+    source: Literal["inline"] = Field(description="Render a plain Secret from `inline`.")
     allow_plaintext: bool = Field(
         False, description="Must be true: inline values end up as plain text in Git."
     )
-    inline: InlineValues
+    inline: InlineValues = Field(description="The secret values (plain text in the output).")
 
     @model_validator(mode="after")
     def _plaintext_allowed(self) -> "InlineSecret":
@@ -315,32 +355,36 @@ class InlineSecret(SecretBase):
 
 
 class RemoteRef(Model):
-    key: Text = Field(min_length=1)
-    property: Optional[Text] = None
+    key: Text = Field(min_length=1, description="The key in the external store.")
+    property: Optional[Text] = Field(None, description="A property inside that key, if any.")
 
 
 class ExternalSecretData(Model):
-    client_secret: RemoteRef
-    cookie_secret: RemoteRef
+    client_secret: RemoteRef = Field(description="Where the client secret is stored.")
+    cookie_secret: RemoteRef = Field(description="Where the cookie secret is stored.")
     redis_password: Optional[RemoteRef] = Field(
         None, description="Password of the Redis session store (key redis-password)."
     )
 
 
 class StoreRef(Model):
-    name: DnsSubdomain
-    kind: Literal["SecretStore", "ClusterSecretStore"] = "ClusterSecretStore"
+    name: DnsSubdomain = Field(description="Name of the SecretStore or ClusterSecretStore.")
+    kind: Literal["SecretStore", "ClusterSecretStore"] = Field(
+        "ClusterSecretStore", description="A SecretStore must be in the oauth2-proxy namespace."
+    )
 
 
 class ExternalSecretSpec(Model):
-    store_ref: StoreRef
-    refresh_interval: Duration = "1h"
-    data: ExternalSecretData
+    store_ref: StoreRef = Field(description="The store the External Secrets Operator reads.")
+    refresh_interval: Duration = Field("1h", description="How often the Secret is refreshed.")
+    data: ExternalSecretData = Field(description="Where each secret value is stored.")
 
 
 class ExternalSecretsSecret(SecretBase):
-    source: Literal["external-secrets"]
-    external_secret: ExternalSecretSpec
+    source: Literal["external-secrets"] = Field(
+        description="Render an external-secrets.io/v1 ExternalSecret that produces the Secret."
+    )
+    external_secret: ExternalSecretSpec = Field(description="The ExternalSecret to render.")
 
 
 SECRET_KEYS = ("client-secret", "cookie-secret")  # what the oauth2-proxy Deployment always reads
@@ -359,7 +403,10 @@ SealedKey = Annotated[str, AfterValidator(_sealed_key)]
 
 
 class SealedValues(Model):
-    encrypted_data: dict[SealedKey, Annotated[Text, Field(min_length=1)]]
+    encrypted_data: dict[SealedKey, Annotated[Text, Field(min_length=1)]] = Field(
+        description="kubeseal's output for the keys client-secret and cookie-secret, sealed for "
+        "this Secret's name and namespace."
+    )
 
     @field_validator("encrypted_data")
     @classmethod
@@ -371,8 +418,10 @@ class SealedValues(Model):
 
 
 class SealedSecretsSecret(SecretBase):
-    source: Literal["sealed-secrets"]
-    sealed: SealedValues
+    source: Literal["sealed-secrets"] = Field(
+        description="Render a bitnami.com/v1alpha1 SealedSecret that produces the Secret."
+    )
+    sealed: SealedValues = Field(description="The SealedSecret's encrypted values.")
 
 
 SecretSource = Annotated[
@@ -390,12 +439,24 @@ SecretSource = Annotated[
 
 
 class Cookie(Model):
-    name: CookieName = "_oauth2_proxy_istio_ingressgateway"
-    domains: list[DnsSubdomain] = Field(default_factory=list)
-    secure: bool = True
-    same_site: Literal["lax", "strict", "none", ""] = "lax"
-    refresh: Duration = "1h"
-    expire: Duration = "4h"
+    name: CookieName = Field(
+        "_oauth2_proxy_istio_ingressgateway", description="Name of the session cookie."
+    )
+    domains: list[DnsSubdomain] = Field(
+        default_factory=list,
+        description="--cookie-domain: set a parent domain (example.com) for one login across "
+        "subdomains.",
+    )
+    secure: bool = Field(True, description="Send the cookie over HTTPS only; false needs no tls.")
+    same_site: Literal["lax", "strict", "none", ""] = Field(
+        "lax", description="The cookie's SameSite attribute; none needs secure."
+    )
+    refresh: Duration = Field(
+        "1h",
+        description="Refresh the session (and ID token) after this long; below expire and below "
+        "the IdP's ID-token lifetime.",
+    )
+    expire: Duration = Field("4h", description="The session ends after this long.")
 
     @field_validator("domains", mode="before")
     @classmethod
@@ -426,14 +487,14 @@ class Cookie(Model):
 
 
 class CookieSessionStore(Model):
-    type: Literal["cookie"] = "cookie"
+    type: Literal["cookie"] = Field("cookie", description="Keep the session in the cookie itself.")
 
 
 REDIS_NAME = "oauth2-proxy-redis"
 
 
 class RedisSessionStore(Model):
-    type: Literal["redis"]
+    type: Literal["redis"] = Field(description="Keep sessions in Redis; the cookie holds a ticket.")
     url: Optional[RedisUrl] = Field(
         None, description="Required unless deploy is true (then it defaults to that Redis)."
     )
@@ -471,15 +532,17 @@ class OAuth2Proxy(Model):
     version: Text = Field(
         proxyflags.LATEST, description="oauth2-proxy release (image tag); default the newest known."
     )
-    image: Text = "quay.io/oauth2-proxy/oauth2-proxy"
+    image: Text = Field(
+        "quay.io/oauth2-proxy/oauth2-proxy", description="Image name without tag; the tag is version."
+    )
     digest: Optional[ImageDigest] = Field(
         None,
         description="Pin the image to this digest (image:version@digest); the version still "
         "decides the flags.",
     )
-    namespace: DnsLabel = "oauth2-proxy"
-    replicas: int = Field(1, ge=1, le=100)
-    cookie: Cookie = Field(default_factory=Cookie)
+    namespace: DnsLabel = Field("oauth2-proxy", description="Where oauth2-proxy runs.")
+    replicas: int = Field(1, ge=1, le=100, description="Number of oauth2-proxy pods.")
+    cookie: Cookie = Field(default_factory=Cookie, description="The session cookie.")
     whitelist_domains: list[DnsSubdomain] = Field(
         default_factory=list, description="Default: the hosts of all apps."
     )
@@ -488,7 +551,9 @@ class OAuth2Proxy(Model):
         min_length=1,
         description='Allowed email domains; ["*"] admits any (oauth2-proxy refuses to start with none).',
     )
-    session_store: SessionStore = Field(default_factory=CookieSessionStore)
+    session_store: SessionStore = Field(
+        default_factory=CookieSessionStore, description="Where sessions live: cookie or redis."
+    )
     extra_args: dict[Text, ExtraArgValue] = Field(
         default_factory=dict,
         description="Escape hatch: flag (without --) -> value, checked against the version's flags.",
@@ -556,17 +621,29 @@ def _redis_hosts(namespace: str) -> set[str]:
 
 class AppService(Model):
     name: Optional[DnsLabel] = Field(None, description="Default: the app name.")
-    port: int = Field(80, ge=1, le=65535)
+    port: int = Field(80, ge=1, le=65535, description="The Service port the VirtualService routes to.")
 
 
 class Authorization(Model):
     audiences: list[Annotated[Text, Field(min_length=1)]] = Field(
         default_factory=list, description="Default: [identity.clientId]."
     )
-    emails: list[Email] = Field(default_factory=list)
-    groups: list[Annotated[Text, Field(min_length=1)]] = Field(default_factory=list)
-    principals: list[RequestPrincipal] = Field(default_factory=list)
-    claims: dict[ClaimName, list[Text]] = Field(default_factory=dict)
+    emails: list[Email] = Field(
+        default_factory=list, description="Admit these users (the email claim)."
+    )
+    groups: list[Annotated[Text, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="Admit members of these groups (a string-list groups claim in the ID token).",
+    )
+    principals: list[RequestPrincipal] = Field(
+        default_factory=list,
+        description="Admit these users by <iss>/<sub>, the only stable OIDC user identifier.",
+    )
+    claims: dict[ClaimName, list[Text]] = Field(
+        default_factory=dict,
+        description="Claim name -> accepted values; every listed claim must match (string and "
+        "string-list claims only).",
+    )
 
     @field_validator("claims", mode="before")
     @classmethod
@@ -586,9 +663,12 @@ class Authorization(Model):
 
 
 class Deploy(Model):
-    image: ImageRef = Field(description="Runs as non-root with a read-only root file system.")
+    image: ImageRef = Field(
+        description="Image of the demo workload, such as nginxinc/nginx-unprivileged:1.27; it runs "
+        "as non-root with a read-only root file system."
+    )
     container_port: Optional[int] = Field(None, ge=1, le=65535, description="Default: service.port.")
-    replicas: int = Field(1, ge=1, le=100)
+    replicas: int = Field(1, ge=1, le=100, description="Number of demo pods.")
     run_as_user: Optional[int] = Field(
         None,
         ge=1,
@@ -599,17 +679,28 @@ class Deploy(Model):
 
 
 class App(Model):
-    name: DnsLabel
+    name: DnsLabel = Field(description="Unique; used in generated object names.")
     namespace: Optional[DnsLabel] = Field(None, description="Default: the app name.")
-    host: Optional[Host] = None
-    hosts: Optional[list[Host]] = Field(None, min_length=1)
-    service: AppService = Field(default_factory=AppService)
+    host: Optional[Host] = Field(
+        None, description="The app's host name, such as app.example.com (or use hosts)."
+    )
+    hosts: Optional[list[Host]] = Field(
+        None, min_length=1, description="Several host names for one app (instead of host)."
+    )
+    service: AppService = Field(
+        default_factory=AppService, description="The Service the VirtualService routes to."
+    )
     selector: Optional[Labels] = Field(None, description="Default: {app: <name>}.")
-    public_paths: list[IstioPath] = Field(default_factory=list)
+    public_paths: list[IstioPath] = Field(
+        default_factory=list,
+        description='Served without login: exact "/healthz" or prefix "/static/*".',
+    )
     authorization: Optional[Authorization] = Field(
         None, description="Omit to let any logged-in user in."
     )
-    deploy: Optional[Deploy] = None
+    deploy: Optional[Deploy] = Field(
+        None, description="Render a demo workload (Deployment and Service) for the app."
+    )
 
     @model_validator(mode="after")
     def _defaults_from_name(self) -> "App":
@@ -657,14 +748,19 @@ class GitOps(Model):
 
 
 class Spec(Model):
-    platform: Platform
-    mesh: Mesh = Field(default_factory=Mesh)
-    ingress: Ingress = Field(default_factory=Ingress)
+    platform: Platform = Field(description="The Istio and Kubernetes versions to render for.")
+    mesh: Mesh = Field(default_factory=Mesh, description="Mesh-wide settings.")
+    ingress: Ingress = Field(default_factory=Ingress, description="The ingress gateway.")
     tls: Optional[Tls] = Field(None, description="Omit to serve plain HTTP (a warning is emitted).")
-    identity: Identity
-    secret: SecretSource = Field(default_factory=ExistingSecret)
-    oauth2_proxy: OAuth2Proxy = Field(default_factory=OAuth2Proxy, alias="oauth2Proxy")
-    apps: list[App] = Field(min_length=1)
+    identity: Identity = Field(description="The OIDC identity provider and client.")
+    secret: SecretSource = Field(
+        default_factory=ExistingSecret,
+        description="Where oauth2-proxy's client and cookie secrets come from.",
+    )
+    oauth2_proxy: OAuth2Proxy = Field(
+        default_factory=OAuth2Proxy, alias="oauth2Proxy", description="The oauth2-proxy deployment."
+    )
+    apps: list[App] = Field(min_length=1, description="The apps behind the login.")
     gitops: Optional[GitOps] = Field(
         None, description="Settings of meshauth gitops and meshauth check; render ignores them."
     )
@@ -840,10 +936,12 @@ class ExternalService(Model):
 
 
 class MeshAuthConfig(Model):
-    api_version: Literal["meshauth.dev/v1alpha1"] = Field(alias="apiVersion")
-    kind: Literal["MeshAuthConfig"]
-    metadata: Metadata
-    spec: Spec
+    api_version: Literal["meshauth.dev/v1alpha1"] = Field(
+        alias="apiVersion", description="The version of this file format."
+    )
+    kind: Literal["MeshAuthConfig"] = Field(description="Always MeshAuthConfig.")
+    metadata: Metadata = Field(description="The config's name.")
+    spec: Spec = Field(description="The setup to render.")
 
 
 def _unique(located: list[tuple[tuple[str | int, ...], str]], message: str) -> None:

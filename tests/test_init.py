@@ -1,0 +1,163 @@
+"""``meshauth init``: the starter config renders and validates as written, for every preset."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import stat
+
+import pytest
+import yaml
+from test_cli import run
+
+import meshauth
+from meshauth.errors import ConfigError
+from meshauth.presets import PRESET_NAMES
+from meshauth.starter import app_names, scalar, starter_config
+
+HOST_SETS = [
+    (),
+    ("grafana.example.com",),
+    ("grafana.example.com", "docs.example.com"),
+    ("app.example.com", "app.example.org", "wiki.internal.example.net"),
+]
+
+
+@pytest.mark.parametrize(
+    "preset, hosts",
+    list(itertools.product(PRESET_NAMES, HOST_SETS)),
+    ids=lambda v: v if isinstance(v, str) else f"{len(v)}-hosts",
+)
+def test_starter_renders_and_validates_without_a_finding(preset, hosts):
+    text = starter_config(preset, hosts)
+    config = meshauth.load_config(yaml.safe_load(text))
+    assert config.spec.identity.preset == preset
+    assert [a.host for a in config.spec.apps] == list(hosts or ["app.example.com"])
+    assert meshauth.validate(meshauth.render(config)) == []
+
+
+@pytest.mark.parametrize("version", ["1.9", "1.11", "1.17", "1.22", "1.30"])
+def test_starter_renders_for_older_istio(version):
+    config = meshauth.load_config(yaml.safe_load(starter_config("google", istio_version=version)))
+    assert config.spec.platform.istio_version == version
+    assert meshauth.validate(meshauth.render(config)) == []
+
+
+def test_starter_explains_what_to_do_next():
+    text = starter_config("keycloak", ["grafana.example.com", "docs.example.com"])
+    for host in ("grafana.example.com", "docs.example.com"):
+        assert f"https://{host}/oauth2/callback" in text  # redirect URIs to register
+    assert "meshauth cookie-secret" in text  # how to make the Secret
+    assert "--mesh-config" in text and "kubectl apply -k out/" in text
+    assert "Group Membership mapper" in text  # the preset's own caveat
+    assert "# domains: [example.com]" in text  # SSO across the apps' common parent
+
+
+def test_every_set_key_is_commented():
+    text = starter_config("google", ["grafana.example.com"])
+    lines = text.splitlines()
+    bare = [
+        line
+        for i, line in enumerate(lines)
+        if line.strip()
+        and not line.lstrip().startswith("#")
+        and "#" not in line
+        and not lines[i - 1].lstrip().startswith("#")
+        and line.strip().rstrip(":")
+        not in {"spec", "platform", "issuer", "acme", "cookie", "port: 80"}
+        and not line.startswith(("apiVersion", "kind", "metadata"))
+    ]
+    assert bare == []
+
+
+def test_lines_fit_in_100_columns():
+    for preset in PRESET_NAMES:
+        assert max(map(len, starter_config(preset, ["grafana.example.com"]).splitlines())) <= 100
+
+
+def test_app_names_come_from_hosts_and_are_unique():
+    assert app_names(["grafana.example.com", "grafana.example.org", "grafana.x.io"]) == [
+        "grafana",
+        "grafana-2",
+        "grafana-3",
+    ]
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("grafana.example.com", "grafana.example.com"),
+        ("1.10", '"1.10"'),
+        ("yes", '"yes"'),
+        ("a: b", '"a: b"'),
+        ("*", '"*"'),
+        ("https://idp.example.com/", "https://idp.example.com/"),
+    ],
+)
+def test_scalar_quotes_only_what_yaml_would_misread(value, expected):
+    assert scalar(value) == expected
+    assert yaml.safe_load(f"k: {scalar(value)}")["k"] == value
+
+
+@pytest.mark.parametrize(
+    "kwargs, where",
+    [
+        ({"hosts": ["Grafana.example.com"]}, "--host Grafana.example.com"),
+        ({"hosts": ["localhost"]}, "--host localhost"),
+        ({"hosts": ["a.example.com", "a.example.com"]}, "--host"),
+        ({"preset": "facebook"}, "--preset"),
+        ({"istio_version": "1.8"}, "--istio-version"),
+        ({"name": "My SSO"}, "--name"),
+    ],
+)
+def test_bad_arguments_are_refused_with_the_option_named(kwargs, where):
+    with pytest.raises(ConfigError) as error:
+        starter_config(**{"preset": "generic", **kwargs})
+    assert error.value.problems[0].path == where
+
+
+# --- the command -----------------------------------------------------------------------------------
+
+
+def test_init_prints_to_stdout_without_o():
+    result = run("init", "--preset", "google", "--host", "grafana.example.com")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == starter_config("google", ["grafana.example.com"])
+
+
+def test_init_writes_a_file_and_never_overwrites_without_force(tmp_path):
+    target = tmp_path / "meshauth.yaml"
+    first = run("init", "--preset", "dex", "-o", target)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == "" and "written" in first.stderr
+    assert target.read_text() == starter_config("dex")
+    assert stat.S_IMODE(os.stat(target).st_mode) & 0o044  # readable like any other file
+    target.write_text("# my edits\n")
+    refused = run("init", "-o", target)
+    assert refused.returncode == 1
+    assert "exists; pass --force" in refused.stderr
+    assert target.read_text() == "# my edits\n"
+    forced = run("init", "-o", target, "--force")
+    assert forced.returncode == 0 and target.read_text() == starter_config()
+    assert run("validate", target).returncode == 0
+
+
+def test_init_json_report(tmp_path):
+    printed = json.loads(run("init", "--output", "json").stdout)
+    assert printed == {"config": starter_config(), "findings": [], "valid": True}
+    target = tmp_path / "m.yaml"
+    written = json.loads(run("init", "-o", target, "--output", "json").stdout)
+    assert written == {"written": str(target), "findings": [], "valid": True}
+    refused = run("init", "-o", target, "--output", "json")
+    assert refused.returncode == 1
+    assert json.loads(refused.stdout)["errors"][0]["file"] == str(target)
+
+
+def test_init_bad_host_exits_1_and_names_the_option():
+    result = run("init", "--host", "https://grafana.example.com")
+    assert result.returncode == 1
+    assert (
+        "--host https://grafana.example.com: must be a fully qualified host name" in result.stderr
+    )
+    assert result.stdout == ""
