@@ -544,7 +544,9 @@ class OAuth2Proxy(Model):
     replicas: int = Field(1, ge=1, le=100, description="Number of oauth2-proxy pods.")
     cookie: Cookie = Field(default_factory=Cookie, description="The session cookie.")
     whitelist_domains: list[DnsSubdomain] = Field(
-        default_factory=list, description="Default: the hosts of all apps."
+        default_factory=list,
+        description="Where oauth2-proxy may send the browser back after login; each domain "
+        "with its subdomains. Default: the hosts of all apps, exactly.",
     )
     email_domains: list[Annotated[Text, Field(min_length=1)]] = Field(
         default_factory=lambda: ["*"],
