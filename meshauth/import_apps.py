@@ -435,10 +435,25 @@ def _deploy(
     uid = run_as_user(pod)
     if uid is not None:
         deploy["runAsUser"] = uid
+    elif not _says_non_root(pod, container):
+        ctx.warn(
+            f"meshauth runs the demo workload as a non-root user, and your pod does not say "
+            f"{deploy['image']} can: if the image runs as root (nginx does), the pod does not "
+            "start. Use an image built to run unprivileged (nginxinc/nginx-unprivileged, "
+            "containerPort 8080) or set deploy.runAsUser",
+            deployment,
+        )
     account = pod.get("serviceAccountName")
     if account:
         use_guards(ctx, str(account), namespace)
     return deploy
+
+
+def _says_non_root(pod: dict[str, Any], container: dict[str, Any]) -> bool:
+    return any(
+        (context or {}).get("runAsNonRoot") is True or run_as_user({"securityContext": context})
+        for context in (pod.get("securityContext"), container.get("securityContext"))
+    )
 
 
 def _only_scratch_space(pod: dict[str, Any], container: dict[str, Any]) -> bool:
