@@ -201,7 +201,8 @@ class _Planner:
                 "args": oauth2proxy.args(
                     self.spec,
                     PRESETS[self.spec.identity.preset].oauth2_proxy_provider,
-                    proxy.whitelist_domains or self.spec.hosts(),
+                    # a configured domain covers its subdomains (oauth2-proxy's leading dot)
+                    [f".{d}" for d in proxy.whitelist_domains] or self.spec.hosts(),
                 ),
                 "secret_name": secret.name,
                 "port": oauth2proxy.PORT,
