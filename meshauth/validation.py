@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Union
 
 from meshauth.errors import ValidationFailed
+from meshauth.schemainline import inline_refs
 from meshauth.findings import Finding, errors, object_ref
 from meshauth.versions import DEFAULT_KUBERNETES, is_kubernetes_group, kubernetes_versions
 
@@ -180,7 +181,28 @@ def core_validator(kubernetes_version: str, api_version: str, kind: str) -> Any:
     from jsonschema import Draft202012Validator
 
     schema = json.loads(path.read_text(encoding="utf-8"))
-    return Draft202012Validator(schema, registry=_registry(root))
+    definitions = _definitions(root)
+
+    def name(ref: str) -> Optional[str]:
+        document, _, pointer = ref.partition("#/$defs/")
+        return pointer if pointer and (not document or document.endswith("_definitions.json")) else None
+
+    def resolve(ref: str) -> Any:
+        return definitions.get(name(ref) or "")
+
+    def absolute(ref: str) -> str:
+        return f"{_DEFINITIONS_ID}#/$defs/{name(ref)}" if name(ref) else ref
+
+    inlined = inline_refs(schema, resolve, absolute)
+    return Draft202012Validator(inlined, registry=_registry(root))
+
+
+_DEFINITIONS_ID = "https://kubernetes.io/api/_definitions.json"
+
+
+@lru_cache(maxsize=None)
+def _definitions(root: Path) -> dict[str, Any]:
+    return json.loads((root / "_definitions.json").read_text(encoding="utf-8")).get("$defs", {})
 
 
 @dataclass(frozen=True)
