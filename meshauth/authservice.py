@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Iterator
 
+from meshauth import hardening
 from meshauth.planned import Planned
 
 if TYPE_CHECKING:
@@ -43,12 +44,17 @@ class AuthServiceAuthorizer:
     def objects(self) -> Iterator[Planned]:
         p, settings = self.p, self.settings
         selector = {"app.kubernetes.io/name": NAME}
+        image = f"{settings.image}:{settings.version}"
         yield Planned("service-account.yaml.j2", {"meta": self.meta()})
         yield from p.secret(self.meta(p.spec.secret.name))
-        yield Planned("role.yaml.j2", {"meta": self.meta(f"{NAME}-secrets")})
+        reads_secrets = {"checkov.io/skip1": "CKV2_K8S_5=authservice reads its client secret "
+                         "through the API; the Role is confined to its own namespace"}
+        yield Planned("role.yaml.j2", {"meta": {**self.meta(f"{NAME}-secrets"),
+                                                "annotations": reads_secrets}})
         yield Planned(
             "role-binding.yaml.j2",
-            {"meta": self.meta(f"{NAME}-secrets"), "role": f"{NAME}-secrets",
+            {"meta": {**self.meta(f"{NAME}-secrets"), "annotations": reads_secrets},
+             "role": f"{NAME}-secrets",
              "service_account": NAME, "namespace": self.namespace},
         )
         yield Planned(
@@ -62,18 +68,26 @@ class AuthServiceAuthorizer:
         yield Planned(
             "authservice-deployment.yaml.j2",
             {
-                "meta": self.meta(),
+                "meta": {**self.meta(), "annotations": hardening.checkov_skips(
+                    image, api_token="authservice reads its client secret through the Kubernetes API")},
+                "pull_policy": hardening.pull_policy(image),
                 "replicas": settings.replicas,
                 "selector": selector,
                 "pod_labels": {**selector, "app": NAME},
                 "service_account": NAME,
-                "image": f"{settings.image}:{settings.version}",
+                "image": image,
                 "config_map": NAME,
                 "config_dir": CONFIG_DIR,
                 "grpc_port": GRPC_PORT,
                 "health_port": HEALTH_PORT,
                 "uid": IMAGE_USER,
             },
+        )
+        gateway_pods, gateway_account = p.gateway_workload()
+        yield from p.guards(
+            NAME, self.namespace, selector, settings.replicas,
+            principals=[hardening.principal(p.spec.ingress.namespace, gateway_account)],
+            peers=hardening.ingress_from(p.spec.ingress.namespace, gateway_pods, GRPC_PORT),
         )
 
     def config_json(self) -> str:

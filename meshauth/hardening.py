@@ -107,7 +107,8 @@ def ingress_from(namespace: str, selector: Mapping[str, str], port: int) -> dict
 
 
 def checkov_skips(
-    image: str, *, low_uid: Optional[str] = None, secret_env: Optional[str] = None
+    image: str, *, low_uid: Optional[str] = None, secret_env: Optional[str] = None,
+    api_token: Optional[str] = None,
 ) -> dict[str, str]:
     """``checkov.io/skipN`` annotations for the exceptions that apply to one workload: the image
     has no digest; ``low_uid``, why it runs below UID 10000; ``secret_env``, why it reads a secret
@@ -119,6 +120,8 @@ def checkov_skips(
         reasons.append(("CKV_K8S_40", low_uid))
     if secret_env:
         reasons.append(("CKV_K8S_35", secret_env))
+    if api_token:
+        reasons.append(("CKV_K8S_38", api_token))
     return {f"checkov.io/skip{i}": f"{check}={why}" for i, (check, why) in enumerate(reasons, 1)}
 
 

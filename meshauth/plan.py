@@ -277,12 +277,13 @@ class _Planner:
                 "pod-disruption-budget.yaml.j2",
                 {"meta": meta, "selector": selector, "max_unavailable": budget["maxUnavailable"]},
             )
-        if self.spec.mesh.dataplane != "ambient":
+        if self.spec.mesh.dataplane == "ambient":
             # In ambient mode traffic arrives over HBONE (port 15008) from ztunnel and waypoints,
-            # not from the caller's pods: a pod-selector NetworkPolicy would cut it off. The mTLS
-            # identity check below still applies.
-            yield Planned("network-policy.yaml.j2", {"meta": meta, "selector": selector,
-                                                     "ingress": [peers]})
+            # not from the caller's pods: admit only HBONE, where the mTLS identity check below
+            # (and the waypoint's policies) decide who gets in.
+            peers = {"ports": [{"protocol": "TCP", "port": 15008}]}
+        yield Planned("network-policy.yaml.j2", {"meta": meta, "selector": selector,
+                                                 "ingress": [peers]})
         if principals:
             yield Planned(
                 "workload-access-policy.yaml.j2",
