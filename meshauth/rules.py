@@ -510,10 +510,11 @@ def _proxy_flags_exist(facts: Facts) -> Iterator[Hit]:
 
 @rule("MA016", "error", "STRICT mTLS while a namespace with meshauth workloads has no sidecars")
 def _strict_mtls_needs_sidecars(facts: Facts) -> Iterator[Hit]:
+    namespaces = {name_of(n): n for n in reversed(list(facts.of_kind("Namespace")))}
     for namespace in sorted(_meshauth_namespaces(facts)):
         if _mtls_mode(facts, namespace) != "STRICT":
             continue
-        ns = next((n for n in facts.of_kind("Namespace") if name_of(n) == namespace), None)
+        ns = namespaces.get(namespace)  # the first Namespace of that name, as before
         if ns is None or _injected(ns) or _all_workloads_opt_in(facts, namespace):
             continue
         yield ns, "metadata.labels", (
