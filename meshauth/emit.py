@@ -30,6 +30,7 @@ KIND_ORDER = (
     "ExternalSecret",
     "SealedSecret",
     "ConfigMap",
+    "NetworkPolicy",
     "Service",
     "Deployment",
     "PodDisruptionBudget",

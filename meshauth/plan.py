@@ -21,14 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from meshauth import oauth2proxy, proxyflags
+from meshauth import bearer, idp, oauth2proxy, proxyflags, sessions, sso
 from meshauth.config import ACME_CHALLENGE_PATH, REDIS_NAME, App, MeshAuthConfig
 from meshauth.fieldtypes import duration_seconds
 from meshauth.findings import Finding
-from meshauth.presets import PRESETS
 from meshauth.versions import NEWEST_KNOWN_ISTIO, IstioFeatures, istio_features
 
 PROXY_NAME = "oauth2-proxy"
+HOLD_UNTIL_PROXY_STARTS = '{"holdApplicationUntilProxyStarts":true}'
 INGRESS_CLASS = "istio"
 EXT_AUTHZ_HEADERS = {
     "check": ["authorization", "cookie"],
@@ -153,7 +153,7 @@ class _Planner:
              "port": oauth2proxy.PORT},
         )
         if proxy.session_store.type == "redis" and proxy.session_store.deploy:
-            yield from self.redis(namespace, proxy.session_store.image)
+            yield from self.redis(namespace, proxy.session_store, selector)
         liveness, readiness = proxyflags.health_paths(proxy.version)
         uid = proxyflags.image_user(proxy.version)
         yield Planned(
@@ -167,9 +167,15 @@ class _Planner:
                 "image": f"{proxy.image}:{proxy.version}",
                 "args": oauth2proxy.args(
                     self.spec,
-                    PRESETS[self.spec.identity.preset].oauth2_proxy_provider,
-                    proxy.whitelist_domains or self.spec.hosts(),
+                    idp.provider(self.spec),
+                    idp.whitelist_domains(self.spec),
+                    sso.cookie_domains(self.spec.hosts(), proxy.cookie.domains, proxy.cookie.shared),
+                    [*sessions.flags(self.spec), *idp.flags(self.spec), *bearer.flags(self.spec)],
                 ),
+                "env": sessions.env(self.spec),
+                # oauth2-proxy fetches the OIDC discovery document (and tests Redis) when it
+                # starts, through its sidecar: hold it until the sidecar is ready.
+                "pod_annotations": {"proxy.istio.io/config": HOLD_UNTIL_PROXY_STARTS},
                 "secret_name": secret.name,
                 "port": oauth2proxy.PORT,
                 "uid": uid,
@@ -213,15 +219,22 @@ class _Planner:
                 {"meta": meta, "encrypted_data": dict(sorted(secret.sealed.encrypted_data.items()))},
             )
 
-    def redis(self, namespace: str, image: str) -> Iterator[Planned]:
-        """A small Redis for oauth2-proxy's sessions: disposable (no persistence), non-root."""
+    def redis(self, namespace: str, store: Any, proxy_selector: dict[str, str]) -> Iterator[Planned]:
+        """A small Redis for oauth2-proxy's sessions: disposable (no persistence), non-root, reachable
+        only from oauth2-proxy's pods, with the password from passwordSecret when one is set."""
         selector = {"app.kubernetes.io/name": REDIS_NAME}
         meta = self.meta(REDIS_NAME, namespace, **selector)
+        password = store.password_secret
         yield Planned("redis-service.yaml.j2", {"meta": meta, "selector": selector})
+        yield Planned(
+            "redis-network-policy.yaml.j2",
+            {"meta": meta, "selector": selector, "clients": proxy_selector},
+        )
         yield Planned(
             "redis-deployment.yaml.j2",
             {"meta": meta, "selector": selector, "pod_labels": {**selector, "app": REDIS_NAME},
-             "image": image},
+             "image": store.image,
+             "password": {"secret": password.name, "key": password.key} if password else None},
         )
 
     def mesh_policies(self) -> Iterator[Planned]:
@@ -243,7 +256,8 @@ class _Planner:
                 "selector": ingress.selector,
                 "provider": spec.mesh.extension_provider,
                 "rules": [
-                    {"hosts": self.host_patterns(app.all_hosts), "not_paths": self.open_paths(app)}
+                    {"hosts": self.host_patterns(app.all_hosts), "not_paths": self.open_paths(app),
+                     "when": bearer.login_conditions(spec)}
                     for app in spec.apps
                 ],
             },
@@ -256,7 +270,7 @@ class _Planner:
                 "meta": self.meta(f"{self.name}-access", ingress.namespace),
                 "selector": ingress.selector,
                 "hosts": self.host_patterns(spec.hosts()),
-                "audiences": audiences,
+                "token_rules": bearer.gateway_token_rules(spec, audiences),
                 "open": [
                     {"hosts": self.host_patterns(app.all_hosts), "paths": self.open_paths(app)}
                     for app in spec.apps
@@ -268,15 +282,13 @@ class _Planner:
     def request_authentication(
         self, name: str, namespace: str, selector: dict[str, str]
     ) -> Planned:
-        identity = self.spec.identity
         return Planned(
             "request-authentication.yaml.j2",
             {
                 "api_version": self.istio.security_api,
                 "meta": self.meta(name, namespace),
                 "selector": selector,
-                "issuer": identity.issuer_url,
-                "jwks_uri": identity.jwks_uri,
+                "jwt_rules": bearer.jwt_rules(self.spec),
             },
         )
 
@@ -343,7 +355,11 @@ class _Planner:
             yield from self.demo_workload(app)
 
     def identity_rules(self, app: App) -> list[dict[str, Any]]:
-        """ALLOW rules at the app's sidecar: any listed identity, always with audience and claims."""
+        """ALLOW rules at the app's sidecar: any listed identity, always with audience and claims.
+
+        Principals of a machine-token issuer (identity.bearerTokens) get a rule of their own that
+        asks for that issuer's audiences instead of the app's, and no claims.
+        """
         authz = app.authorization
         assert authz is not None
         required = [{"key": "request.auth.audiences", "values": self.audiences(app)}]
@@ -351,17 +367,30 @@ class _Planner:
             {"key": f"request.auth.claims[{name}]", "values": values}
             for name, values in sorted(authz.claims.items())
         ]
+        groups_claim = self.spec.identity.groups_claim_name
         rules = []
         if authz.emails:
             rules.append((["*"], [{"key": "request.auth.claims[email]", "values": authz.emails}]))
         if authz.groups:
-            rules.append((["*"], [{"key": "request.auth.claims[groups]", "values": authz.groups}]))
-        if authz.principals:
-            rules.append((authz.principals, []))
-        return [
+            claim = f"request.auth.claims[{groups_claim}]"
+            rules.append((["*"], [{"key": claim, "values": authz.groups}]))
+        machine: dict[str, list[str]] = {}
+        for principal in authz.principals:
+            issuer = bearer.issuer_of(self.spec, principal)
+            if issuer is not None and bearer.audiences_of(self.spec, issuer) is not None:
+                machine.setdefault(issuer, []).append(principal)
+        users = [p for p in authz.principals if p not in {m for ms in machine.values() for m in ms}]
+        if users:
+            rules.append((users, []))
+        found = [
             {"principals": principals, "when": required + extra}
-            for principals, extra in rules or [(["*"], [])]
+            for principals, extra in rules or ([] if machine else [(["*"], [])])
         ]
+        for issuer, principals in machine.items():
+            audiences = bearer.audiences_of(self.spec, issuer)
+            found.append({"principals": principals,
+                          "when": [{"key": "request.auth.audiences", "values": audiences}]})
+        return found
 
     def demo_workload(self, app: App) -> Iterator[Planned]:
         assert app.deploy and app.service.name and app.namespace
@@ -407,17 +436,20 @@ class _Planner:
 
     def warnings(self) -> Iterator[Finding]:
         spec = self.spec
-        lifetime = PRESETS[spec.identity.preset].id_token_lifetime_seconds
+        lifetime = spec.identity.id_token_lifetime_seconds
         refresh = duration_seconds(spec.oauth2_proxy.cookie.refresh)
         if lifetime and not 0 < refresh < lifetime:
             yield Finding(
                 "MA018", "warning",
                 f"cookie refresh {spec.oauth2_proxy.cookie.refresh} is not shorter than the "
-                f"{spec.identity.preset} ID token's lifetime ({lifetime // 60}m): once the token "
-                "expires before oauth2-proxy refreshes it, the gateway answers 401 \"Jwt is "
-                "expired\"; set oauth2Proxy.cookie.refresh below it, such as 30m",
+                f"{spec.identity.preset} ID token's lifetime ({_duration(lifetime)}): once the "
+                "token expires before oauth2-proxy refreshes it, the gateway answers 401 \"Jwt is "
+                "expired\"; set oauth2Proxy.cookie.refresh below it, such as "
+                f"{_duration(lifetime // 2)} (or identity.idTokenLifetime if you changed it)",
                 path="spec.oauth2Proxy.cookie.refresh",
             )
+        yield from idp.warnings(spec)
+        yield from sessions.warnings(spec)
         if spec.tls is None:
             yield Finding(
                 "config", "warning",
@@ -441,3 +473,11 @@ class _Planner:
                 "knows (1.30); the 1.30 API shapes are used",
                 path="spec.platform.istioVersion",
             )
+
+
+def _duration(seconds: int) -> str:
+    """Seconds as a Go duration (``1h``, ``5m``, ``2m30s``)."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = "".join(f"{n}{unit}" for n, unit in ((hours, "h"), (minutes, "m"), (secs, "s")) if n)
+    return text or "0s"

@@ -37,11 +37,13 @@ __all__ = [
     "LATEST",
     "flag_since",
     "flags_for",
+    "has_provider",
     "health_paths",
     "image_user",
     "is_bool_flag",
     "is_list_flag",
     "parse_version",
+    "provider_since",
 ]
 
 # Every v7 release tag, ascending (CHANGELOG.md "Changes since ..." chain; no pre-releases).
@@ -358,3 +360,27 @@ def health_paths(version: str) -> tuple[str, str]:
     if _v7(version) >= _READY_PATH_SINCE:
         return "/ping", "/ready"
     return "/ping", "/ping"
+
+
+# --provider values, and the first v7 release whose ``providers.NewProvider`` accepts each. Sources:
+# CHANGELOG.md (#1210 keycloak-oidc and #1238 adfs in v7.2.0) and the release that first defines the
+# entra-id-* flags of the same pull request (#2390, v7.8.0); providers/providers.go at v7.15.3.
+_PROVIDERS: dict[str, str] = {
+    "oidc": _V7, "google": _V7, "azure": _V7, "gitlab": _V7, "github": _V7, "keycloak": _V7,
+    "bitbucket": _V7, "digitalocean": _V7, "facebook": _V7, "linkedin": _V7, "login.gov": _V7,
+    "nextcloud": _V7,
+    "keycloak-oidc": "v7.2.0",
+    "adfs": "v7.2.0",
+    "entra-id": "v7.8.0",
+}
+
+
+def provider_since(name: str) -> str | None:
+    """First release whose ``--provider`` accepts ``name`` (``"v7.0.0"`` for older), or None."""
+    return _PROVIDERS.get(name)
+
+
+def has_provider(version: str, name: str) -> bool:
+    """True when oauth2-proxy ``version`` knows ``--provider=name``."""
+    since = _PROVIDERS.get(name)
+    return since is not None and min(_v7(version), parse_version(LATEST)) >= parse_version(since)
