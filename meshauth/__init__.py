@@ -17,7 +17,14 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from meshauth.errors import ConfigError, MeshAuthError, OutputError, Problem, ValidationFailed
+from meshauth.errors import (
+    ConfigError,
+    DiscoveryError,
+    MeshAuthError,
+    OutputError,
+    Problem,
+    ValidationFailed,
+)
 
 __version__ = "0.1.0"
 
@@ -29,11 +36,14 @@ _LAZY = {
     "Finding": "meshauth.findings",
     "MeshAuthConfig": "meshauth.config",
     "config_schema": "meshauth.schema",
+    "discover": "meshauth.discovery",
+    "write_identity": "meshauth.discovery",
 }
 
 __all__ = [
     "Bundle",
     "ConfigError",
+    "DiscoveryError",
     "Finding",
     "MeshAuthConfig",
     "MeshAuthError",
@@ -41,15 +51,18 @@ __all__ = [
     "Problem",
     "ValidationFailed",
     "config_schema",
+    "discover",
     "load_config",
     "render",
     "validate",
+    "write_identity",
     "__version__",
 ]
 
 if TYPE_CHECKING:
     from meshauth.bundle import Bundle
     from meshauth.config import MeshAuthConfig
+    from meshauth.discovery import discover, write_identity
     from meshauth.findings import Finding
     from meshauth.load import load_config
     from meshauth.rendering import render
