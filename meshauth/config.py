@@ -175,7 +175,10 @@ class Tls(Model):
 # --- identity ------------------------------------------------------------------------------------
 
 
-_REALM = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+def _realm(value: str) -> str:
+    if not 0 < len(value) <= 255 or not all(c.isascii() and (c.isalnum() or c in "-._") for c in value):
+        raise ValueError("must be a Keycloak realm name: letters, digits, '-', '_' or '.'")
+    return value
 
 
 class ExtraIssuer(Model):
@@ -197,7 +200,7 @@ class BearerTokens(Model):
     @field_validator("extra_issuers")
     @classmethod
     def _unique_issuers(cls, value: list[ExtraIssuer]) -> list[ExtraIssuer]:
-        _unique([(("extraIssuers", i, "issuer"), e.issuer) for i, e in enumerate(value)],
+        _unique([((i, "issuer"), e.issuer) for i, e in enumerate(value)],
                 "issuer {} is listed twice")
         return value
 
@@ -215,7 +218,7 @@ class Identity(Model):
     tenant: Optional[DnsSubdomain] = Field(
         None, description="Entra ID tenant ID (a GUID) for preset azure."
     )
-    realm: Optional[Annotated[Text, Field(pattern=_REALM, max_length=255)]] = Field(
+    realm: Optional[Annotated[Text, AfterValidator(_realm)]] = Field(
         None, description="Keycloak realm; with serverUrl it gives the issuer (preset keycloak)."
     )
     server_url: Optional[HttpUrl] = Field(
@@ -474,14 +477,17 @@ class CookieSessionStore(Model):
 REDIS_NAME = "oauth2-proxy-redis"
 
 
-_SECRET_KEY = r"^[-._a-zA-Z0-9]+$"
+def _secret_key(value: str) -> str:
+    if not 0 < len(value) <= 253 or not all(c.isascii() and (c.isalnum() or c in "-._") for c in value):
+        raise ValueError("must be a Secret key: letters, digits, '-', '_' or '.'")
+    return value
 
 
 class SecretKeyRef(Model):
     """A key of a Secret in oauth2-proxy's namespace; the value never enters the manifests."""
 
     name: DnsSubdomain
-    key: Annotated[Text, Field(pattern=_SECRET_KEY, max_length=253)]
+    key: Annotated[Text, AfterValidator(_secret_key)]
 
 
 class RedisSentinel(Model):

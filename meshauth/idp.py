@@ -91,8 +91,8 @@ def _provider_fallback(spec: "Spec") -> Iterator[Finding]:
             "MA063", "warning",
             f"oauth2-proxy {spec.oauth2_proxy.version} has no --provider={wanted} (from "
             f"{proxyflags.provider_since(wanted)}); using {chosen}, which logs in and checks the "
-            f"ID token the same way but lacks the {wanted} provider's extras; pin a newer "
-            "oauth2Proxy.version to use it",
+            f"ID token the same way but lacks {preset(spec).provider_extras or 'its extras'}; pin "
+            f"{proxyflags.provider_since(wanted)} or newer in oauth2Proxy.version to use it",
             path="spec.oauth2Proxy.version",
         )
 

@@ -98,7 +98,7 @@ def warnings(spec: "Spec") -> Iterator[Finding]:
         app.authorization and app.authorization.groups for app in spec.apps) else ""
     yield Finding(
         "MA062", "warning",
-        f"the session cookie will be about {size // 1024 + 1} KB ({spec.identity.preset}'s ID, "
+        f"the session cookie will be about {size / 1024:.1f} KB ({spec.identity.preset}'s ID, "
         f"access and refresh tokens{groups}): above 4 KB oauth2-proxy splits it into several "
         "cookies that every request carries, and apps or proxies with 8 KB header limits answer "
         "431; keep sessions in Redis (oauth2Proxy.sessionStore: {type: redis, deploy: true})",
