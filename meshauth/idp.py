@@ -89,10 +89,10 @@ def _provider_fallback(spec: "Spec") -> Iterator[Finding]:
     if wanted != chosen:
         yield Finding(
             "MA063", "warning",
-            f"oauth2-proxy {spec.oauth2_proxy.version} has no --provider={wanted} (from "
-            f"{proxyflags.provider_since(wanted)}); using {chosen}, which logs in and checks the "
+            f"meshauth uses --provider={wanted} from oauth2-proxy {preset(spec).provider_since()}, "
+            f"not in {spec.oauth2_proxy.version}; using {chosen}, which logs in and checks the "
             f"ID token the same way but lacks {preset(spec).provider_extras or 'its extras'}; pin "
-            f"{proxyflags.provider_since(wanted)} or newer in oauth2Proxy.version to use it",
+            f"{preset(spec).provider_since()} or newer in oauth2Proxy.version to use it",
             path="spec.oauth2Proxy.version",
         )
 

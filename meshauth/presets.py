@@ -69,6 +69,7 @@ class Preset:
     end_session: Optional[str] = None  # RP-initiated logout endpoint, same placeholders
     provider: str = "oidc"  # preferred oauth2-proxy --provider; "oidc" where the release lacks it
     provider_extras: str = ""  # what that provider adds over oidc
+    provider_from: Optional[str] = None  # first release meshauth uses it in, if later than it exists
     groups_claim: Optional[str] = "groups"  # None: the ID token carries no groups
     groups_scopes: tuple[str, ...] = ()  # scopes the groups claim needs
     id_token_lifetime_seconds: Optional[int] = None  # the provider's documented default
@@ -137,9 +138,19 @@ class Preset:
 
     # --- oauth2-proxy ------------------------------------------------------------------------
 
+    def provider_since(self) -> str:
+        """The first release in which meshauth picks the preferred provider."""
+        since = proxyflags.provider_since(self.provider) or proxyflags.LATEST
+        later = self.provider_from or since
+        return max(since, later, key=proxyflags.parse_version)
+
     def provider_for(self, version: str) -> str:
         """The ``--provider`` for that release: the preferred one if the release has it, else oidc."""
-        return self.provider if proxyflags.has_provider(version, self.provider) else "oidc"
+        wanted = min(proxyflags.parse_version(version), proxyflags.parse_version(proxyflags.LATEST))
+        usable = proxyflags.has_provider(version, self.provider)
+        if usable and wanted >= proxyflags.parse_version(self.provider_since()):
+            return self.provider
+        return "oidc"
 
 
 def check_parameters(
@@ -328,6 +339,7 @@ PRESETS: dict[str, Preset] = {
             jwks="{base}/oauth/discovery/keys",
             provider="gitlab",
             provider_extras="--gitlab-group and --gitlab-project restrictions",
+            provider_from="v7.2.0",  # OIDC-based from #1239; group checks broken in v7.0.0
             groups_claim="groups_direct",
             id_token_lifetime_seconds=120,
             token_bytes=900,
