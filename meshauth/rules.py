@@ -71,3 +71,34 @@ def _custom_provider_defined(objects: Objects, mesh: Optional[Mapping[str, Any]]
                 "request this policy matches. Add the provider to meshConfig.extensionProviders "
                 "or fix the name"
             )
+
+
+_CUSTOM_FORBIDDEN_SOURCES = (
+    "principals", "notPrincipals", "requestPrincipals", "notRequestPrincipals", "namespaces",
+    "notNamespaces",
+)
+
+
+@rule("MA066", "error", "a CUSTOM policy uses a condition Istio rejects for CUSTOM")
+def _custom_conditions(objects: Objects, mesh: Optional[Mapping[str, Any]]) -> Iterator[Hit]:
+    """ext_authz runs before jwt_authn and needs no peer identity, so Istio's validation refuses
+    source principals/namespaces and ``source.*`` / ``request.auth.*`` conditions in CUSTOM rules
+    (``request.headers[...]`` is fine)."""
+    for policy in of_kind(objects, "AuthorizationPolicy"):
+        spec = policy.get("spec") or {}
+        if spec.get("action") != "CUSTOM":
+            continue
+        for i, rule_ in enumerate(spec.get("rules") or []):
+            for j, source in enumerate(rule_.get("from") or []):
+                for key in _CUSTOM_FORBIDDEN_SOURCES:
+                    if (source.get("source") or {}).get(key):
+                        yield policy, f"spec.rules[{i}].from[{j}].source.{key}", (
+                            f"{key} is not supported with CUSTOM action: Istio refuses the policy. "
+                            "Move the condition to an ALLOW or DENY policy")
+            for j, condition in enumerate(rule_.get("when") or []):
+                key = str(condition.get("key", ""))
+                if key in ("source.namespace", "source.principal") or key.startswith("request.auth."):
+                    yield policy, f"spec.rules[{i}].when[{j}].key", (
+                        f"{key} is not supported with CUSTOM action (no token is checked before "
+                        "ext_authz runs): Istio refuses the policy. Use request.headers[...] here, "
+                        "and request.auth conditions in an ALLOW or DENY policy")
