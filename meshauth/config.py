@@ -521,6 +521,17 @@ class RedisSessionStore(Model):
     cluster: Optional[RedisCluster] = None
 
     @model_validator(mode="after")
+    def _no_password_in_urls(self) -> "RedisSessionStore":
+        located = [(("url",), self.url)]
+        located += [(("sentinel", "urls", i), u) for i, u in enumerate(self.sentinel.urls if self.sentinel else [])]
+        located += [(("cluster", "urls", i), u) for i, u in enumerate(self.cluster.urls if self.cluster else [])]
+        for path, url in located:
+            if url and ":" in url.split("://", 1)[1].split("/", 1)[0].rpartition("@")[0]:
+                raise At(path, "must not carry a password: URLs become flags that anyone who can read "
+                         "the Deployment sees; put it in a Secret and name it in passwordSecret")
+        return self
+
+    @model_validator(mode="after")
     def _one_topology(self) -> "RedisSessionStore":
         given = [name for name in ("url", "sentinel", "cluster") if getattr(self, name) is not None]
         if len(given) > 1:

@@ -119,8 +119,9 @@ def _check_issuer_url(issuer_url: str, insecure: bool) -> None:
         hint = "" if insecure or parts.scheme != "http" else " (plain http only with --insecure)"
         raise DiscoveryError(Problem(f"must be an https:// issuer URL{hint}", file=issuer_url))
     if parts.username or parts.password or parts.query or parts.fragment:
+        shown = f"{parts.scheme}://{parts.hostname or ''}{parts.path}"  # never echo a password
         raise DiscoveryError(
-            Problem("must be a bare issuer URL: no user, password, query or fragment", file=issuer_url)
+            Problem("must be a bare issuer URL: no user, password, query or fragment", file=shown)
         )
 
 

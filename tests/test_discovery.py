@@ -163,11 +163,12 @@ def test_plain_http_needs_insecure_and_nothing_is_fetched_without_it(idp):
     assert idp.requests == []
 
 
-@pytest.mark.parametrize("url", ["https://user:pw@idp.example.com", "https://idp.example.com?x=1",
+@pytest.mark.parametrize("url", ["https://user:s3cr3t-pw@idp.example.com", "https://idp.example.com?x=1",
                                  "ftp://idp.example.com", "idp.example.com"])
 def test_issuer_urls_that_are_no_issuer(url):
-    with pytest.raises(meshauth.DiscoveryError):
+    with pytest.raises(meshauth.DiscoveryError) as caught:
         meshauth.discover(url, insecure=True)
+    assert "s3cr3t-pw" not in str(caught.value)
 
 
 def test_nothing_listening_is_a_clear_error():

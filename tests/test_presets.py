@@ -209,3 +209,14 @@ def test_every_preset_documents_caveats_or_is_generic():
         assert preset.caveats or preset.name == "generic", preset.name
         page = (DOCS / f"{preset.name}.md").read_text()
         assert "Sources" in page and f"`{preset.name}`" in page
+
+
+def test_overlays_on_a_loaded_model_derive_the_issuer_again():
+    """Derived issuer and JWKS are not stored as if written: a new tenant gives a new issuer."""
+    loaded = meshauth.load_config(config_with({"preset": "azure", "tenant": TENANT}))
+    other = "00000000-0000-0000-0000-000000000001"
+    moved = meshauth.load_config(loaded, overlays=[{"spec": {"identity": {"tenant": other}}}])
+    assert moved.spec.identity.issuer_url == f"https://login.microsoftonline.com/{other}/v2.0"
+    assert moved.spec.identity.jwks_uri == f"https://login.microsoftonline.com/{other}/discovery/v2.0/keys"
+    dumped = loaded.model_dump(mode="json", by_alias=True, exclude_none=True)["spec"]["identity"]
+    assert "issuerUrl" not in dumped and dumped["tenant"] == TENANT
