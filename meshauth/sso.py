@@ -59,7 +59,7 @@ MULTI_LABEL_PUBLIC_SUFFIXES: frozenset[str] = frozenset(
         "github.io", "gitlab.io", "pages.dev", "workers.dev", "netlify.app", "vercel.app",
         "herokuapp.com", "appspot.com", "web.app", "firebaseapp.com", "azurewebsites.net",
         "cloudfront.net", "blogspot.com", "s3.amazonaws.com", "elasticbeanstalk.com",
-        "azurestaticapps.net", "onrender.com", "fly.dev", "ngrok.io", "ngrok.app",
+        "azurestaticapps.net", "onrender.com", "fly.dev", "ngrok.io",
     }
 )
 

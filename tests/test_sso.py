@@ -129,3 +129,16 @@ def test_multi_app_configs_share_one_login_in_every_repository_config():
             assert any(sso.within(host, d) for d in domains), (path.name, host)
         checked += 1
     assert checked >= 5
+
+
+def test_builtin_suffixes_are_public_suffix_list_entries():
+    """Where the system ships the Public Suffix List (Debian's publicsuffix package), every built-in
+    multi-label suffix must be one of its rules."""
+    from pathlib import Path
+
+    path = Path("/usr/share/publicsuffix/public_suffix_list.dat")
+    if not path.is_file():
+        pytest.skip("no system copy of the Public Suffix List (Debian package publicsuffix)")
+    rules = {line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.startswith("//")}
+    assert sorted(s for s in sso.MULTI_LABEL_PUBLIC_SUFFIXES if s not in rules and f"*.{s}" not in rules) == []
