@@ -106,3 +106,25 @@ def audiences_of(spec: "Spec", issuer: str) -> Optional[list[str]]:
         if extra.issuer == issuer:
             return list(extra.audiences)
     return None
+
+
+def split_principals(spec: "Spec", principals: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """(principals of the login's issuer, {extra issuer: its principals}), in the given order."""
+    users: list[str] = []
+    machines: dict[str, list[str]] = {}
+    for principal in principals:
+        issuer = issuer_of(spec, principal)
+        if issuer is not None and audiences_of(spec, issuer) is not None:
+            machines.setdefault(issuer, []).append(principal)
+        else:
+            users.append(principal)
+    return users, machines
+
+
+def machine_rules(spec: "Spec", machines: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """App ALLOW rules for machine principals: their issuer's audiences, not the app's claims."""
+    return [
+        {"principals": principals,
+         "when": [{"key": "request.auth.audiences", "values": audiences_of(spec, issuer)}]}
+        for issuer, principals in machines.items()
+    ]

@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from meshauth import bearer, idp, oauth2proxy, proxyflags, sessions, sso
-from meshauth.config import ACME_CHALLENGE_PATH, REDIS_NAME, App, MeshAuthConfig
+from meshauth.config import (
+    ACME_CHALLENGE_PATH,
+    REDIS_NAME,
+    App,
+    MeshAuthConfig,
+    RedisSessionStore,
+)
 from meshauth.fieldtypes import duration_seconds
 from meshauth.findings import Finding
 from meshauth.versions import NEWEST_KNOWN_ISTIO, IstioFeatures, istio_features
@@ -219,7 +225,9 @@ class _Planner:
                 {"meta": meta, "encrypted_data": dict(sorted(secret.sealed.encrypted_data.items()))},
             )
 
-    def redis(self, namespace: str, store: Any, proxy_selector: dict[str, str]) -> Iterator[Planned]:
+    def redis(
+        self, namespace: str, store: RedisSessionStore, proxy_selector: dict[str, str]
+    ) -> Iterator[Planned]:
         """A small Redis for oauth2-proxy's sessions: disposable (no persistence), non-root, reachable
         only from oauth2-proxy's pods, with the password from passwordSecret when one is set."""
         selector = {"app.kubernetes.io/name": REDIS_NAME}
@@ -374,23 +382,14 @@ class _Planner:
         if authz.groups:
             claim = f"request.auth.claims[{groups_claim}]"
             rules.append((["*"], [{"key": claim, "values": authz.groups}]))
-        machine: dict[str, list[str]] = {}
-        for principal in authz.principals:
-            issuer = bearer.issuer_of(self.spec, principal)
-            if issuer is not None and bearer.audiences_of(self.spec, issuer) is not None:
-                machine.setdefault(issuer, []).append(principal)
-        users = [p for p in authz.principals if p not in {m for ms in machine.values() for m in ms}]
+        users, machines = bearer.split_principals(self.spec, authz.principals)
         if users:
             rules.append((users, []))
-        found = [
+        anyone = [] if machines else [(["*"], [])]  # listing only machines admits only them
+        return [
             {"principals": principals, "when": required + extra}
-            for principals, extra in rules or ([] if machine else [(["*"], [])])
-        ]
-        for issuer, principals in machine.items():
-            audiences = bearer.audiences_of(self.spec, issuer)
-            found.append({"principals": principals,
-                          "when": [{"key": "request.auth.audiences", "values": audiences}]})
-        return found
+            for principals, extra in rules or anyone
+        ] + bearer.machine_rules(self.spec, machines)
 
     def demo_workload(self, app: App) -> Iterator[Planned]:
         assert app.deploy and app.service.name and app.namespace
