@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from meshauth import bearer, hardening, idp, oauth2proxy, proxyflags, sessions, sso, topology
+from meshauth import bearer, hardening, idp, oauth2proxy, proxyflags, rules, sessions, sso, topology
 from meshauth.config import (
     ACME_CHALLENGE_PATH,
     REDIS_NAME,
@@ -192,6 +192,8 @@ class _Planner:
         meta["annotations"] = hardening.checkov_skips(
             image, low_uid=low_uid, secret_env=self.secret_env_reason(inputs["env"])
         )
+        if self.spec.identity.id_token_lifetime is not None:  # read by rule MA018
+            meta["annotations"][rules.ID_TOKEN_LIFETIME] = f"{self.spec.identity.id_token_lifetime_seconds}s"
         yield Planned(
             "oauth2-proxy-deployment.yaml.j2",
             {

@@ -56,6 +56,6 @@ def proxy_problems(bundle: Any, version: str) -> list[str]:
     problems = [f"{arg} is not a flag of oauth2-proxy {version}" for arg in container["args"]
                 if arg.split("=", 1)[0].removeprefix("--") not in defined]
     known = upstream_env_vars()
-    problems += [f"{e['name']} is bound by no oauth2-proxy flag" for e in container["env"]
+    problems += [f"{e['name']} is bound by no oauth2-proxy flag" for e in container.get("env", [])
                  if e["name"] not in known]
     return problems
