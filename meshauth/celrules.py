@@ -124,6 +124,14 @@ def _url_part(part: Callable[[Any], Any]) -> Callable[[Mapping[str, str]], str]:
     return get
 
 
+def _substring(s: str, start: int, end: Optional[int] = None) -> str:
+    """Kubernetes' ``substring``: code points [start, end), an error outside the string."""
+    stop = len(s) if end is None else int(end)
+    if not 0 <= int(start) <= stop <= len(s):
+        raise ValueError(f"substring: index out of range: {start}, {stop} (length {len(s)})")
+    return s[int(start):stop]
+
+
 def _is_url(value: str) -> bool:
     parts = urlsplit(value)
     return bool(parts.scheme) and (bool(parts.netloc) or value.startswith("/"))
@@ -139,6 +147,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "join": lambda items, sep="": sep.join(items),
     "indexOf": lambda s, sub: s.find(sub),
     "lastIndexOf": lambda s, sub: s.rfind(sub),
+    "substring": _substring,
     # lists library
     "isSorted": lambda items: list(items) == sorted(items),
     "sum": lambda items: sum(items),

@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 from meshauth.config import ACME_CHALLENGE_PATH
 from meshauth.fieldtypes import is_dns_label
+from meshauth.import_hardening import run_as_user, use_guards
 from meshauth.import_mesh import custom_policies
 from meshauth.importing import (
     Context,
@@ -37,7 +38,15 @@ _ROUTE_EXTRAS = (
 )
 _CLAIM = re.compile(r"^request\.auth\.claims\[([^\]]+)\]$")
 # A Deployment this small is a demo workload: deploy renders it again (with meshauth's hardening).
-_SIMPLE_POD_KEYS = {"containers", "securityContext", "automountServiceAccountToken"}
+# meshauth's own hardening of it (service account, probes, a /tmp emptyDir, spreading) reads back too.
+_SIMPLE_POD_KEYS = {
+    "containers",
+    "securityContext",
+    "automountServiceAccountToken",
+    "serviceAccountName",
+    "volumes",
+    "topologySpreadConstraints",
+}
 _SIMPLE_CONTAINER_KEYS = {
     "name",
     "image",
@@ -45,6 +54,9 @@ _SIMPLE_CONTAINER_KEYS = {
     "imagePullPolicy",
     "resources",
     "securityContext",
+    "livenessProbe",
+    "readinessProbe",
+    "volumeMounts",
 }
 
 
@@ -399,6 +411,7 @@ def _deploy(
         len(containers) == 1
         and set(pod) <= _SIMPLE_POD_KEYS
         and set(containers[0]) <= _SIMPLE_CONTAINER_KEYS
+        and _only_scratch_space(pod, containers[0])
     )
     if not simple:
         ctx.warn(
@@ -419,4 +432,35 @@ def _deploy(
     replicas = spec_of(deployment.obj).get("replicas", 1)
     if isinstance(replicas, int) and replicas != 1:
         deploy["replicas"] = replicas
+    uid = run_as_user(pod)
+    if uid is not None:
+        deploy["runAsUser"] = uid
+    elif not _says_non_root(pod, container):
+        ctx.warn(
+            f"meshauth runs the demo workload as a non-root user, and your pod does not say "
+            f"{deploy['image']} can: if the image runs as root (nginx does), the pod does not "
+            "start. Use an image built to run unprivileged (nginxinc/nginx-unprivileged, "
+            "containerPort 8080) or set deploy.runAsUser",
+            deployment,
+        )
+    account = pod.get("serviceAccountName")
+    if account:
+        use_guards(ctx, str(account), namespace)
     return deploy
+
+
+def _says_non_root(pod: dict[str, Any], container: dict[str, Any]) -> bool:
+    return any(
+        (context or {}).get("runAsNonRoot") is True or run_as_user({"securityContext": context})
+        for context in (pod.get("securityContext"), container.get("securityContext"))
+    )
+
+
+def _only_scratch_space(pod: dict[str, Any], container: dict[str, Any]) -> bool:
+    """Volumes are at most emptyDirs mounted in place (meshauth's writable /tmp): a demo workload
+    that reads data from a volume is more than meshauth renders."""
+    volumes = [v for v in pod.get("volumes") or [] if isinstance(v, dict)]
+    mounts = [m for m in container.get("volumeMounts") or [] if isinstance(m, dict)]
+    return all(set(v) == {"name", "emptyDir"} for v in volumes) and all(
+        set(m) <= {"name", "mountPath", "readOnly"} and m.get("mountPath") == "/tmp" for m in mounts
+    )

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from meshauth import oauth2proxy, proxyflags
+from meshauth.import_hardening import use_guards
 from meshauth.importing import Context, name_of, namespace_of, spec_of, strings
 from meshauth.import_sources import Source, unresolved
 from meshauth.presets import PRESETS
@@ -52,6 +53,7 @@ class Proxy:
     namespace: str
     flags: dict[str, Flag]
     source: Optional[Source]
+    guard: Optional[Source] = None  # its ALLOW policy on the callers' mTLS identities
 
 
 # --- the Deployment --------------------------------------------------------------------------------
@@ -81,7 +83,7 @@ def find_proxy(ctx: Context, namespace: Optional[str]) -> Proxy:
     if isinstance(replicas, int) and replicas != 1:
         section["replicas"] = replicas
     _account_companions(ctx, chosen, namespace)
-    return Proxy(section, namespace, flags, chosen)
+    return Proxy(section, namespace, flags, chosen, use_guards(ctx, "oauth2-proxy", namespace))
 
 
 def _proxy_container(obj: dict[str, Any]) -> Optional[dict[str, Any]]:
@@ -97,12 +99,15 @@ def _proxy_container(obj: dict[str, Any]) -> Optional[dict[str, Any]]:
 
 
 def _image(ctx: Context, source: Source, image: str) -> dict[str, Any]:
+    named, _, digest = image.partition("@")
     repository, _, tag = (
-        image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "")
+        named.rpartition(":") if ":" in named.rsplit("/", 1)[-1] else (named, "", "")
     )
     section: dict[str, Any] = {}
-    if repository and repository != "quay.io/oauth2-proxy/oauth2-proxy" and "@" not in image:
+    if repository and repository != "quay.io/oauth2-proxy/oauth2-proxy":
         section["image"] = repository
+    if digest:
+        section["digest"] = digest
     try:
         version = proxyflags.parse_version(tag)
     except ValueError:
@@ -172,6 +177,7 @@ def _flags(
         flags.setdefault(name, Flag()).values.append(value if equals or value else "true")
     for env in container.get("env") or []:
         _env_flag(ctx, source, env, flags, namespace)
+    _secret_files(ctx, source, container, flags)
     for env_from in container.get("envFrom") or []:
         ref = (env_from or {}).get("secretRef") or (env_from or {}).get("configMapRef") or {}
         ctx.warn(
@@ -181,6 +187,45 @@ def _flags(
         )
     _config_file(ctx, source, flags, namespace)
     return flags
+
+
+def _secret_files(
+    ctx: Context, source: Source, container: dict[str, Any], flags: dict[str, Flag]
+) -> None:
+    """``--client-secret-file`` / ``--cookie-secret-file`` naming a key of a mounted Secret read as
+    that key of that Secret (how meshauth passes them from v7.11.0)."""
+    pod = (spec_of(source.obj).get("template") or {}).get("spec") or {}
+    volumes = {str(v.get("name")): v for v in pod.get("volumes") or [] if isinstance(v, dict)}
+    for flag in _SECRET_FLAGS:
+        path = (flags.pop(f"{flag}-file", None) or Flag()).values
+        if not path:
+            continue
+        ref = _mounted_key(container, volumes, path[-1])
+        if ref is None:
+            ctx.warn(
+                f"--{flag}-file {path[-1]}: the file is not a key of a Secret mounted in your "
+                f"manifests; meshauth reads the {flag.replace('-', ' ')} from spec.secret",
+                source,
+            )
+            continue
+        flags.setdefault(flag, Flag()).secret_ref = ref
+
+
+def _mounted_key(
+    container: dict[str, Any], volumes: dict[str, Any], path: str
+) -> Optional[tuple[str, str]]:
+    """(Secret name, key) of the file at ``path``, when a Secret volume is mounted there."""
+    for mount in container.get("volumeMounts") or []:
+        secret = (volumes.get(str((mount or {}).get("name"))) or {}).get("secret") or {}
+        directory = str((mount or {}).get("mountPath", "")).rstrip("/") + "/"
+        if not secret or not path.startswith(directory) or mount.get("subPath"):
+            continue
+        relative = path[len(directory):]
+        items = {str(i.get("path")): str(i.get("key")) for i in secret.get("items") or []}
+        key = items.get(relative, None if items else relative)
+        if key is not None:
+            return str(secret.get("secretName")), key
+    return None
 
 
 def _config_file(ctx: Context, source: Source, flags: dict[str, Flag], namespace: str) -> None:
@@ -335,6 +380,7 @@ def _redis(ctx: Context, proxy: Proxy, url: Optional[str]) -> dict[str, Any]:
         return {"type": "redis", "url": url}
     ctx.use(deployment)
     ctx.use(ctx.named("Service", REDIS_NAME, proxy.namespace))
+    use_guards(ctx, REDIS_NAME, proxy.namespace)
     containers = ((spec_of(deployment.obj).get("template") or {}).get("spec") or {}).get(
         "containers"
     ) or [{}]

@@ -18,10 +18,12 @@ from typing import Any, Iterable, Mapping, Optional
 import yaml
 
 from meshauth.bundle import Bundle
+from meshauth.config import DEFAULT_KUBERNETES
 from meshauth.compare import Difference, compare, kubectl_delete, old_objects_to_delete
 from meshauth.errors import ConfigError
 from meshauth.findings import Finding
 from meshauth.import_apps import apps_section, bound_gateway
+from meshauth.import_hardening import gateway_account, pod_security
 from meshauth.import_mesh import (
     custom_policies,
     ingress_class,
@@ -132,9 +134,16 @@ def _build(ctx: Context) -> dict[str, Any]:
     _gateway_access(ctx)
     _namespaces(ctx, proxy.namespace, apps)
     spec: dict[str, Any] = {"platform": {"istioVersion": istio_version(ctx)}}
-    spec.update(
-        {k: v for k, v in (("mesh", mesh), ("ingress", ingress_section(ctx, gateway))) if v}
-    )
+    cni, kubernetes = pod_security(ctx)
+    if kubernetes and kubernetes != DEFAULT_KUBERNETES:
+        spec["platform"]["kubernetesVersion"] = kubernetes
+    if cni:
+        mesh["cni"] = True
+    ingress = ingress_section(ctx, gateway)
+    account = gateway_account(ctx, proxy.guard, ingress.get("namespace", "istio-system"))
+    if account:
+        ingress["serviceAccount"] = account
+    spec.update({k: v for k, v in (("mesh", mesh), ("ingress", ingress)) if v})
     if tls is not None:
         spec["tls"] = tls
     spec["identity"] = identity

@@ -315,7 +315,7 @@ def _common_parent(hosts: Iterable[str]) -> Optional[str]:
 
 def _check_arguments(preset: str, hosts: Sequence[str], name: str, istio_version: str) -> None:
     from meshauth.presets import PRESETS
-    from meshauth.versions import istio_version_problem
+    from meshauth.versions import MIN_ISTIO, istio_version_problem
 
     problems = []
     if preset not in PRESETS:
@@ -337,7 +337,10 @@ def _check_arguments(preset: str, hosts: Sequence[str], name: str, istio_version
         major_minor(istio_version)
     ):
         problems.append(
-            Problem('must be "MAJOR.MINOR", 1.9 or newer, such as 1.30', path="--istio-version")
+            Problem(
+                f'must be "MAJOR.MINOR", {MIN_ISTIO[0]}.{MIN_ISTIO[1]} or newer, such as 1.30',
+                path="--istio-version",
+            )
         )
     if not is_dns_label(name):
         problems.append(

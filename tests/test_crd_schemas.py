@@ -22,6 +22,8 @@ from test_upstream_harness import (
     certificate,
     cluster_issuer,
     external_secret,
+    gateway_api_gateway,
+    http_route,
     istio_gateway,
     issuer,
     peer_authentication,
@@ -46,6 +48,11 @@ EMITTED = {
     ("networking.istio.io/v1", "VirtualService"), ("networking.istio.io/v1beta1", "VirtualService"),
     ("cert-manager.io/v1", "Certificate"), ("cert-manager.io/v1", "Issuer"), ("cert-manager.io/v1", "ClusterIssuer"),
     ("external-secrets.io/v1", "ExternalSecret"), ("bitnami.com/v1alpha1", "SealedSecret"),
+    ("networking.istio.io/v1", "ServiceEntry"), ("networking.istio.io/v1beta1", "ServiceEntry"),
+    ("networking.istio.io/v1alpha3", "ServiceEntry"),
+    ("networking.istio.io/v1", "DestinationRule"), ("networking.istio.io/v1beta1", "DestinationRule"),
+    ("networking.istio.io/v1alpha3", "EnvoyFilter"),
+    ("gateway.networking.k8s.io/v1", "Gateway"), ("gateway.networking.k8s.io/v1", "HTTPRoute"),
 }
 
 
@@ -83,6 +90,57 @@ def test_validators_are_built_once_per_kind_and_version():
     assert crdschemas.bundled_validator("security.istio.io/v1", "AuthorizationPolicy") is first
     assert crdschemas.bundled_validator("security.istio.io/v1beta1", "AuthorizationPolicy") is not first
     assert crdschemas.bundled_validator("example.com/v1", "Widget") is None
+
+
+def service_entry(version: str) -> dict[str, Any]:
+    return {
+        "apiVersion": f"networking.istio.io/{version}",
+        "kind": "ServiceEntry",
+        "metadata": {"name": "idp", "namespace": "istio-ingress"},
+        "spec": {
+            "hosts": ["login.example.org"],
+            "ports": [{"number": 443, "name": "https", "protocol": "TLS"}],
+            "location": "MESH_EXTERNAL",
+            "resolution": "DNS",
+            "exportTo": ["."],
+        },
+    }
+
+
+def destination_rule(version: str) -> dict[str, Any]:
+    return {
+        "apiVersion": f"networking.istio.io/{version}",
+        "kind": "DestinationRule",
+        "metadata": {"name": "idp", "namespace": "istio-ingress"},
+        "spec": {
+            "host": "login.example.org",
+            "exportTo": ["."],
+            "trafficPolicy": {"tls": {"mode": "SIMPLE", "sni": "login.example.org"}},
+            "subsets": [{"name": "v1", "labels": {"version": "v1"}}],
+        },
+    }
+
+
+def envoy_filter() -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.istio.io/v1alpha3",
+        "kind": "EnvoyFilter",
+        "metadata": {"name": "login", "namespace": "istio-system"},
+        "spec": {
+            "workloadSelector": {"labels": {"istio": "ingressgateway"}},
+            "configPatches": [{
+                "applyTo": "HTTP_FILTER",
+                "match": {
+                    "context": "GATEWAY",
+                    "listener": {"filterChain": {"filter": {
+                        "name": "envoy.filters.network.http_connection_manager",
+                        "subFilter": {"name": "envoy.filters.http.router"},
+                    }}},
+                },
+                "patch": {"operation": "INSERT_BEFORE", "value": {"name": "envoy.filters.http.ext_authz"}},
+            }],
+        },
+    }
 
 
 # --- invalid objects: rejected by both --------------------------------------------------------
@@ -169,6 +227,43 @@ INVALID: dict[str, tuple[Callable[[], dict[str, Any]], dict[str, Mutation]]] = {
     "SealedSecret": (sealed_secret, {
         "encryptedData not a map": _set("spec.encryptedData", ["x"]),
         "unknown template field": _set("spec.template.bogus", 1),
+    }),
+    "ServiceEntry": (lambda: service_entry("v1"), {
+        "hosts not a list": _set("spec.hosts", "login.example.org"),
+        "port without name": _delete("spec.ports.0.name"),
+        "lowercase resolution": _set("spec.resolution", "dns"),
+        "unknown location": _set("spec.location", "EXTERNAL"),
+    }),
+    "ServiceEntry-v1alpha3": (lambda: service_entry("v1alpha3"), {
+        "no hosts": _delete("spec.hosts"),
+    }),
+    "DestinationRule": (lambda: destination_rule("v1"), {
+        "no host": _delete("spec.host"),
+        "unknown tls mode": _set("spec.trafficPolicy.tls.mode", "TLS"),
+        "subset without name": _delete("spec.subsets.0.name"),
+        "typo in trafficPolicy": _set("spec.trafficPolicy.loadbalancer", {"simple": "RANDOM"}),
+    }),
+    "DestinationRule-v1beta1": (lambda: destination_rule("v1beta1"), {
+        "subsets not a list": _set("spec.subsets", {"name": "v1"}),
+    }),
+    "EnvoyFilter": (envoy_filter, {
+        "unknown patch operation": _set("spec.configPatches.0.patch.operation", "PREPEND"),
+        "unknown match context": _set("spec.configPatches.0.match.context", "INGRESS"),
+        "workloadSelector with matchLabels": _set("spec.workloadSelector", {"matchLabels": {"istio": "ingressgateway"}}),
+    }),
+    "GatewayAPI-Gateway": (gateway_api_gateway, {
+        "no gatewayClassName": _delete("spec.gatewayClassName"),
+        "listener without protocol": _delete("spec.listeners.0.protocol"),
+        "port out of range": _set("spec.listeners.0.port", 70000),
+        "unknown allowedRoutes from": _set("spec.listeners.0.allowedRoutes.namespaces.from", "Any"),
+        "certificateRef without name": _delete("spec.listeners.0.tls.certificateRefs.0.name"),
+    }),
+    "HTTPRoute": (http_route, {
+        "parentRef without name": _delete("spec.parentRefs.0.name"),
+        "unknown path match type": _set("spec.rules.0.matches.0.path.type", "Prefix"),
+        "weight as a string": _set("spec.rules.0.backendRefs.0.weight", "1"),
+        "hostnames not a list": _set("spec.hostnames", "web.example.com"),
+        "filter without type": _set("spec.rules.0.filters", [{"requestHeaderModifier": {"remove": ["x"]}}]),
     }),
 }
 CASES = [

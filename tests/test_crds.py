@@ -137,6 +137,16 @@ def test_cel_rules_with_kubernetes_library_functions(crd_set):
     assert crd_set.findings(peer) == []
 
 
+@needs_cel
+def test_substring_as_kubernetes_defines_it():
+    # ServiceEntry's rule for unix socket endpoints (Istio's CRD) calls substring
+    rule = 'self.startsWith("unix://") ? (self.substring(7, 8) == "/" || self.substring(7, 8) == "@") : true'
+    assert celrules.evaluate(rule, "unix:///var/run/sock") is True
+    assert celrules.evaluate(rule, "unix://relative") is False
+    assert celrules.evaluate('self.substring(2) == "cd"', "abcd") is True
+    assert "out of range" in celrules.evaluate('self.substring(3, 9) == ""', "abcd")
+
+
 def test_unsupported_and_transition_rules_are_skipped():
     assert celrules.evaluate("quantity(self).isInteger()", "1") is None or not celrules.available()
     schema = {"type": "object", "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "immutable"}]}

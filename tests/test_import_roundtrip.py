@@ -39,7 +39,7 @@ def test_the_blog_imports_to_the_config_the_guide_shows(imported):
     assert imported.text.endswith(block.split("```yaml\n", 1)[1])  # byte for byte, as written
 
 
-def test_the_imported_config_is_the_seed_example_up_to_four_choices(imported):
+def test_the_imported_config_is_the_seed_example_up_to_five_choices(imported):
     seed = yaml.safe_load((ROOT / "examples" / "seed.yaml").read_text())
     config = imported.config
     # what the post had and examples/seed.yaml writes differently (docs/migration.md, section 1):
@@ -51,6 +51,9 @@ def test_the_imported_config_is_the_seed_example_up_to_four_choices(imported):
     seed["spec"]["oauth2Proxy"].pop("cookie")  # seed: refresh 30m, the fix for MA018
     seed["spec"]["platform"].pop("kubernetesVersion")  # "1.30", the default
     seed["spec"].pop("mesh")  # install: istioctl, the default
+    # seed: nginx built to run as non-root (the stock image starts as root; the import warns)
+    assert config["spec"]["apps"][0].pop("deploy") == {"image": "nginx:1.21"}
+    assert seed["spec"]["apps"][0].pop("deploy")["image"] == "nginxinc/nginx-unprivileged:1.21"
     seed["metadata"]["name"] = "blog"
     assert meshauth.load_config(config) == meshauth.load_config(seed)
 
@@ -61,13 +64,19 @@ def test_the_findings_are_the_ones_the_guide_explains(imported):
         ("warning", "import", "", "`kubectl apply -f https://github.com/jet"),
         ("warning", "import", "IstioOperator", "only meshConfig.extensionProviders is im"),
         ("warning", "import", "IstioOperator", "envoyExtAuthzHttp.headersToUpstreamOnAll"),
+        ("warning", "import", "Deployment nginx/nginx", "meshauth runs the demo workload as a non"),
         (
             "warning",
             "import",
             "Secret oauth2-proxy/oauth2-proxy",
             "secret values are not copied into the co",
         ),
-        ("warning", "MA018", "", "cookie refresh 1h is not shorter than th"),
+        (
+            "warning",
+            "MA018",
+            "Deployment oauth2-proxy/oauth2-proxy",
+            "--cookie-refresh is not shorter than the",
+        ),
         ("warning", "import", "", "meshauth names these objects its own way"),
         ("warning", "import", "", "Deployment oauth2-proxy/oauth2-proxy: me"),
     ]
@@ -105,8 +114,12 @@ def test_every_blog_object_comes_back_except_the_secret_meshauth_only_references
     assert removed == ["Secret oauth2-proxy/oauth2-proxy"]
     added = [d.object for d in imported.differences if d.change == "added" and not d.path]
     assert added == [
+        "ServiceAccount nginx/nginx",
         "ServiceAccount oauth2-proxy/oauth2-proxy",
+        "NetworkPolicy nginx/nginx",
+        "NetworkPolicy oauth2-proxy/oauth2-proxy",
         "AuthorizationPolicy istio-system/blog-access",
+        "AuthorizationPolicy oauth2-proxy/oauth2-proxy",
     ]
 
 

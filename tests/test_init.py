@@ -37,7 +37,7 @@ def test_starter_renders_and_validates_without_a_finding(preset, hosts):
     assert meshauth.validate(meshauth.render(config)) == []
 
 
-@pytest.mark.parametrize("version", ["1.9", "1.11", "1.17", "1.22", "1.30"])
+@pytest.mark.parametrize("version", ["1.6", "1.8", "1.9", "1.11", "1.17", "1.22", "1.30"])
 def test_starter_renders_for_older_istio(version):
     config = meshauth.load_config(yaml.safe_load(starter_config("google", istio_version=version)))
     assert config.spec.platform.istio_version == version
@@ -107,7 +107,7 @@ def test_scalar_quotes_only_what_yaml_would_misread(value, expected):
         ({"hosts": ["localhost"]}, "--host localhost"),
         ({"hosts": ["a.example.com", "a.example.com"]}, "--host"),
         ({"preset": "facebook"}, "--preset"),
-        ({"istio_version": "1.8"}, "--istio-version"),
+        ({"istio_version": "1.5"}, "--istio-version"),
         ({"name": "My SSO"}, "--name"),
     ],
 )

@@ -54,7 +54,8 @@ def test_sentinel_flags_and_both_passwords():
                      "sentinel": {"masterName": "sessions", "urls": ["redis://s0:26379", "redis://s1:26379"],
                                   "passwordSecret": {"name": "r", "key": "sentinel"}}})
     args = flags(bundle)
-    assert args[args.index("--session-store-type=redis"):] == [
+    start = args.index("--session-store-type=redis")
+    assert args[start:start + 5] == [
         "--session-store-type=redis", "--redis-use-sentinel=true", "--redis-sentinel-master-name=sessions",
         "--redis-sentinel-connection-urls=redis://s0:26379",
         "--redis-sentinel-connection-urls=redis://s1:26379"]
@@ -64,7 +65,8 @@ def test_sentinel_flags_and_both_passwords():
 
 def test_cluster_flags():
     args = flags(render({"type": "redis", "cluster": {"urls": ["rediss://c0:6380", "rediss://c1:6380"]}}))
-    assert args[-3:] == ["--redis-use-cluster=true", "--redis-cluster-connection-urls=rediss://c0:6380",
+    start = args.index("--redis-use-cluster=true")
+    assert args[start:start + 3] == ["--redis-use-cluster=true", "--redis-cluster-connection-urls=rediss://c0:6380",
                          "--redis-cluster-connection-urls=rediss://c1:6380"]
 
 
@@ -95,8 +97,11 @@ def test_deployed_redis_takes_the_password_and_admits_only_oauth2_proxy():
                                  "valueFrom": {"secretKeyRef": {"name": "redis-auth", "key": "pw"}}}]
     policy = get(bundle, "NetworkPolicy", "oauth2-proxy-redis")["spec"]
     assert policy["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "oauth2-proxy-redis"}
-    assert policy["ingress"] == [{"from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "oauth2-proxy"}}}],
-                                  "ports": [{"port": 6379, "protocol": "TCP"}]}]
+    # security's generic guard: oauth2-proxy's pods, in oauth2-proxy's namespace only
+    assert policy["ingress"] == [{"from": [{
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "oauth2-proxy"}},
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "oauth2-proxy"}}}],
+        "ports": [{"port": 6379, "protocol": "TCP"}]}]
     assert env(bundle)["OAUTH2_PROXY_REDIS_PASSWORD"] == ("redis-auth", "pw")
 
 
