@@ -83,9 +83,17 @@ def estimated_cookie_bytes(spec: "Spec") -> Optional[int]:
     if uses_groups and spec.identity.groups_claim_name:
         named = {g for app in spec.apps if app.authorization for g in app.authorization.groups}
         groups = max(ASSUMED_GROUPS, len(named))
+    return preset_cookie_bytes(spec.identity.preset, spec.oauth2_proxy.cookie.name, groups)
+
+
+def preset_cookie_bytes(name: str, cookie_name: str = "_oauth2_proxy", groups: int = 0) -> int:
+    """The session cookie size for a preset's typical tokens (0 when the preset gives no basis)."""
+    preset = PRESETS[name]
+    if preset.token_bytes is None:
+        return 0
     plain = preset.token_bytes + groups * preset.group_bytes * preset.group_claim_copies
     encoded = math.ceil((plain + SESSION_OVERHEAD) * 4 / 3)  # encrypted, then base64
-    return encoded + len(spec.oauth2_proxy.cookie.name) + 1
+    return encoded + len(cookie_name) + 1
 
 
 def warnings(spec: "Spec") -> Iterator[Finding]:
