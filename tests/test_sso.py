@@ -121,8 +121,8 @@ def test_multi_app_configs_share_one_login_in_every_repository_config():
     for path in paths:
         loaded = meshauth.load_config(path)
         hosts = loaded.spec.hosts()
-        if len(hosts) < 2 or not loaded.spec.oauth2_proxy.cookie.shared:
-            continue
+        if len(hosts) < 2 or not loaded.spec.oauth2_proxy.cookie.shared or loaded.spec.authorizer != "oauth2-proxy":
+            continue  # one host, a cookie per host, or authservice (no oauth2-proxy)
         domains = [a.split("=", 1)[1] for a in proxy_args(loaded) if a.startswith("--cookie-domain=")]
         assert domains, path.name
         for host in hosts:
