@@ -602,8 +602,8 @@ def _secret_key(value: str) -> str:
 class SecretKeyRef(Model):
     """A key of a Secret in oauth2-proxy's namespace; the value never enters the manifests."""
 
-    name: DnsSubdomain
-    key: Annotated[Text, AfterValidator(_secret_key)]
+    name: DnsSubdomain = Field(description="The Secret's name, in oauth2-proxy's namespace.")
+    key: Annotated[Text, AfterValidator(_secret_key)] = Field(description="The key holding the value.")
 
 
 class RedisSentinel(Model):
@@ -635,8 +635,8 @@ class RedisSessionStore(Model):
     username: Optional[Annotated[Text, Field(min_length=1)]] = Field(
         None, description="Redis ACL user (--redis-username, oauth2-proxy v7.6.0 and newer)."
     )
-    sentinel: Optional[RedisSentinel] = None
-    cluster: Optional[RedisCluster] = None
+    sentinel: Optional[RedisSentinel] = Field(None, description="Redis Sentinel instead of url.")
+    cluster: Optional[RedisCluster] = Field(None, description="Redis Cluster instead of url.")
 
     @model_validator(mode="after")
     def _no_password_in_urls(self) -> "RedisSessionStore":
@@ -947,7 +947,10 @@ class Spec(Model):
     authorizer: Literal["oauth2-proxy", "authservice"] = Field(
         "oauth2-proxy", description="The service the login asks: oauth2-proxy, or authservice."
     )
-    authservice: "AuthService" = Field(default_factory=lambda: AuthService())
+    authservice: "AuthService" = Field(
+        default_factory=lambda: AuthService(),
+        description="Settings of authservice; used only with authorizer: authservice.",
+    )
     external_services: list["ExternalService"] = Field(
         default_factory=list,
         description="Services outside the cluster, served at the gateway behind the same login.",
@@ -1095,8 +1098,11 @@ class AuthService(Model):
     """istio-ecosystem/authservice, asked over gRPC (``authorizer: authservice``)."""
 
     version: Text = Field("1.0.0", description="Image tag of the authservice release.")
-    image: Text = "ghcr.io/istio-ecosystem/authservice/authservice"
-    namespace: DnsLabel = "authservice"
+    image: Text = Field(
+        "ghcr.io/istio-ecosystem/authservice/authservice",
+        description="Image name without tag; the tag is version.",
+    )
+    namespace: DnsLabel = Field("authservice", description="Where authservice runs.")
     replicas: int = Field(
         1, ge=1, le=100, description="More than 1 needs redisUrl: sessions live in memory otherwise."
     )
@@ -1104,7 +1110,9 @@ class AuthService(Model):
         "/oauth/callback", description="Path on each host where the IdP sends the browser back."
     )
     redis_url: Optional[RedisUrl] = Field(None, description="Session store shared by the replicas.")
-    log_level: Literal["trace", "debug", "info", "error", "critical"] = "info"
+    log_level: Literal["trace", "debug", "info", "error", "critical"] = Field(
+        "info", description="authservice's log level."
+    )
 
     @field_validator("image")
     @classmethod
@@ -1126,7 +1134,7 @@ class AuthService(Model):
 
 class Upstream(Model):
     host: Host = Field(description="Host name of the service outside the cluster.")
-    port: int = Field(443, ge=1, le=65535)
+    port: int = Field(443, ge=1, le=65535, description="Port of the service outside the cluster.")
     tls: bool = Field(True, description="Originate TLS at the gateway (DestinationRule SIMPLE).")
     sni: Optional[Host] = Field(None, description="Default: host.")
 
@@ -1134,10 +1142,13 @@ class Upstream(Model):
 class ExternalService(Model):
     """A service outside the cluster, served at the gateway on ``host`` behind the same login."""
 
-    name: DnsLabel
+    name: DnsLabel = Field(description="Names the objects rendered for this service.")
     host: Host = Field(description="The public host name served at the gateway.")
-    upstream: Upstream
-    public_paths: list[IstioPath] = Field(default_factory=list)
+    upstream: Upstream = Field(description="Where the gateway sends the requests.")
+    public_paths: list[IstioPath] = Field(
+        default_factory=list,
+        description='Served without login: exact "/healthz" or prefix "/static/*".',
+    )
 
     @model_validator(mode="after")
     def _distinct_upstream(self) -> "ExternalService":
