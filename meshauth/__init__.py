@@ -22,7 +22,14 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from meshauth.errors import ConfigError, MeshAuthError, OutputError, Problem, ValidationFailed
+from meshauth.errors import (
+    ConfigError,
+    DiscoveryError,
+    MeshAuthError,
+    OutputError,
+    Problem,
+    ValidationFailed,
+)
 
 __version__ = "0.1.0"
 
@@ -44,6 +51,8 @@ _LAZY = {
     "explain": "meshauth.access",
     "starter_config": "meshauth.starter",
     "import_manifests": "meshauth.importer",
+    "discover": "meshauth.discovery",
+    "write_identity": "meshauth.discovery",
 }
 
 __all__ = [
@@ -51,6 +60,7 @@ __all__ = [
     "ConfigError",
     "Drift",
     "Decision",
+    "DiscoveryError",
     "Finding",
     "GitOpsRepo",
     "Manifests",
@@ -63,12 +73,14 @@ __all__ = [
     "gitops",
     "explain",
     "import_manifests",
+    "discover",
     "load_config",
     "load_manifests",
     "render",
     "simulate",
     "starter_config",
     "validate",
+    "write_identity",
     "__version__",
 ]
 
@@ -77,6 +89,7 @@ if TYPE_CHECKING:
     from meshauth.bundle import Bundle
     from meshauth.config import MeshAuthConfig
     from meshauth.drift import Drift
+    from meshauth.discovery import discover, write_identity
     from meshauth.findings import Finding
     from meshauth.gitops_repo import GitOpsRepo, gitops
     from meshauth.importer import import_manifests

@@ -139,6 +139,18 @@ def _schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _discover(args: argparse.Namespace) -> int:
+    import meshauth
+
+    found = meshauth.discover(args.issuer_url, insecure=args.insecure, timeout=args.timeout)
+    if args.write:
+        meshauth.write_identity(args.write, found)
+        print(f"{args.write}: spec.identity updated from {found.document_url}", file=sys.stderr)
+    else:
+        sys.stdout.write(found.to_yaml())
+    return EXIT_OK
+
+
 def _cookie_secret(args: argparse.Namespace) -> int:
     import base64
     import secrets
@@ -398,6 +410,23 @@ def _parser() -> argparse.ArgumentParser:
 
     _command(commands, "schema", _schema, "print the JSON Schema of the config file")
     _command(commands, "cookie-secret", _cookie_secret, "print a fresh cookie secret (32 bytes)")
+
+    discover = _command(
+        commands, "discover", _discover,
+        "read an issuer's OpenID Connect discovery document into spec.identity",
+    )
+    discover.add_argument("issuer_url", metavar="ISSUER_URL", help="the issuer, as tokens carry it")
+    discover.add_argument(
+        "--insecure", action="store_true",
+        help="allow plain http:// (a local test IdP); TLS certificates are always verified",
+    )
+    discover.add_argument(
+        "--timeout", type=_seconds, default=10.0, metavar="S", help="seconds to wait (default 10)"
+    )
+    discover.add_argument(
+        "--write", metavar="CONFIG",
+        help="merge the result into CONFIG's spec.identity (the rest of the file is kept as is)",
+    )
     return parser
 
 
@@ -468,6 +497,14 @@ def _file_output_arguments(command: argparse.ArgumentParser, what: str) -> None:
         "--output", choices=("text", "json"), default="text",
         help="json: print a machine-readable report on stdout",
     )
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 600:
+        raise argparse.ArgumentTypeError("must be more than 0 and at most 600 seconds")
+    return value
 
 
 def _version() -> str:

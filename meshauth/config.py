@@ -18,16 +18,19 @@ from pydantic import (
     Discriminator,
     Field,
     FieldSerializationInfo,
+    PrivateAttr,
     SecretStr,
+    SerializerFunctionWrapHandler,
     Tag,
     ValidationInfo,
     field_serializer,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
-from meshauth import oauth2proxy, proxyflags
+from meshauth import oauth2proxy, proxyflags, sso
 from meshauth.fieldtypes import (
     ClaimName,
     CookieName,
@@ -51,9 +54,10 @@ from meshauth.fieldtypes import (
     RequestPrincipal,
     Text,
     duration_seconds,
+    is_dns_subdomain,
     major_minor,
 )
-from meshauth.presets import PRESETS
+from meshauth.presets import PRESETS, PresetError, check_parameters
 from meshauth.versions import (
     DEFAULT_KUBERNETES,
     ambient_problem,
@@ -239,6 +243,36 @@ class Tls(Model):
 # --- identity ------------------------------------------------------------------------------------
 
 
+def _realm(value: str) -> str:
+    if not 0 < len(value) <= 255 or not all(c.isascii() and (c.isalnum() or c in "-._") for c in value):
+        raise ValueError("must be a Keycloak realm name: letters, digits, '-', '_' or '.'")
+    return value
+
+
+class ExtraIssuer(Model):
+    issuer: HttpUrl = Field(description="The iss of the machine tokens, exactly as they carry it.")
+    jwks_uri: HttpUrl = Field(description="Where that issuer publishes its signing keys.")
+    audiences: list[Annotated[Text, Field(min_length=1)]] = Field(
+        min_length=1, description="A token must name one of these in aud to be accepted."
+    )
+
+
+class BearerTokens(Model):
+    """Requests with ``Authorization: Bearer <JWT>`` skip the browser login; Istio checks the token."""
+
+    extra_issuers: list[ExtraIssuer] = Field(
+        default_factory=list,
+        description="Issuers of machine tokens besides identity.issuerUrl, each with its audiences.",
+    )
+
+    @field_validator("extra_issuers")
+    @classmethod
+    def _unique_issuers(cls, value: list[ExtraIssuer]) -> list[ExtraIssuer]:
+        _unique([((i, "issuer"), e.issuer) for i, e in enumerate(value)],
+                "issuer {} is listed twice")
+        return value
+
+
 class Identity(Model):
     preset: Literal["google", "azure", "dex", "keycloak", "okta", "auth0", "gitlab", "generic"] = Field(
         "generic",
@@ -254,26 +288,89 @@ class Identity(Model):
         description="OIDC scopes oauth2-proxy asks for; must include openid.",
     )
     tenant: Optional[DnsSubdomain] = Field(
-        None, description="Entra ID tenant (id or domain) for preset azure."
+        None, description="Entra ID tenant ID (a GUID) for preset azure."
     )
+    realm: Optional[Annotated[Text, AfterValidator(_realm)]] = Field(
+        None, description="Keycloak realm; with serverUrl it gives the issuer (preset keycloak)."
+    )
+    server_url: Optional[HttpUrl] = Field(
+        None, description="Keycloak server URL (with /auth before Keycloak 17), used with realm."
+    )
+    groups_claim: Optional[ClaimName] = Field(
+        None, description="The claim that carries groups. Default: the preset's (groups; "
+        "groups_direct for gitlab; none for google and auth0)."
+    )
+    id_token_lifetime: Optional[Duration] = Field(
+        None, description="The IdP's ID-token lifetime, if you changed it. Default: the preset's."
+    )
+    end_session_url: Optional[HttpUrl] = Field(
+        None, description="The IdP's end-session (logout) endpoint. Default: the preset's."
+    )
+    bearer_tokens: Optional[BearerTokens] = Field(
+        None, description="Machine-to-machine access with bearer tokens (omit: browsers only)."
+    )
+    _derived: set[str] = PrivateAttr(default_factory=set)
 
     @model_validator(mode="after")
     def _derive_from_preset(self) -> "Identity":
         preset = PRESETS[self.preset]
-        if self.tenant is not None and not preset.needs_tenant:
-            raise At(("tenant",), f"is only used with preset azure, not {self.preset}")
+        try:
+            check_parameters(preset, issuer_url=self.issuer_url, tenant=self.tenant,
+                             realm=self.realm, server_url=self.server_url)
+        except PresetError as error:
+            raise At((error.field,), str(error)) from None
         if self.issuer_url is None:
-            self.issuer_url = preset.issuer_for(self.tenant)
+            self.issuer_url = preset.issuer_for(self.tenant, self.realm, self.server_url)
+            self._derived.add("issuer_url")
         if self.issuer_url is None:
-            hint = " (or tenant)" if preset.needs_tenant else ""
-            raise At(("issuerUrl",), f"required{hint} with preset {self.preset}")
+            hint = {"azure": " (or tenant)", "keycloak": " (or serverUrl and realm)"}
+            raise At(("issuerUrl",), f"required{hint.get(self.preset, '')} with preset {self.preset}")
+        self.issuer_url = preset.normalize_issuer(self.issuer_url)
         if self.jwks_uri is None:
             self.jwks_uri = preset.jwks_for(self.issuer_url, self.tenant)
+            self._derived.add("jwks_uri")
         if self.jwks_uri is None:
             raise At(("jwksUri",), f"required with preset {self.preset}")
         if "openid" not in self.scopes:
             raise At(("scopes",), "must include openid, or the IdP returns no ID token to check")
+        for i, extra in enumerate(self.bearer_tokens.extra_issuers if self.bearer_tokens else ()):
+            if extra.issuer == self.issuer_url:
+                raise At(("bearerTokens", "extraIssuers", i, "issuer"),
+                         "is identity.issuerUrl, whose tokens are accepted already")
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_derived(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Dump what the config says, not what the preset derived (so overlays re-derive it)."""
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in self._derived:
+                data.pop(name, None)
+                data.pop(to_camel(name), None)
+        return data
+
+    @property
+    def groups_claim_name(self) -> Optional[str]:
+        return self.groups_claim or PRESETS[self.preset].groups_claim
+
+    @property
+    def id_token_lifetime_seconds(self) -> Optional[int]:
+        if self.id_token_lifetime is not None:
+            return int(duration_seconds(self.id_token_lifetime))
+        return PRESETS[self.preset].id_token_lifetime_seconds
+
+    @property
+    def end_session(self) -> Optional[str]:
+        if self.end_session_url is not None:
+            return self.end_session_url
+        assert self.issuer_url is not None
+        return PRESETS[self.preset].end_session_for(self.issuer_url, self.tenant)
+
+    def issuers(self) -> list[str]:
+        """Every issuer whose tokens are accepted: the login's, then the machine-token issuers."""
+        assert self.issuer_url is not None
+        extra = self.bearer_tokens.extra_issuers if self.bearer_tokens else []
+        return [self.issuer_url, *(e.issuer for e in extra)]
 
 
 # --- the oauth2-proxy Secret ---------------------------------------------------------------------
@@ -444,8 +541,11 @@ class Cookie(Model):
     )
     domains: list[DnsSubdomain] = Field(
         default_factory=list,
-        description="--cookie-domain: set a parent domain (example.com) for one login across "
-        "subdomains.",
+        description="--cookie-domain. Default: the app hosts' common parent domain when there are "
+        "several hosts, so that one login covers every app.",
+    )
+    shared: bool = Field(
+        True, description="One cookie (one login) for all app hosts; false: a cookie per host."
     )
     secure: bool = Field(True, description="Send the cookie over HTTPS only; false needs no tls.")
     same_site: Literal["lax", "strict", "none", ""] = Field(
@@ -493,28 +593,72 @@ class CookieSessionStore(Model):
 REDIS_NAME = "oauth2-proxy-redis"
 
 
+def _secret_key(value: str) -> str:
+    if not 0 < len(value) <= 253 or not all(c.isascii() and (c.isalnum() or c in "-._") for c in value):
+        raise ValueError("must be a Secret key: letters, digits, '-', '_' or '.'")
+    return value
+
+
+class SecretKeyRef(Model):
+    """A key of a Secret in oauth2-proxy's namespace; the value never enters the manifests."""
+
+    name: DnsSubdomain = Field(description="The Secret's name, in oauth2-proxy's namespace.")
+    key: Annotated[Text, AfterValidator(_secret_key)] = Field(description="The key holding the value.")
+
+
+class RedisSentinel(Model):
+    master_name: Text = Field(min_length=1, description="--redis-sentinel-master-name")
+    urls: list[RedisUrl] = Field(min_length=1, description="--redis-sentinel-connection-urls")
+    password_secret: Optional[SecretKeyRef] = Field(
+        None, description="The sentinels' own password (OAUTH2_PROXY_REDIS_SENTINEL_PASSWORD)."
+    )
+
+
+class RedisCluster(Model):
+    urls: list[RedisUrl] = Field(min_length=1, description="--redis-cluster-connection-urls")
+
+
 class RedisSessionStore(Model):
     type: Literal["redis"] = Field(description="Keep sessions in Redis; the cookie holds a ticket.")
     url: Optional[RedisUrl] = Field(
-        None, description="Required unless deploy is true (then it defaults to that Redis)."
+        None, description="Required unless deploy, sentinel or cluster is set (deploy: defaults to "
+        "the Redis it renders)."
     )
     deploy: bool = Field(False, description="Render a small Redis next to oauth2-proxy.")
     image: ImageRef = Field(
         "redis:7.4-alpine", description="The image of the Redis deploy renders."
     )
+    password_secret: Optional[SecretKeyRef] = Field(
+        None, description="The Redis password, from a Secret (OAUTH2_PROXY_REDIS_PASSWORD); with "
+        "deploy the rendered Redis requires it too."
+    )
+    username: Optional[Annotated[Text, Field(min_length=1)]] = Field(
+        None, description="Redis ACL user (--redis-username, oauth2-proxy v7.6.0 and newer)."
+    )
+    sentinel: Optional[RedisSentinel] = Field(None, description="Redis Sentinel instead of url.")
+    cluster: Optional[RedisCluster] = Field(None, description="Redis Cluster instead of url.")
 
-    @field_validator("url")
-    @classmethod
-    def _no_password(cls, value: Optional[str]) -> Optional[str]:
-        userinfo = (value or "").partition("://")[2].split("/", 1)[0].rpartition("@")[0]
-        if ":" in userinfo:
-            raise ValueError(
-                "must not contain a password: it would be written into the manifests as plain "
-                "text. Put it into the Secret under the key redis-password (secret.inline."
-                "redisPassword, secret.externalSecret.data.redisPassword or the sealed key "
-                "redis-password); oauth2-proxy reads it from there"
-            )
-        return value
+    @model_validator(mode="after")
+    def _no_password_in_urls(self) -> "RedisSessionStore":
+        located = [(("url",), self.url)]
+        located += [(("sentinel", "urls", i), u) for i, u in enumerate(self.sentinel.urls if self.sentinel else [])]
+        located += [(("cluster", "urls", i), u) for i, u in enumerate(self.cluster.urls if self.cluster else [])]
+        for path, url in located:
+            if url and ":" in url.split("://", 1)[1].split("/", 1)[0].rpartition("@")[0]:
+                raise At(path, "must not carry a password: URLs become flags that anyone who can read "
+                         "the Deployment sees; put it in the oauth2-proxy Secret under redis-password, "
+                         "or in a Secret named by passwordSecret")
+        return self
+
+    @model_validator(mode="after")
+    def _one_topology(self) -> "RedisSessionStore":
+        given = [name for name in ("url", "sentinel", "cluster") if getattr(self, name) is not None]
+        if len(given) > 1:
+            raise At((given[1],), f"give one of url, sentinel or cluster, not {' and '.join(given)}")
+        if self.deploy and given and given[0] != "url":
+            raise At((given[0],), "deploy renders a single Redis; leave deploy out to use a "
+                     f"{given[0]} you run")
+        return self
 
 
 SessionStore = Annotated[
@@ -526,6 +670,38 @@ SessionStore = Annotated[
 ]
 
 ExtraArgValue = Union[bool, int, Text, list[Text]]
+
+
+def _whitelist_entry_ok(value: str) -> bool:
+    name, _, port = value.partition(":")
+    if port and port != "*" and not (port.isdigit() and 0 < int(port) < 65536):
+        return False
+    return is_dns_subdomain(name.removeprefix("*.").removeprefix("."))
+
+
+WhitelistDomain = Annotated[
+    Text,
+    AfterValidator(lambda v: v if _whitelist_entry_ok(v) else _raise(
+        "must be a host (app.example.com), .domain or *.domain for its subdomains, optionally "
+        "with :port or :*")),
+]
+
+
+def _raise(message: str) -> Any:
+    raise ValueError(message)
+
+
+class Logout(Model):
+    """Signing out at /oauth2/sign_out, and ending the IdP's session as well."""
+
+    end_session: bool = Field(
+        True, description="Whitelist the host of identity's end-session endpoint, so that "
+        "/oauth2/sign_out?rd=<end-session URL> may send the browser there."
+    )
+    backend: Optional[bool] = Field(
+        None, description="--backend-logout-url: oauth2-proxy ends the IdP session itself "
+        "(id_token_hint). Default: where the preset supports it and the release has the flag."
+    )
 
 
 class OAuth2Proxy(Model):
@@ -543,10 +719,11 @@ class OAuth2Proxy(Model):
     namespace: DnsLabel = Field("oauth2-proxy", description="Where oauth2-proxy runs.")
     replicas: int = Field(1, ge=1, le=100, description="Number of oauth2-proxy pods.")
     cookie: Cookie = Field(default_factory=Cookie, description="The session cookie.")
-    whitelist_domains: list[DnsSubdomain] = Field(
+    whitelist_domains: list[WhitelistDomain] = Field(
         default_factory=list,
-        description="Where oauth2-proxy may send the browser back after login; each domain "
-        "with its subdomains. Default: the hosts of all apps, exactly.",
+        description="Where oauth2-proxy may redirect after login and sign-out: host, .domain or "
+        "*.domain (subdomains), optionally :port or :*. Default: the app hosts and the IdP's "
+        "end-session host.",
     )
     email_domains: list[Annotated[Text, Field(min_length=1)]] = Field(
         default_factory=lambda: ["*"],
@@ -556,6 +733,7 @@ class OAuth2Proxy(Model):
     session_store: SessionStore = Field(
         default_factory=CookieSessionStore, description="Where sessions live: cookie or redis."
     )
+    logout: Logout = Field(default_factory=Logout, description="Sign-out and the IdP's end-session.")
     extra_args: dict[Text, ExtraArgValue] = Field(
         default_factory=dict,
         description="Escape hatch: flag (without --) -> value, checked against the version's flags.",
@@ -585,8 +763,13 @@ class OAuth2Proxy(Model):
         if store.type != "redis":
             return self
         rendered = f"redis://{REDIS_NAME}.{self.namespace}.svc.cluster.local:6379"
+        if store.username is not None and "redis-username" not in proxyflags.flags_for(self.version):
+            raise At(("sessionStore", "username"), f"needs oauth2-proxy v7.6.0 or newer "
+                     f"(--redis-username), not {self.version}")
+        if store.sentinel is not None or store.cluster is not None:
+            return self
         if store.url is None and not store.deploy:
-            raise At(("sessionStore", "url"), "required unless deploy: true")
+            raise At(("sessionStore", "url"), "required unless deploy: true (or sentinel, cluster)")
         if store.url is None:
             store.url = rendered
         elif store.deploy and _redis_host(store.url) not in _redis_hosts(self.namespace):
@@ -602,11 +785,6 @@ class OAuth2Proxy(Model):
         for flag, message in oauth2proxy.extra_arg_problems(self.version, self.extra_args):
             raise At(("extraArgs", flag), message)
         return self
-
-    @field_validator("whitelist_domains", mode="before")
-    @classmethod
-    def _strip_leading_dot(cls, value: Any) -> Any:
-        return Cookie._strip_leading_dot(value)
 
 
 def _redis_host(url: str) -> str:
@@ -863,6 +1041,49 @@ class Spec(Model):
                     )
         return self
 
+    @model_validator(mode="after")
+    def _one_login_for_all_hosts(self) -> "Spec":
+        cookie = self.oauth2_proxy.cookie
+        try:
+            sso.cookie_domains(self.hosts(), cookie.domains, cookie.shared)
+        except sso.SsoError as error:
+            raise At(("oauth2Proxy", "cookie", "domains"), str(error)) from None
+        return self
+
+    @model_validator(mode="after")
+    def _identities_can_match(self) -> "Spec":
+        identity = self.identity
+        issuers = identity.issuers()
+        for i, app in enumerate(self.apps):
+            authz = app.authorization
+            assert authz is not None
+            if authz.groups and identity.groups_claim_name is None:
+                raise At(("apps", i, "authorization", "groups"), _NO_GROUPS_CLAIM.get(
+                    identity.preset, "the ID tokens carry no groups claim; set identity.groupsClaim"))
+            for j, principal in enumerate(authz.principals):
+                if not any(principal.startswith(issuer + "/") for issuer in issuers):
+                    raise At(
+                        ("apps", i, "authorization", "principals", j),
+                        "names an issuer whose tokens are never accepted: a principal is "
+                        "<iss>/<sub> with iss identity.issuerUrl or one of "
+                        "identity.bearerTokens.extraIssuers",
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _backend_logout_possible(self) -> "Spec":
+        proxy = self.oauth2_proxy
+        if proxy.logout.backend is not True:
+            return self
+        if "backend-logout-url" not in proxyflags.flags_for(proxy.version):
+            raise At(("oauth2Proxy", "logout", "backend"),
+                     f"needs oauth2-proxy v7.6.0 or newer (--backend-logout-url), not {proxy.version}")
+        if self.identity.end_session is None:
+            raise At(("oauth2Proxy", "logout", "backend"),
+                     f"preset {self.identity.preset} has no end-session endpoint; set "
+                     "identity.endSessionUrl")
+        return self
+
     def hosts(self) -> list[str]:
         """Every host served at the gateway: the apps', then the external services'."""
         return [h for app in self.apps for h in app.all_hosts] + [
@@ -946,6 +1167,15 @@ class ExternalService(Model):
     def authorization(self) -> Authorization:
         """Any logged-in user with a token for the client id: there is no sidecar to ask more."""
         return Authorization()
+
+
+_NO_GROUPS_CLAIM = {
+    "google": "Google ID tokens carry no groups claim, so this never matches; authorize with emails, "
+    "principals or claims (hd: the Workspace domain), or set identity.groupsClaim if your tokens "
+    "have one",
+    "auth0": "Auth0 has no groups claim of its own: add a namespaced one with an Action and name it "
+    "in identity.groupsClaim (such as https://example.com/groups)",
+}
 
 
 class MeshAuthConfig(Model):

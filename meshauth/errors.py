@@ -47,3 +47,7 @@ class ValidationFailed(MeshAuthError):
 
 class OutputError(MeshAuthError):
     """The output directory cannot be written safely."""
+
+
+class DiscoveryError(MeshAuthError):
+    """An issuer's OpenID Connect discovery document cannot be fetched, read or trusted."""

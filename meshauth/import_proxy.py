@@ -337,6 +337,13 @@ def secret_value(ctx: Context, name: str, key: str, namespace: str) -> Optional[
 # --- flags -> config -------------------------------------------------------------------------------
 
 
+def _default_whitelist(raw: list[str], hosts: list[str]) -> bool:
+    """What meshauth renders without whitelistDomains: the app hosts exactly, plus at most the
+    IdP's end-session host."""
+    exact = set(raw)
+    return set(hosts) <= exact and len(exact - set(hosts)) <= 1
+
+
 def proxy_settings(
     ctx: Context, proxy: Proxy, hosts: list[str], cookie_secure_default: bool
 ) -> dict[str, Any]:
@@ -355,9 +362,9 @@ def proxy_settings(
         cookie.pop("refresh", None)
     if cookie:
         section["cookie"] = cookie
-    whitelist = [d.lstrip(".") for d in _all(flags, "whitelist-domain")]
-    if whitelist and sorted(whitelist) != sorted(hosts):
-        section["whitelistDomains"] = whitelist
+    raw = _all(flags, "whitelist-domain")
+    if raw and not _default_whitelist(raw, hosts):
+        section["whitelistDomains"] = raw  # as written: a leading dot admits subdomains
     domains = _all(flags, "email-domain")
     if domains and domains != ["*"]:
         section["emailDomains"] = domains

@@ -8,7 +8,7 @@ RequestAuthentication can check it, and send the browser straight to the IdP.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Sequence
 
 from meshauth import proxyflags
 
@@ -43,6 +43,18 @@ MANAGED_FLAGS: Mapping[str, str] = {
     "set-xauthrequest": "fixed to true (identity headers for the apps)",
     "session-store-type": "oauth2Proxy.sessionStore",
     "redis-connection-url": "oauth2Proxy.sessionStore.url",
+    "redis-password": "oauth2Proxy.sessionStore.passwordSecret (never a flag: it would show the password)",
+    "redis-username": "oauth2Proxy.sessionStore.username",
+    "redis-use-sentinel": "oauth2Proxy.sessionStore.sentinel",
+    "redis-sentinel-master-name": "oauth2Proxy.sessionStore.sentinel.masterName",
+    "redis-sentinel-connection-urls": "oauth2Proxy.sessionStore.sentinel.urls",
+    "redis-sentinel-password": "oauth2Proxy.sessionStore.sentinel.passwordSecret",
+    "redis-use-cluster": "oauth2Proxy.sessionStore.cluster",
+    "redis-cluster-connection-urls": "oauth2Proxy.sessionStore.cluster.urls",
+    "oidc-groups-claim": "identity.groupsClaim (the same claim the apps' group rules read)",
+    "backend-logout-url": "oauth2Proxy.logout.backend and identity.endSessionUrl",
+    "skip-jwt-bearer-tokens": "identity.bearerTokens",
+    "extra-jwt-issuers": "identity.bearerTokens.extraIssuers",
 }
 
 
@@ -86,9 +98,21 @@ def extra_arg_problems(version: str, extra_args: Mapping[str, Any]) -> Iterator[
             yield flag, "takes a value, not true or false"
 
 
-def args(spec: "Spec", provider: str, whitelist: list[str]) -> list[str]:
-    """The container arguments, in a fixed order, extraArgs last and sorted by flag."""
+def args(
+    spec: "Spec",
+    provider: str,
+    whitelist: list[str],
+    cookie_domains: Optional[list[str]] = None,
+    extra: Sequence[tuple[str, Any]] = (),
+) -> list[str]:
+    """The container arguments, in a fixed order, extraArgs last and sorted by flag.
+
+    ``extra`` holds the flags of the session store, the IdP and bearer tokens, in that order.
+    Every flag must exist in the chosen release: the config refuses what a release lacks, so a
+    missing one here is a meshauth bug.
+    """
     proxy, identity, cookie = spec.oauth2_proxy, spec.identity, spec.oauth2_proxy.cookie
+    domains = cookie.domains if cookie_domains is None else cookie_domains
     flags: list[tuple[str, Any]] = [
         ("http-address", f"0.0.0.0:{PORT}"),
         ("upstream", "static://200"),
@@ -103,20 +127,21 @@ def args(spec: "Spec", provider: str, whitelist: list[str]) -> list[str]:
         *((("cookie-samesite", cookie.same_site),) if cookie.same_site else ()),
         ("cookie-refresh", cookie.refresh),
         ("cookie-expire", cookie.expire),
-        *(("cookie-domain", d) for d in cookie.domains),
+        *(("cookie-domain", d) for d in domains),
         *(("whitelist-domain", d) for d in whitelist),
         ("set-authorization-header", True),
         ("set-xauthrequest", True),
         *((name, v) for name, v in DEFAULTS.items() if name not in proxy.extra_args),
+        *extra,
     ]
     if proxyflags.reads_secret_files(proxy.version):
         flags += [("client-secret-file", f"{SECRET_DIR}/client-secret"),
                   ("cookie-secret-file", f"{SECRET_DIR}/cookie-secret")]
-    if proxy.session_store.type == "redis":
-        flags += [("session-store-type", "redis"), ("redis-connection-url", proxy.session_store.url)]
     for name in sorted(proxy.extra_args):
         value = proxy.extra_args[name]
         flags += [(name, v) for v in value] if isinstance(value, list) else [(name, value)]
+    unknown = {name for name, _ in flags} - proxyflags.flags_for(proxy.version)
+    assert not unknown, f"meshauth bug: oauth2-proxy {proxy.version} has no {sorted(unknown)}"
     return [f"--{name}={_text(value)}" for name, value in flags]
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from meshauth import hardening, oauth2proxy, proxyflags, topology
+from meshauth import bearer, hardening, idp, oauth2proxy, proxyflags, rules, sessions, sso, topology
 from meshauth.config import (
     ACME_CHALLENGE_PATH,
     REDIS_NAME,
@@ -30,6 +30,7 @@ from meshauth.config import (
     App,
     ExternalService,
     MeshAuthConfig,
+    RedisSessionStore,
 )
 from meshauth.externals import external_service
 from meshauth.findings import Finding
@@ -38,6 +39,7 @@ from meshauth.presets import PRESETS
 from meshauth.versions import NEWEST_KNOWN_ISTIO, IstioFeatures, istio_features
 
 PROXY_NAME = "oauth2-proxy"
+HOLD_UNTIL_PROXY_STARTS = '{"holdApplicationUntilProxyStarts":true}'
 INGRESS_CLASS = "istio"
 EXT_AUTHZ_HEADERS = {
     "check": ["authorization", "cookie"],
@@ -176,16 +178,22 @@ class _Planner:
              "port": oauth2proxy.PORT},
         )
         if proxy.session_store.type == "redis" and proxy.session_store.deploy:
-            yield from self.redis(namespace, proxy.session_store.image)
+            yield from self.redis(namespace, proxy.session_store, selector)
         liveness, readiness = proxyflags.health_paths(proxy.version)
         uid = proxyflags.image_user(proxy.version)
         image = f"{proxy.image}:{proxy.version}" + (f"@{proxy.digest}" if proxy.digest else "")
         inputs = self.secret_inputs()
+        inputs["env"] += [
+            {"name": e["name"], "valueFrom": {"secretKeyRef": {"name": e["secret"], "key": e["key"]}}}
+            for e in sessions.env(self.spec)
+        ]
         low_uid = f"UID {uid} is the image's user before v7.3.0" if uid < hardening.HIGH_UID else None
         meta = self.meta(PROXY_NAME, namespace, **selector)
         meta["annotations"] = hardening.checkov_skips(
             image, low_uid=low_uid, secret_env=self.secret_env_reason(inputs["env"])
         )
+        if self.spec.identity.id_token_lifetime is not None:  # read by rule MA018
+            meta["annotations"][rules.ID_TOKEN_LIFETIME] = f"{self.spec.identity.id_token_lifetime_seconds}s"
         yield Planned(
             "oauth2-proxy-deployment.yaml.j2",
             {
@@ -200,10 +208,14 @@ class _Planner:
                 **inputs,
                 "args": oauth2proxy.args(
                     self.spec,
-                    PRESETS[self.spec.identity.preset].oauth2_proxy_provider,
-                    # a configured domain covers its subdomains (oauth2-proxy's leading dot)
-                    [f".{d}" for d in proxy.whitelist_domains] or self.spec.hosts(),
+                    idp.provider(self.spec),
+                    idp.whitelist_domains(self.spec),
+                    sso.cookie_domains(self.spec.hosts(), proxy.cookie.domains, proxy.cookie.shared),
+                    [*sessions.flags(self.spec), *idp.flags(self.spec), *bearer.flags(self.spec)],
                 ),
+                # oauth2-proxy fetches the OIDC discovery document (and tests Redis) when it
+                # starts, through its sidecar: hold it until the sidecar is ready.
+                "pod_annotations": {"proxy.istio.io/config": HOLD_UNTIL_PROXY_STARTS},
                 "secret_name": secret.name,
                 "port": oauth2proxy.PORT,
                 "uid": uid,
@@ -231,7 +243,7 @@ class _Planner:
             for key in SECRET_KEYS
         ]
         store = proxy.session_store
-        if store.type == "redis" and not store.deploy:
+        if store.type == "redis" and not store.deploy and store.password_secret is None:
             env.append({"name": "OAUTH2_PROXY_REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {
                 "name": name, "key": REDIS_PASSWORD_KEY, "optional": True}}})
         volume = {
@@ -327,11 +339,16 @@ class _Planner:
                 {"meta": meta, "encrypted_data": dict(sorted(secret.sealed.encrypted_data.items()))},
             )
 
-    def redis(self, namespace: str, image: str) -> Iterator[Planned]:
-        """A small Redis for oauth2-proxy's sessions: disposable (no persistence), non-root, and
-        reachable only by oauth2-proxy's identity. One replica: sessions live in its memory."""
+    def redis(
+        self, namespace: str, store: RedisSessionStore, proxy_selector: dict[str, str]
+    ) -> Iterator[Planned]:
+        """A small Redis for oauth2-proxy's sessions: disposable (no persistence), non-root,
+        reachable only by oauth2-proxy (mTLS identity and NetworkPolicy), with the password from
+        passwordSecret when one is set. One replica: sessions live in its memory."""
         selector = {"app.kubernetes.io/name": REDIS_NAME}
         meta = self.meta(REDIS_NAME, namespace, **selector)
+        password = store.password_secret
+        image = store.image
         yield Planned("service-account.yaml.j2", {"meta": meta})
         yield Planned("redis-service.yaml.j2", {"meta": meta, "selector": selector})
         yield Planned(
@@ -339,13 +356,13 @@ class _Planner:
             {"meta": {**meta, "annotations": hardening.checkov_skips(image)},
              "selector": selector, "pod_labels": {**selector, "app": REDIS_NAME},
              "image": image, "service_account": REDIS_NAME, "uid": hardening.REDIS_UID,
-             "pull_policy": hardening.pull_policy(image)},
+             "pull_policy": hardening.pull_policy(image),
+             "password": {"secret": password.name, "key": password.key} if password else None},
         )
-        proxy_pods = {"app.kubernetes.io/name": PROXY_NAME}
         yield from self.guards(
             REDIS_NAME, namespace, selector, 1,
             principals=[hardening.principal(namespace, PROXY_NAME)],
-            peers=hardening.ingress_from(namespace, proxy_pods, 6379),
+            peers=hardening.ingress_from(namespace, proxy_selector, 6379),
         )
 
     def mesh_policies(self) -> Iterator[Planned]:
@@ -370,7 +387,7 @@ class _Planner:
                 "meta": self.meta(f"{self.name}-access", ingress.namespace),
                 **self.modes.ingress.attach(),
                 "hosts": self.host_patterns(spec.hosts()),
-                "audiences": audiences,
+                "token_rules": bearer.gateway_token_rules(spec, audiences),
                 "open": [
                     {"hosts": self.host_patterns(site.all_hosts), "paths": self.open_paths(site)}
                     for site in self.sites()
@@ -390,7 +407,8 @@ class _Planner:
                 **self.modes.ingress.attach(),
                 "provider": self.spec.mesh.extension_provider,
                 "rules": [
-                    {"hosts": self.host_patterns(site.all_hosts), "not_paths": self.open_paths(site)}
+                    {"hosts": self.host_patterns(site.all_hosts), "not_paths": self.open_paths(site),
+                     "when": bearer.login_conditions(self.spec)}
                     for site in self.sites()
                 ],
             },
@@ -405,15 +423,13 @@ class _Planner:
         attach: dict[str, Any] | None = None,
     ) -> Planned:
         """A token check on the workloads ``selector`` picks, or where ``attach`` (targetRefs) says."""
-        identity = self.spec.identity
         return Planned(
             "request-authentication.yaml.j2",
             {
                 "api_version": self.istio.security_api,
                 "meta": self.meta(name, namespace),
                 **(attach or {"selector": selector}),
-                "issuer": identity.issuer_url,
-                "jwks_uri": identity.jwks_uri,
+                "jwt_rules": bearer.jwt_rules(self.spec),
             },
         )
 
@@ -494,7 +510,11 @@ class _Planner:
         )
 
     def identity_rules(self, app: App) -> list[dict[str, Any]]:
-        """ALLOW rules at the app's sidecar: any listed identity, always with audience and claims."""
+        """ALLOW rules at the app's sidecar: any listed identity, always with audience and claims.
+
+        Principals of a machine-token issuer (identity.bearerTokens) get a rule of their own that
+        asks for that issuer's audiences instead of the app's, and no claims.
+        """
         authz = app.authorization
         assert authz is not None
         required = [{"key": "request.auth.audiences", "values": self.audiences(app)}]
@@ -502,17 +522,21 @@ class _Planner:
             {"key": f"request.auth.claims[{name}]", "values": values}
             for name, values in sorted(authz.claims.items())
         ]
+        groups_claim = self.spec.identity.groups_claim_name
         rules = []
         if authz.emails:
             rules.append((["*"], [{"key": "request.auth.claims[email]", "values": authz.emails}]))
         if authz.groups:
-            rules.append((["*"], [{"key": "request.auth.claims[groups]", "values": authz.groups}]))
-        if authz.principals:
-            rules.append((authz.principals, []))
+            claim = f"request.auth.claims[{groups_claim}]"
+            rules.append((["*"], [{"key": claim, "values": authz.groups}]))
+        users, machines = bearer.split_principals(self.spec, authz.principals)
+        if users:
+            rules.append((users, []))
+        anyone = [] if machines else [(["*"], [])]  # listing only machines admits only them
         return [
             {"principals": principals, "when": required + extra}
-            for principals, extra in rules or [(["*"], [])]
-        ]
+            for principals, extra in rules or anyone
+        ] + bearer.machine_rules(self.spec, machines)
 
     def demo_workload(self, app: App) -> Iterator[Planned]:
         assert app.deploy and app.service.name and app.namespace
@@ -576,6 +600,8 @@ class _Planner:
     def warnings(self) -> Iterator[Finding]:
         # MA018 (refresh vs. the ID token's lifetime) is a rule on the objects: meshauth.rules.
         spec = self.spec
+        yield from idp.warnings(spec)
+        yield from sessions.warnings(spec)
         if spec.tls is None:
             yield Finding(
                 "config", "warning",

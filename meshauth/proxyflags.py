@@ -37,12 +37,14 @@ __all__ = [
     "LATEST",
     "flag_since",
     "flags_for",
+    "has_provider",
     "health_paths",
     "image_user",
     "is_bool_flag",
     "is_list_flag",
     "parse_version",
     "reads_secret_files",
+    "provider_since",
 ]
 
 # Every v7 release tag, ascending (CHANGELOG.md "Changes since ..." chain; no pre-releases).
@@ -366,3 +368,25 @@ def reads_secret_files(version: str) -> bool:
     v7 release, ``--cookie-secret-file`` from v7.11.0, #3104); before, the cookie secret can only
     come from a flag or the environment."""
     return "cookie-secret-file" in flags_for(version) and "client-secret-file" in flags_for(version)
+# --provider values, and the first v7 release whose ``providers.NewProvider`` accepts each. Sources:
+# CHANGELOG.md (#1210 keycloak-oidc and #1238 adfs in v7.2.0) and the release that first defines the
+# entra-id-* flags of the same pull request (#2390, v7.8.0); providers/providers.go at v7.15.3.
+_PROVIDERS: dict[str, str] = {
+    "oidc": _V7, "google": _V7, "azure": _V7, "gitlab": _V7, "github": _V7, "keycloak": _V7,
+    "bitbucket": _V7, "digitalocean": _V7, "facebook": _V7, "linkedin": _V7, "login.gov": _V7,
+    "nextcloud": _V7,
+    "keycloak-oidc": "v7.2.0",
+    "adfs": "v7.2.0",
+    "entra-id": "v7.8.0",
+}
+
+
+def provider_since(name: str) -> str | None:
+    """First release whose ``--provider`` accepts ``name`` (``"v7.0.0"`` for older), or None."""
+    return _PROVIDERS.get(name)
+
+
+def has_provider(version: str, name: str) -> bool:
+    """True when oauth2-proxy ``version`` knows ``--provider=name``."""
+    since = _PROVIDERS.get(name)
+    return since is not None and min(_v7(version), parse_version(LATEST)) >= parse_version(since)

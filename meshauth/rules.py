@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequenc
 
 from meshauth import authz, proxyflags, versions
 from meshauth.authz import Request
+from meshauth.fieldtypes import duration_seconds
 from meshauth.facts import Facts, Proxy, Workload, mapping, name_of, namespace_of, pod_template
 from meshauth.findings import Finding, Severity, object_ref
 from meshauth.manifests import MeshSource, mesh_source
@@ -550,23 +551,47 @@ def _refresh_before_token_expiry(facts: Facts) -> Iterator[Hit]:
                for r in (ra.get("spec") or {}).get("jwtRules") or [] if isinstance(r, Mapping)}
     for proxy in facts.proxies:
         issuer = proxy_issuer(proxy)
-        preset = next(
-            (p for p in PRESETS.values() if p.id_token_lifetime_seconds and p.issuer and same_issuer(p.issuer) == issuer),
-            None,
-        )
+        preset = _lifetime_preset(proxy, issuer)
+        lifetime = _lifetime_override(proxy) or (preset.id_token_lifetime_seconds if preset else None)
         refresh, _ = proxy.duration("cookie-refresh", 0.0)
-        if preset is None or (checked and issuer not in checked) or refresh is None:
-            continue  # no fixed lifetime known, or the token checked is another issuer's
-        lifetime = preset.id_token_lifetime_seconds or 0
+        if not lifetime or (checked and issuer not in checked) or refresh is None:
+            continue  # no lifetime known, or the token checked is another issuer's
         if not 0 < refresh < lifetime:
+            idp_name = f"{preset.name} " if preset else ""
             yield proxy.workload, flag_path(proxy, "cookie-refresh"), (
-                f"--cookie-refresh is not shorter than the {preset.name} ID token's lifetime "
+                f"--cookie-refresh is not shorter than the {idp_name}ID token's lifetime "
                 f"({lifetime // 60}m): once the token expires before oauth2-proxy refreshes it, the "
                 "gateway answers 401 \"Jwt is expired\"; set the refresh below it, such as 30m"
             )
 
 
 # --- small helpers of single rules ---------------------------------------------------------------
+
+
+ID_TOKEN_LIFETIME = "meshauth.dev/id-token-lifetime"  # identity.idTokenLifetime, on the Deployment
+
+
+def _lifetime_override(proxy: Proxy) -> Optional[int]:
+    """identity.idTokenLifetime as meshauth records it on the oauth2-proxy Deployment."""
+    value = ((proxy.workload.get("metadata") or {}).get("annotations") or {}).get(ID_TOKEN_LIFETIME)
+    try:
+        return int(duration_seconds(str(value))) if value else None
+    except ValueError:
+        return None
+
+
+def _lifetime_preset(proxy: Proxy, issuer: Optional[str]) -> Any:
+    """The IdP preset whose documented ID-token lifetime applies: by its fixed issuer, else by the
+    IdP-specific --provider only that preset uses (keycloak-oidc, gitlab, entra-id)."""
+    known = [p for p in PRESETS.values() if p.id_token_lifetime_seconds]
+    by_issuer = [p for p in known if p.issuer and "{" not in p.issuer and same_issuer(p.issuer) == issuer]
+    if by_issuer:
+        return by_issuer[0]
+    flag = proxy.last("provider")
+    if flag is None or flag.value == "oidc":
+        return None
+    by_provider = [p for p in known if p.provider == flag.value]
+    return by_provider[0] if len(by_provider) == 1 else None
 
 
 def _http01(issuer: Mapping[str, Any]) -> bool:

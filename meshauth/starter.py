@@ -13,8 +13,10 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
+from meshauth import sessions, sso
 from meshauth.errors import ConfigError, Problem
 from meshauth.fieldtypes import is_dns_label, is_dns_subdomain, major_minor
+from meshauth.presets import PRESETS
 from meshauth.proxyflags import LATEST
 
 DEFAULT_HOSTS = ("app.example.com",)
@@ -126,7 +128,7 @@ def starter_config(
     out += _tls()
     out += _identity(preset)
     out += _secret()
-    out += _oauth2_proxy(hosts)
+    out += _oauth2_proxy(hosts, preset)
     out += _apps(apps, hosts)
     return "\n".join(out) + "\n"
 
@@ -251,21 +253,45 @@ def _secret() -> list[str]:
     ]
 
 
-def _oauth2_proxy(hosts: Sequence[str]) -> list[str]:
+def _oauth2_proxy(hosts: Sequence[str], preset: str = "generic") -> list[str]:
     parent = _common_parent(hosts)
     lines = [
         _aligned("  oauth2Proxy:", "the login service between the gateway and your IdP"),
         _aligned(f"    # version: {LATEST}", "the oauth2-proxy release; flags are checked for it"),
         _aligned("    # replicas: 2", ""),
         "    cookie:",
-        _aligned("      refresh: 30m", "shorter than the ID token lifetime (often 1h)"),
+        _refresh(preset),
         _aligned("      # expire: 4h", "then log in again"),
     ]
     if parent and len(hosts) > 1:
         lines.append(
             _aligned(f"      # domains: [{scalar(parent)}]", "one login for every app under it")
         )
+    if not _one_cookie_fits(hosts):
+        lines.append(_aligned("      shared: false", "these hosts share no parent domain: a cookie each"))
+    if sessions.preset_cookie_bytes(preset) > sessions.COOKIE_LIMIT:
+        lines += [
+            _aligned("    sessionStore:", f"{preset}'s tokens make a cookie session pass 4 KB"),
+            "      type: redis",
+            "      deploy: true",
+        ]
     return lines + [""]
+
+
+def _refresh(preset: str) -> str:
+    lifetime = PRESETS[preset].id_token_lifetime_seconds
+    if lifetime and lifetime <= 1800:
+        minutes = max(1, lifetime // 60 - 1)
+        return _aligned(f"      refresh: {minutes}m", f"shorter than {preset}'s {lifetime // 60}m ID token")
+    return _aligned("      refresh: 30m", "shorter than the ID token lifetime (often 1h)")
+
+
+def _one_cookie_fits(hosts: Sequence[str]) -> bool:
+    try:
+        sso.cookie_domains(list(hosts), [], True)
+    except sso.SsoError:
+        return False
+    return True
 
 
 def _apps(names: Sequence[str], hosts: Sequence[str]) -> list[str]:

@@ -31,7 +31,7 @@ CONFIG: dict[str, Any] = {
         "oauth2Proxy": {"cookie": {"refresh": "30m"}},
         "apps": [
             {"name": "wiki", "host": "wiki.acme.example", "publicPaths": ["/healthz"],
-             "authorization": {"groups": ["staff"]}},
+             "authorization": {"claims": {"hd": ["example.com"]}}},
             {"name": "shop", "host": "shop.acme.example", "deploy": {"image": "nginx:1.27"}},
         ],
     },

@@ -52,6 +52,10 @@ def seed_with_warning(tmp_path):
     def google(data):
         data["spec"]["identity"] = {"preset": "google", "clientId": "1.apps.googleusercontent.com"}
         data["spec"]["oauth2Proxy"]["cookie"]["refresh"] = "1h"
+        for app in data["spec"]["apps"]:  # Google ID tokens carry no groups claim: its hd instead
+            authorization = app.get("authorization") or {}
+            if authorization.pop("groups", None):
+                authorization.setdefault("claims", {})["hd"] = ["example.com"]
 
     return write_config(tmp_path, google)
 

@@ -367,9 +367,8 @@ def test_hand_written_setup_maps_to_the_config_it_means(hand_written):
         "namespace": "auth",
         "replicas": 2,
         "cookie": {"refresh": "30m", "expire": "168h", "secure": False, "domains": ["example.com"]},
-        "whitelistDomains": ["example.com"],
+        "whitelistDomains": [".example.com"],
         "emailDomains": ["example.com"],
-        "extraArgs": {"skip-jwt-bearer-tokens": True},
     }
     wiki, api = spec["apps"]
     assert wiki == {

@@ -81,6 +81,20 @@ BASES["authservice"] = {**BASES["external"], "spec": {
     "authorizer": "authservice", "mesh": {"extensionProvider": "authservice"},
     "authservice": {"version": "plain27", "image": "plain28", "callbackPath": "/plain/callback",
                     "redisUrl": "redis://redis.example.com:6379"}}}
+# identity's fields: a Keycloak realm with its own claims, lifetime, logout and bearer tokens,
+# and Redis behind Sentinel or Cluster with passwords from Secrets.
+_SPEC = BASES["external"]["spec"]
+BASES["identity"] = {**BASES["external"], "spec": {**_SPEC, "identity": {
+    "preset": "keycloak", "serverUrl": "https://kc.example.com", "realm": "plain30", "clientId": "plain31",
+    "groupsClaim": "plain32", "idTokenLifetime": "1h", "endSessionUrl": "https://kc.example.com/plain/logout",
+    "bearerTokens": {"extraIssuers": [{"issuer": "https://idp.example.com", "jwksUri": "https://ci.example.com/k",
+                                       "audiences": ["plain33"]}]}}}}
+BASES["sentinel"] = {**BASES["external"], "spec": {**_SPEC, "oauth2Proxy": {**_SPEC["oauth2Proxy"], "sessionStore": {
+    "type": "redis", "username": "plain34", "passwordSecret": {"name": "plain35", "key": "plain36"},
+    "sentinel": {"masterName": "plain37", "urls": ["redis://s0.example.com:26379"],
+                 "passwordSecret": {"name": "plain38", "key": "plain39"}}}}}}
+BASES["cluster"] = {**BASES["external"], "spec": {**_SPEC, "oauth2Proxy": {**_SPEC["oauth2Proxy"], "sessionStore": {
+    "type": "redis", "cluster": {"urls": ["redis://c0.example.com:6379"]}}}}}
 
 # Fields where another valid value changes what is rendered by design (a version, a choice between
 # alternatives, a namespace that may merge with another): fuzzing them for "same shape" would be
@@ -152,7 +166,9 @@ def _collapse(path: tuple) -> tuple:
 
 # The topology bases are there for their own fields only; every other field is fuzzed in the
 # oauth2-proxy bases above (authservice, for one, ignores the oauth2-proxy settings).
-OWN_FIELDS = {"externals": ("spec", "externalServices"), "authservice": ("spec", "authservice")}
+OWN_FIELDS = {"externals": ("spec", "externalServices"), "authservice": ("spec", "authservice"),
+              "identity": ("spec", "identity"), "sentinel": ("spec", "oauth2Proxy"),
+              "cluster": ("spec", "oauth2Proxy")}
 CASES = sorted(
     {(name, path) for name, base in BASES.items() for path in positions(base)
      if generic(path) not in STRUCTURAL and generic(_collapse(path)) not in STRUCTURAL

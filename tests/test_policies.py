@@ -211,6 +211,7 @@ def test_ma018_warns_when_refresh_outlives_the_google_id_token():
     def google(refresh):
         def mutate(d):
             d["spec"]["identity"] = {"preset": "google", "clientId": "x.apps.googleusercontent.com"}
+            d["spec"]["apps"][0]["authorization"] = {"claims": {"hd": ["example.com"]}}  # no groups
             d["spec"]["oauth2Proxy"]["cookie"]["refresh"] = refresh
         return mutate
 
