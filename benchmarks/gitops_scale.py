@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import yaml
-from render_scale import config
+from scale import config
 
 import meshauth
 

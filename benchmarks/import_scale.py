@@ -2,7 +2,7 @@
 
     python benchmarks/import_scale.py [SIZES...]        (default: 10 100 300)
 
-For each size, renders a config with that many apps (the same shape as render_scale.py), writes
+For each size, renders a config with that many apps (the same shape as scale.py), writes
 the stream to a file, and imports it back. Prints seconds for reading (YAML parse and shell
 scanning), the import as a whole (mapping, then load + render + validate of the result, then the
 object-by-object comparison), and how that compares with rendering the same config.
@@ -15,11 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from render_scale import config, timed
+from scale import config, timed
 
 import meshauth
 from meshauth.importer import import_manifests
-from meshauth.manifests import read_manifests
+from meshauth.import_sources import read_manifests
 
 
 def main(sizes: list[int]) -> None:

@@ -54,7 +54,7 @@ def config(apps: int) -> dict:
     }
 
 
-def _timed(fn):
+def timed(fn):
     start = time.perf_counter()
     result = fn()
     return result, time.perf_counter() - start
@@ -68,14 +68,14 @@ def measure(apps: int) -> dict:
     from meshauth.validation import is_core_group, schema_findings
 
     data = config(apps)
-    loaded, t_load = _timed(lambda: meshauth.load_config(data))
-    bundle, t_render = _timed(lambda: meshauth.render(loaded))
-    _, t_validate = _timed(lambda: meshauth.validate(bundle))
-    _, t_emit = _timed(bundle.to_yaml)
+    loaded, t_load = timed(lambda: meshauth.load_config(data))
+    bundle, t_render = timed(lambda: meshauth.render(loaded))
+    _, t_validate = timed(lambda: meshauth.validate(bundle))
+    _, t_emit = timed(bundle.to_yaml)
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    _, t_floor = _timed(lambda: yaml.dump_all(bundle.objects, Dumper=dumper))
+    _, t_floor = timed(lambda: yaml.dump_all(bundle.objects, Dumper=dumper))
     core = [o for o in bundle.objects if is_core_group(o["apiVersion"])]
-    _, t_core = _timed(lambda: schema_findings(core, bundle.kubernetes_version))
+    _, t_core = timed(lambda: schema_findings(core, bundle.kubernetes_version))
     return {
         "apps": apps,
         "objects": len(bundle.objects),

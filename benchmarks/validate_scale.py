@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from render_scale import config
+from scale import config
 
 import meshauth
 from meshauth import rules
