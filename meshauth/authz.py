@@ -14,9 +14,10 @@ and a rule reports a problem only on a definite ``True`` or ``False``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Optional
 
 Tri = Optional[bool]  # True, False, or None (unknown)
 
@@ -61,31 +62,40 @@ def string_matches(pattern: str, value: str) -> bool:
     return value == pattern
 
 
-def any_matches(patterns: Any, value: str, fold: bool = False) -> bool:
-    exact, prefixes, suffixes, anything = _pattern_set(tuple(map(str, _list(patterns))), fold)
+PatternSet = tuple[frozenset[str], tuple[str, ...], tuple[str, ...], bool, bool]
+Sets = Callable[[Any, bool], PatternSet]  # (patterns, fold) -> the patterns split by kind
+
+
+def any_matches(patterns: Any, value: str, fold: bool = False, sets: Optional[Sets] = None) -> bool:
+    exact, prefixes, suffixes, anything, _ = (sets or pattern_set)(patterns, fold)
     value = value.lower() if fold else value
     return (
         anything or value in exact or value.startswith(prefixes) or value.endswith(suffixes)
     )
 
 
+def pattern_set(patterns: Any, fold: bool) -> PatternSet:
+    return _pattern_set(tuple(map(str, _list(patterns))), fold)
+
+
 @lru_cache(maxsize=4096)
-def _pattern_set(patterns: tuple[str, ...], fold: bool) -> tuple[frozenset[str], tuple[str, ...], tuple[str, ...], bool]:
-    """Patterns split by kind, built once per distinct list (a gateway policy lists every host)."""
+def _pattern_set(patterns: tuple[str, ...], fold: bool) -> PatternSet:
+    """Patterns split by kind: exact, prefixes, suffixes, presence, and whether any is a path template."""
     folded = [p.lower() for p in patterns] if fold else list(patterns)
     prefixes = tuple(p[:-1] for p in folded if p.endswith("*") and p != "*")
     suffixes = tuple(p[1:] for p in folded if p.startswith("*") and not p.endswith("*"))
-    return frozenset(p for p in folded if "*" not in p), prefixes, suffixes, "*" in folded
+    template = any("{" in p for p in patterns)
+    return frozenset(p for p in folded if "*" not in p), prefixes, suffixes, "*" in folded, template
 
 
-def path_matches(patterns: Any, path: str) -> Tri:
-    if any("{" in str(p) for p in _list(patterns)):
+def path_matches(patterns: Any, path: str, sets: Optional[Sets] = None) -> Tri:
+    if (sets or pattern_set)(patterns, False)[4]:
         return None  # path templates ({*}, {**}) are not evaluated here
-    return any_matches(patterns, path)
+    return any_matches(patterns, path, sets=sets)
 
 
-def rule_matches(rule: Mapping[str, Any], request: Request) -> Tri:
-    """Whether one rule of a policy matches ``request``."""
+def rule_matches(rule: Mapping[str, Any], request: Request, sets: Optional[Sets] = None) -> Tri:
+    """Whether one rule of a policy matches ``request``; ``sets`` splits pattern lists (cached)."""
     if not isinstance(rule, Mapping):
         return None
     sources = [s.get("source") or {} for s in _list(rule.get("from")) if isinstance(s, Mapping)]
@@ -93,7 +103,7 @@ def rule_matches(rule: Mapping[str, Any], request: Request) -> Tri:
     return and_(
         [
             or_(source_matches(s, request) for s in sources) if sources else True,
-            or_(operation_matches(o, request) for o in operations) if operations else True,
+            or_(operation_matches(o, request, sets) for o in operations) if operations else True,
             and_(condition_matches(c, request) for c in _list(rule.get("when"))),
         ]
     )
@@ -109,6 +119,7 @@ class PolicyIndex:
     only the rules that can match its host (a login policy has one rule per app)."""
 
     def __init__(self, policy: Mapping[str, Any]) -> None:
+        self._sets: dict[tuple[int, bool], tuple[Any, PatternSet]] = {}
         self.by_host: dict[str, list[Mapping[str, Any]]] = {}
         self.any_host: list[Any] = []
         for rule in _list((policy.get("spec") or {}).get("rules")):
@@ -120,7 +131,16 @@ class PolicyIndex:
 
     def matches(self, request: Request) -> Tri:
         candidates = [*self.by_host.get(request.host.lower(), ()), *self.any_host]
-        return or_(rule_matches(rule, request) for rule in candidates)
+        return or_(rule_matches(rule, request, self.pattern_set) for rule in candidates)
+
+    def pattern_set(self, patterns: Any, fold: bool) -> PatternSet:
+        """A pattern list of this policy split by kind, once per list: the gateway's ALLOW policy
+        lists every app's host, and reading it again for every request made rules quadratic."""
+        key = (id(patterns), fold)
+        found = self._sets.get(key)
+        if found is None or found[0] is not patterns:
+            found = self._sets[key] = (patterns, pattern_set(patterns, fold))
+        return found[1]
 
 
 def _exact_hosts(rule: Any) -> Optional[set[str]]:
@@ -137,22 +157,22 @@ def _exact_hosts(rule: Any) -> Optional[set[str]]:
     return hosts
 
 
-def operation_matches(operation: Mapping[str, Any], request: Request) -> Tri:
+def operation_matches(operation: Mapping[str, Any], request: Request, sets: Optional[Sets] = None) -> Tri:
     checks: list[Tri] = []
     host = request.host
     if "hosts" in operation:
-        checks.append(any_matches(operation["hosts"], host, fold=True))
+        checks.append(any_matches(operation["hosts"], host, True, sets))
     if "notHosts" in operation:
-        checks.append(not any_matches(operation["notHosts"], host, fold=True))
+        checks.append(not any_matches(operation["notHosts"], host, True, sets))
     if "paths" in operation:
-        checks.append(path_matches(operation["paths"], request.path))
+        checks.append(path_matches(operation["paths"], request.path, sets))
     if "notPaths" in operation:
-        matched = path_matches(operation["notPaths"], request.path)
+        matched = path_matches(operation["notPaths"], request.path, sets)
         checks.append(None if matched is None else not matched)
     if "methods" in operation:
-        checks.append(any_matches(operation["methods"], request.method))
+        checks.append(any_matches(operation["methods"], request.method, sets=sets))
     if "notMethods" in operation:
-        checks.append(not any_matches(operation["notMethods"], request.method))
+        checks.append(not any_matches(operation["notMethods"], request.method, sets=sets))
     if "ports" in operation or "notPorts" in operation:
         checks.append(None)
     return and_(checks)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Iterator, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 from meshauth import proxyflags
 from meshauth.authz import PolicyIndex, Request, Tri
@@ -229,6 +230,18 @@ class Facts:
                 merged = tuple(dict.fromkeys((*(known.hosts if known else ()), *hosts)))
                 found[key] = Workload(key[0], labels, False, key[1], complete, merged)
         return list(found.values())
+
+    def app_workloads_for(self, host: str) -> list[Workload]:
+        """The app workloads a host is routed to (``host`` lower-case)."""
+        return self._app_workloads_by_host.get(host, [])
+
+    @cached_property
+    def _app_workloads_by_host(self) -> dict[str, list[Workload]]:
+        found: dict[str, list[Workload]] = defaultdict(list)
+        for workload in self.app_workloads:
+            for host in dict.fromkeys(workload.hosts):
+                found[host].append(workload)
+        return dict(found)
 
     @cached_property
     def app_namespaces(self) -> set[str]:

@@ -10,8 +10,9 @@ manifests written by hand alike, and stay silent when the manifests do not tell 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence, Union
+from typing import Any, Optional, Union
 
 from meshauth import authz, proxyflags, versions
 from meshauth.authz import Request
@@ -531,7 +532,7 @@ def _strict_mtls_needs_sidecars(facts: Facts) -> Iterator[Hit]:
 def _open_paths_allowed(facts: Facts) -> Iterator[Hit]:
     for workload, custom in gateway_applied(facts, "CUSTOM"):
         for host, path, pattern in _excluded(facts, custom):
-            apps = [] if path.startswith(ACME_DIR) else [w for w in facts.app_workloads if host in w.hosts]
+            apps = [] if path.startswith(ACME_DIR) else facts.app_workloads_for(host)
             for target in [workload, *apps]:
                 request = Request(host, path, peer_known=target.gateway)
                 denied = _denied(facts, target, request)

@@ -5,7 +5,8 @@ Registered into :data:`meshauth.rules.RULES` on import (``meshauth.rules`` impor
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping, Optional
+from collections.abc import Iterator, Mapping
+from typing import Any, Optional
 
 from meshauth.facts import Facts
 from meshauth.rules import Hit, rule
