@@ -90,6 +90,9 @@ class _Planner:
             "app.kubernetes.io/part-of": self.name,
         }
         self.modes: topology.Modes = topology.select(self)
+        self._apps_by_namespace: dict[str | None, list[App]] = {}
+        for app in self.spec.apps:
+            self._apps_by_namespace.setdefault(app.namespace, []).append(app)
 
     # --- shared facts ----------------------------------------------------------------------------
 
@@ -134,7 +137,7 @@ class _Planner:
         """Enforce the restricted profile where meshauth renders every pod it knows to be there
         (the proxy's namespace; an app namespace whose apps all deploy), and only with Istio CNI
         (see :mod:`meshauth.hardening`)."""
-        apps = [app for app in self.spec.apps if app.namespace == namespace]
+        apps = self._apps_by_namespace.get(namespace, [])
         ours = namespace == self.spec.oauth2_proxy.namespace or bool(apps)
         shared = namespace == "default"  # holds whatever lands there; never restrict it wholesale
         if not self.spec.mesh.cni or not ours or shared or not all(app.deploy for app in apps):

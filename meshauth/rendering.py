@@ -17,8 +17,8 @@ def render(config: Source) -> Bundle:
     """Render a config (model, dict or path) into a :class:`Bundle`. No network, no writes."""
     if not isinstance(config, MeshAuthConfig):
         config = load_config(config)
-    planned = plan(config)
     with gcpause.paused():
+        planned = plan(config)
         objects = sorted((_render(p) for p in planned.objects), key=apply_order)
     _refuse_duplicates(objects)
     return Bundle(
