@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping, Union
 
-from meshauth.emit import dump_document, dump_documents, file_name
+from meshauth.emit import dump_document, dump_documents, dump_each, file_name
 from meshauth.findings import Finding
 
 MESH_DIR = "mesh"
@@ -24,9 +24,10 @@ class Bundle:
     kubernetes_version: str
     istio_version: str
 
-    def to_yaml(self) -> str:
-        """Every manifest as one multi-document stream, in apply order."""
-        return dump_documents(self.objects)
+    def to_yaml(self, jobs: int = 1) -> str:
+        """Every manifest as one multi-document stream, in apply order. ``jobs`` > 1 writes a
+        large bundle's text in that many processes (see :mod:`meshauth.parallel`)."""
+        return dump_documents(self.objects, jobs)
 
     def mesh_config_yaml(self) -> str:
         return dump_document(self.mesh_config)
@@ -36,9 +37,9 @@ class Bundle:
         name = "istio-operator.yaml" if self.mesh_install == "istioctl" else "istiod-values.yaml"
         return f"{MESH_DIR}/{name}"
 
-    def files(self) -> dict[str, str]:
+    def files(self, jobs: int = 1) -> dict[str, str]:
         """The ``-o DIR`` layout: relative path -> content."""
-        files = {file_name(obj): dump_document(obj) for obj in self.objects}
+        files = dict(zip(map(file_name, self.objects), dump_each(self.objects, jobs)))
         kustomization = {
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
             "kind": "Kustomization",
@@ -50,9 +51,9 @@ class Bundle:
         files[self.mesh_file] = self.mesh_config_yaml()
         return files
 
-    def write(self, directory: Union[str, "os.PathLike[str]"]) -> "WriteReport":  # noqa: F821
+    def write(self, directory: Union[str, "os.PathLike[str]"], jobs: int = 1) -> "WriteReport":  # noqa: F821
         """Write the ``-o DIR`` layout atomically; see :func:`meshauth.output.write_tree`."""
         from meshauth.output import write_tree
 
-        return write_tree(directory, self.files())
+        return write_tree(directory, self.files(jobs))
 

@@ -36,6 +36,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_OK
 
 
+def _jobs(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of processes, at least 1 (got {text!r})")
+    return int(text)
+
+
+def _available_cores() -> int:
+    from meshauth.parallel import available_cores
+
+    return available_cores()
+
+
 # --- commands --------------------------------------------------------------------------------------
 
 
@@ -47,14 +59,15 @@ def _render(args: argparse.Namespace) -> int:
     )
     bundle = meshauth.render(config)
     findings = meshauth.validate(bundle, raise_on_error=True)
+    jobs = args.jobs or _available_cores()
     if args.output == "json":
-        report = bundle.write(args.output_dir)
+        report = bundle.write(args.output_dir, jobs=jobs)
         _print_json(findings, directory=str(report.directory), written=list(report.written),
                     unchanged=list(report.unchanged), removed=list(report.removed))
         return EXIT_OK
     _print_findings([f for f in findings if f.severity == "warning"], stream=sys.stderr)
     if args.output_dir:
-        report = bundle.write(args.output_dir)
+        report = bundle.write(args.output_dir, jobs=jobs)
         print(
             f"{report.directory}: {len(report.written)} written, {len(report.unchanged)} unchanged, "
             f"{len(report.removed)} removed",
@@ -63,7 +76,7 @@ def _render(args: argparse.Namespace) -> int:
     elif args.mesh_config:
         sys.stdout.write(bundle.mesh_config_yaml())
     else:
-        sys.stdout.write(bundle.to_yaml())
+        sys.stdout.write(bundle.to_yaml(jobs=jobs))
     return EXIT_OK
 
 
@@ -311,6 +324,10 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--output", choices=("text", "json"), default="text",
         help="json (with -o DIR): report the files written, and the findings, as JSON on stdout",
+    )
+    render.add_argument(
+        "--jobs", type=_jobs, metavar="N",
+        help="processes that write a large bundle's YAML (default: the available cores; 1: none)",
     )
 
     validate = _command(

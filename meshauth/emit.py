@@ -99,9 +99,16 @@ def dump_document(obj: Any) -> str:
     )
 
 
-def dump_documents(objects: Iterable[Any]) -> str:
-    with gcpause.paused():
-        return "---\n".join(dump_document(obj) for obj in objects)
+def dump_documents(objects: Iterable[Any], jobs: int = 1) -> str:
+    return "---\n".join(dump_each(objects, jobs))
+
+
+def dump_each(objects: Iterable[Any], jobs: int = 1) -> list[str]:
+    """One YAML document per object, in order; large inputs in up to ``jobs`` processes."""
+    from meshauth.parallel import ordered_map
+
+    with gcpause.paused():  # forked workers inherit the pause
+        return ordered_map(dump_document, list(objects), jobs)
 
 
 def apply_order(obj: Mapping[str, Any]) -> tuple[int, str, str, str]:
