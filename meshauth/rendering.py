@@ -20,7 +20,7 @@ def render(config: Source) -> Bundle:
     with gcpause.paused():
         planned = plan(config)
         objects = sorted((_render(p) for p in planned.objects), key=apply_order)
-    _refuse_duplicates(objects)
+        _refuse_duplicates(objects)
     return Bundle(
         name=config.metadata.name,
         objects=tuple(objects),

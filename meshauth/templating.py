@@ -63,6 +63,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
         finalize=_finalize,
+        auto_reload=False,  # shipped files: no stat() per render to see whether one changed
     )
     env.filters["q"] = quote
     return env
