@@ -49,6 +49,12 @@ def index() -> dict[tuple[str, str], str]:
     return found
 
 
+def served(api_version: str, kind: str) -> tuple[str, ...]:
+    """The apiVersions of ``api_version``'s group that the schemas know ``kind`` by."""
+    group = api_version.rpartition("/")[0]
+    return tuple(sorted(a for a, k in index() if k == kind and a.rpartition("/")[0] == group))
+
+
 @lru_cache(maxsize=1)
 def covered_groups() -> frozenset[str]:
     return frozenset(api_version.rpartition("/")[0] for api_version, _ in index())

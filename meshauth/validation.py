@@ -21,6 +21,7 @@ from meshauth.schemacheck import FastValidator
 from meshauth.schemainline import inline_refs
 from meshauth.findings import Finding, errors, object_ref
 from meshauth.versions import DEFAULT_KUBERNETES, is_kubernetes_group, kubernetes_versions
+from meshauth.versions import api_removal as api_version_removal
 
 if TYPE_CHECKING:
     import os
@@ -73,7 +74,8 @@ def object_findings(
 ) -> list[Finding]:
     """Schema findings of one object: Kubernetes' schemas for core kinds, CRD schemas otherwise.
 
-    An apiVersion the target does not serve is left to rule MA014, which says what replaced it.
+    An apiVersion the target does not serve is left to rule MA014, which says what replaced it;
+    one that no release serves (``networking.istio.io/v1`` EnvoyFilter) is an error here.
     """
     api_version, kind = str(obj.get("apiVersion")), str(obj.get("kind"))
     if is_core_group(api_version):
@@ -81,10 +83,21 @@ def object_findings(
         return _schema_errors(obj, validator) if validator is not None else []
     if crd_set is not None and crd_set.defines(api_version):
         return crd_set.findings(obj)
-    from meshauth.crdschemas import bundled_validator
+    from meshauth.crdschemas import bundled_validator, served
 
     validator = bundled_validator(api_version, kind)
-    return _schema_errors(obj, validator) if validator is not None else []
+    if validator is not None:
+        return _schema_errors(obj, validator)
+    known = served(api_version, kind)
+    if known and api_version_removal(api_version, kind) is None:  # a removed one is MA014's to explain
+        return [Finding(
+            "schema", "error",
+            f"no release meshauth knows serves {kind} as {api_version}, so the apply fails (no "
+            f"matches for kind); it is served as {' or '.join(known)}. For a newer release, give "
+            "its CRDs with --crds",
+            object=object_ref(obj), path="apiVersion",
+        )]
+    return []
 
 
 def schema_findings(objects: Iterable[Mapping[str, Any]], kubernetes_version: str) -> list[Finding]:

@@ -367,3 +367,40 @@ def test_field_set_matches_the_released_upstream_crd(api_version, kind):
     invented = sorted(p for p in ours if not p.endswith(".*") and p not in upstream_fields(newest))
     assert missing == [], "documented upstream fields the schema lacks"
     assert invented == [], "fields no upstream version has"
+
+
+# --- versions no release serves ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("api_version,kind,served", [
+    ("networking.istio.io/v1", "EnvoyFilter", "networking.istio.io/v1alpha3"),
+    ("security.istio.io/v2", "AuthorizationPolicy", "security.istio.io/v1 or security.istio.io/v1beta1"),
+    ("cert-manager.io/v2", "Certificate", "cert-manager.io/v1"),
+])
+def test_a_version_no_release_serves_is_an_error(api_version, kind, served):
+    obj = {"apiVersion": api_version, "kind": kind, "metadata": {"name": "x", "namespace": "y"}, "spec": {}}
+    found = [(f.rule, f.severity, f.path) for f in meshauth.validate([obj]) if f.path == "apiVersion"]
+    assert found == [("schema", "error", "apiVersion")]
+    message = next(f.message for f in meshauth.validate([obj]) if f.path == "apiVersion")
+    assert message.endswith(f"it is served as {served}. For a newer release, give its CRDs with --crds")
+
+
+def test_a_removed_version_is_explained_once_by_ma014():
+    obj = {"apiVersion": "security.istio.io/v1alpha1", "kind": "AuthorizationPolicy",
+           "metadata": {"name": "x", "namespace": "y"}, "spec": {}}
+    assert [f.rule for f in meshauth.validate([obj]) if f.path == "apiVersion"] == ["MA014"]
+
+
+def test_a_kind_meshauth_has_no_schema_for_is_left_alone():
+    obj = {"apiVersion": "networking.istio.io/v1", "kind": "Sidecar", "metadata": {"name": "x", "namespace": "y"}, "spec": {}}
+    assert meshauth.validate([obj]) == []
+
+
+@pytest.mark.parametrize("api_version,kind", FIELD_CASES, ids=[f"{k}-{v}" for v, k in FIELD_CASES])
+def test_the_versions_known_for_a_kind_are_those_upstream_serves(api_version, kind):
+    """The "no release serves" error rests on this: meshauth's schemas list every served version."""
+    newest = UpstreamSchemas.newest(require_ref())
+    group = api_version.partition("/")[0]
+    crd = newest._crds[(group, kind)]
+    upstream = sorted(f"{group}/{v['name']}" for v in crd["spec"]["versions"] if v.get("served"))
+    assert sorted(crdschemas.served(api_version, kind)) == upstream
