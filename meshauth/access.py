@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from meshauth import authz_eval as authz
+from meshauth import authz, authz_eval
 from meshauth.findings import object_ref
 from meshauth.simulation import (
     ACME_PREFIX,
@@ -82,7 +82,7 @@ def _gateway_pods(mesh: MeshView, host: str) -> Optional[Pods]:
 
 
 def _policies(mesh: MeshView, pods: Pods) -> list[Mapping[str, Any]]:
-    return [p for p in mesh.selecting("AuthorizationPolicy", pods) if authz.enforced(p)]
+    return [p for p in mesh.selecting("AuthorizationPolicy", pods) if authz_eval.enforced(p)]
 
 
 def _action(policy: Mapping[str, Any]) -> str:
@@ -147,8 +147,7 @@ def _about(rule: Mapping[str, Any], host: str) -> bool:
     operations = [o.get("operation") or {} for o in rule.get("to") or []]
     if not operations:
         return True
-    call = authz.Call(host=host, path="/", method="GET", port=443)
-    return any(authz._field(o, "hosts", [call.host], ignore_case=True) for o in operations)
+    return any(authz.field_matches(o, "hosts", [host], fold=True) for o in operations)
 
 
 def _proxy_limits(mesh: MeshView, custom: Mapping[str, Any]) -> str:

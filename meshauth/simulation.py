@@ -29,7 +29,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
-from meshauth import authz_eval as authz
+from meshauth import authz, authz_eval
 from meshauth.errors import ConfigError, Problem
 from meshauth.findings import object_ref
 
@@ -169,7 +169,7 @@ class MeshView:
             namespace = str((obj.get("metadata") or {}).get("namespace") or "")
             self._kinds.setdefault(str(obj.get("kind")), []).append(obj)
             self._placed.setdefault((str(obj.get("kind")), namespace), []).append(obj)
-        self._rules: dict[int, authz.RuleIndex] = {}
+        self._rules: dict[int, authz.PolicyIndex] = {}
         self._routes = _HostIndex(self.kind("VirtualService"),
                                   lambda vs: (vs.get("spec") or {}).get("hosts") or [])
         self._servers = _HostIndex(
@@ -180,10 +180,10 @@ class MeshView:
     def match(self, policy: Mapping[str, Any], call: authz.Call) -> Optional[int]:
         return authz.matching_rule(policy, call, self.rule_index(policy))
 
-    def rule_index(self, policy: Mapping[str, Any]) -> authz.RuleIndex:
+    def rule_index(self, policy: Mapping[str, Any]) -> authz.PolicyIndex:
         index = self._rules.get(id(policy))
         if index is None:
-            index = self._rules[id(policy)] = authz.RuleIndex(policy)
+            index = self._rules[id(policy)] = authz.PolicyIndex(policy)
         return index
 
     def rules_about(self, policy: Mapping[str, Any], host: str) -> list[Mapping[str, Any]]:
@@ -216,14 +216,14 @@ class MeshView:
         candidates = self.kind(kind, pods.namespace)
         if root != pods.namespace:
             candidates = candidates + self.kind(kind, root)
-        return [p for p in candidates if authz.applies(p, pods.namespace, pods.labels, root)]
+        return [p for p in candidates if authz_eval.applies(p, pods.namespace, pods.labels, root)]
 
     # --- the walk --------------------------------------------------------------------------------
 
     def run(self, request: Request) -> Decision:
         try:
-            path = authz.normalize_path(request.path)
-            method = authz.check_method(request.method)
+            path = authz_eval.normalize_path(request.path)
+            method = authz_eval.check_method(request.method)
         except ValueError as error:
             self.stop(False, 400, "Envoy", str(error))
         gateway, port = self.gateway_for(request)
@@ -259,7 +259,7 @@ class MeshView:
         token: Optional[Mapping[str, Any]],
     ) -> tuple[Optional[Mapping[str, Any]], authz.Call]:
         """Run one proxy's filters; return the token it passes upstream and the call as checked."""
-        policies = [p for p in self.selecting("AuthorizationPolicy", pods) if authz.enforced(p)]
+        policies = [p for p in self.selecting("AuthorizationPolicy", pods) if authz_eval.enforced(p)]
         for policy in _action(policies, "CUSTOM"):
             rule = self.match(policy, call)
             if rule is not None:
@@ -297,7 +297,7 @@ class MeshView:
         self, hop: str, pods: Pods, call: authz.Call, token: Optional[Mapping[str, Any]]
     ) -> tuple[Optional[Mapping[str, Any]], authz.Call]:
         authentications = self.selecting("RequestAuthentication", pods)
-        check = authz.check_token(authentications, token)
+        check = authz_eval.check_token(authentications, token)
         self.note(hop, "jwt", check.reason, check.policy)
         if check.outcome == "rejected":
             self.stop(False, 401, check.policy, check.reason)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from meshauth import authz_eval as authz
-from meshauth.authz_eval import Call, Identity
+from meshauth import authz, authz_eval
+from meshauth.authz import Call, Identity
 
 
 def call(path="/", host="app.example.com", method="GET", port=443, principal=None, auth=None, **kw):
@@ -77,19 +77,19 @@ def test_path_templates(pattern, path, expected):
     ("/../../x", "/x"),
 ])
 def test_paths_are_normalized_like_the_default_base_option(raw, normalized):
-    assert authz.normalize_path(raw) == normalized
+    assert authz_eval.normalize_path(raw) == normalized
 
 
 @pytest.mark.parametrize("raw", ["/a%00b", "relative"])
 def test_paths_envoy_rejects(raw):
     with pytest.raises(ValueError):
-        authz.normalize_path(raw)
+        authz_eval.normalize_path(raw)
 
 
 def test_a_method_that_is_not_upper_case_is_rejected():
-    assert authz.check_method("GET") == "GET"
+    assert authz_eval.check_method("GET") == "GET"
     with pytest.raises(ValueError):
-        authz.check_method("get")
+        authz_eval.check_method("get")
 
 
 # --- rules -------------------------------------------------------------------------------------------
@@ -171,7 +171,7 @@ def test_what_is_not_modelled_is_refused_not_guessed():
     with pytest.raises(authz.Unsupported):
         authz.condition_matches({"key": "source.ip", "values": ["10.0.0.1"]}, call())
     with pytest.raises(authz.Unsupported):
-        authz.applies({"metadata": {"namespace": "a"}, "spec": {"targetRefs": [{}]}}, "a", {}, "istio-system")
+        authz_eval.applies({"metadata": {"namespace": "a"}, "spec": {"targetRefs": [{}]}}, "a", {}, "istio-system")
 
 
 # --- which policies apply ----------------------------------------------------------------------------
@@ -183,17 +183,17 @@ def test_selection_by_namespace_labels_and_root_namespace():
         return {"metadata": {"namespace": namespace}, "spec": spec}
 
     labels = {"app": "web", "tier": "front"}
-    assert authz.applies(policy("web", {"app": "web"}), "web", labels, "istio-system")
-    assert not authz.applies(policy("web", {"app": "api"}), "web", labels, "istio-system")
-    assert not authz.applies(policy("other", {"app": "web"}), "web", labels, "istio-system")
-    assert authz.applies(policy("web"), "web", labels, "istio-system")  # namespace-wide
-    assert authz.applies(policy("istio-system"), "web", labels, "istio-system")  # mesh-wide
-    assert not authz.applies(policy("istio-system", {"app": "web"}), "web", labels, "istio-system")
+    assert authz_eval.applies(policy("web", {"app": "web"}), "web", labels, "istio-system")
+    assert not authz_eval.applies(policy("web", {"app": "api"}), "web", labels, "istio-system")
+    assert not authz_eval.applies(policy("other", {"app": "web"}), "web", labels, "istio-system")
+    assert authz_eval.applies(policy("web"), "web", labels, "istio-system")  # namespace-wide
+    assert authz_eval.applies(policy("istio-system"), "web", labels, "istio-system")  # mesh-wide
+    assert not authz_eval.applies(policy("istio-system", {"app": "web"}), "web", labels, "istio-system")
 
 
 def test_dry_run_policies_do_not_enforce():
-    assert not authz.enforced({"metadata": {"annotations": {"istio.io/dry-run": "true"}}})
-    assert authz.enforced({"metadata": {}})
+    assert not authz_eval.enforced({"metadata": {"annotations": {"istio.io/dry-run": "true"}}})
+    assert authz_eval.enforced({"metadata": {}})
 
 
 # --- RequestAuthentication ---------------------------------------------------------------------------
@@ -204,29 +204,29 @@ RA = {"kind": "RequestAuthentication", "metadata": {"name": "jwt", "namespace": 
 
 
 def test_no_token_passes_without_identity():
-    assert authz.check_token([RA], None).outcome == "none"
+    assert authz_eval.check_token([RA], None).outcome == "none"
 
 
 def test_a_token_is_verified_and_sets_request_auth():
-    check = authz.check_token([RA], {"iss": "https://idp", "sub": "u1", "aud": "web", "azp": "web"})
+    check = authz_eval.check_token([RA], {"iss": "https://idp", "sub": "u1", "aud": "web", "azp": "web"})
     assert check.outcome == "valid" and check.forward
     assert check.identity.principal == "https://idp/u1" and check.identity.audiences == ("web",)
 
 
 def test_a_token_of_an_unknown_issuer_is_rejected():
-    check = authz.check_token([RA], {"iss": "https://evil", "sub": "u1"})
+    check = authz_eval.check_token([RA], {"iss": "https://evil", "sub": "u1"})
     assert check.outcome == "rejected" and "401" in check.reason
 
 
 def test_jwt_rule_audiences_are_enforced():
     strict = {**RA, "spec": {"jwtRules": [{"issuer": "https://idp", "audiences": ["web"]}]}}
-    assert authz.check_token([strict], {"iss": "https://idp", "aud": ["api"]}).outcome == "rejected"
-    check = authz.check_token([strict], {"iss": "https://idp", "aud": ["api", "web"]})
+    assert authz_eval.check_token([strict], {"iss": "https://idp", "aud": ["api"]}).outcome == "rejected"
+    check = authz_eval.check_token([strict], {"iss": "https://idp", "aud": ["api", "web"]})
     assert check.outcome == "valid" and not check.forward  # forwardOriginalToken defaults to false
 
 
 def test_without_request_authentication_a_token_is_not_looked_at():
-    check = authz.check_token([], {"iss": "https://idp"})
+    check = authz_eval.check_token([], {"iss": "https://idp"})
     assert check.outcome == "none" and check.identity is None
 
 
@@ -254,4 +254,4 @@ _HOSTS = ["a.example.com", "a.example.com:*", "B.example.com", "*.example.com", 
 def test_the_rule_index_never_changes_which_rule_matches(rules, host, path):
     policy = {"spec": {"rules": rules}}
     request = call(host=host, path=path)
-    assert authz.matching_rule(policy, request, authz.RuleIndex(policy)) == authz.matching_rule(policy, request)
+    assert authz.matching_rule(policy, request, authz.PolicyIndex(policy)) == authz.matching_rule(policy, request)
