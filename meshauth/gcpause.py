@@ -1,6 +1,6 @@
 """Pausing Python's cyclic garbage collector around bulk work on plain object trees.
 
-Rendering and emitting build and drop hundreds of thousands of dicts, lists and strings. None of
+Rendering, validating and emitting build and drop hundreds of thousands of dicts, lists and strings. None of
 them form reference cycles, so reference counting frees them all; the cyclic collector only adds
 passes that rescan every live object, which grows faster than linearly with the bundle
 (benchmarks/scale.py: at 5,000 apps it was 40% of render time). The collector is paused for the

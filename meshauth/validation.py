@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Union
 
+from meshauth import gcpause
 from meshauth.errors import ValidationFailed
 from meshauth.schemacheck import FastValidator
 from meshauth.schemainline import inline_refs
@@ -48,11 +49,19 @@ def validate(
     configuration is the bundle's, or the one found among the manifests (IstioOperator, istiod
     values, ``istio`` ConfigMap). ``istio_version`` enables the checks that depend on it (MA014).
     """
+    subject = _subject(bundle_or_objects, kubernetes_version, istio_version)
+    crd_set = _crd_set(crds)
+    with gcpause.paused():  # temporaries are acyclic but for jsonschema's errors, freed when it resumes
+        findings = _findings(subject, crd_set)
+    if raise_on_error and errors(findings):
+        raise ValidationFailed(errors(findings))
+    return findings
+
+
+def _findings(subject: "_Subject", crd_set: Optional["CrdSet"]) -> list[Finding]:
     from meshauth import rules  # imported here: rules import this module's helpers
     from meshauth.facts import Facts
 
-    subject = _subject(bundle_or_objects, kubernetes_version, istio_version)
-    crd_set = _crd_set(crds)
     findings = list(subject.warnings)
     notice = crd_set.cel_notice(subject.objects) if crd_set is not None else None
     findings += [notice] if notice else []
@@ -64,8 +73,6 @@ def validate(
         _major_minor(subject.kubernetes_version),
     )
     findings += rules.run(facts, {id(o): f for o, f in zip(subject.objects, subject.files)})
-    if raise_on_error and errors(findings):
-        raise ValidationFailed(errors(findings))
     return findings
 
 
