@@ -39,6 +39,9 @@ from meshauth.presets import PRESETS
 from meshauth.versions import NEWEST_KNOWN_ISTIO, IstioFeatures, istio_features
 
 PROXY_NAME = "oauth2-proxy"
+# Istio's CRDs allow at most 512 rules in one AuthorizationPolicy (spec.rules maxItems); beyond
+# that, the gateway's policies continue in <name>-2, <name>-3, ... (ALLOW and CUSTOM policies add up).
+MAX_POLICY_RULES = 512
 HOLD_UNTIL_PROXY_STARTS = '{"holdApplicationUntilProxyStarts":true}'
 INGRESS_CLASS = "istio"
 EXT_AUTHZ_HEADERS = {
@@ -385,39 +388,48 @@ class _Planner:
         )
         yield from self.modes.login.objects()
         audiences = list(dict.fromkeys(a for site in self.sites() for a in self.audiences(site)))
-        yield Planned(
-            "gateway-access-policy.yaml.j2",
-            {
-                "api_version": self.istio.security_api,
-                "meta": self.meta(f"{self.name}-access", ingress.namespace),
-                **self.modes.ingress.attach(),
-                "hosts": self.host_patterns(spec.hosts()),
-                "token_rules": bearer.gateway_token_rules(spec, audiences),
-                "open": [
-                    {"hosts": self.host_patterns(site.all_hosts), "paths": self.open_paths(site)}
-                    for site in self.sites()
-                    if self.open_paths(site)
-                ],
-            },
-        )
+        token_rules = bearer.gateway_token_rules(spec, audiences)
+        fixed = 1 + len(token_rules)  # the notHosts rule, and a rule per kind of token
+        open_rules = [{"hosts": hosts, "paths": paths} for hosts, paths in self.open_groups() if paths]
+        for number, batch in enumerate(_batches(open_rules, MAX_POLICY_RULES - fixed)):
+            yield Planned(
+                "gateway-access-policy.yaml.j2",
+                {
+                    "api_version": self.istio.security_api,
+                    "meta": self.meta(_numbered(f"{self.name}-access", number), ingress.namespace),
+                    **self.modes.ingress.attach(),
+                    "first": number == 0,
+                    "hosts": self.host_patterns(spec.hosts()),
+                    "token_rules": token_rules,
+                    "open": batch,
+                },
+            )
 
-    def custom_login(self) -> Planned:
+    def custom_login(self) -> Iterator[Planned]:
         """The CUSTOM policy at the gateway: app hosts go to the extension provider (Istio 1.9+)."""
         ingress = self.spec.ingress
-        return Planned(
-            "login-policy.yaml.j2",
-            {
-                "api_version": self.istio.security_api,
-                "meta": self.meta(f"{self.name}-login", ingress.namespace),
-                **self.modes.ingress.attach(),
-                "provider": self.spec.mesh.extension_provider,
-                "rules": [
-                    {"hosts": self.host_patterns(site.all_hosts), "not_paths": self.open_paths(site),
-                     "when": bearer.login_conditions(self.spec)}
-                    for site in self.sites()
-                ],
-            },
-        )
+        when = bearer.login_conditions(self.spec)
+        rules = [{"hosts": hosts, "not_paths": paths, "when": when} for hosts, paths in self.open_groups()]
+        for number, batch in enumerate(_batches(rules, MAX_POLICY_RULES)):
+            yield Planned(
+                "login-policy.yaml.j2",
+                {
+                    "api_version": self.istio.security_api,
+                    "meta": self.meta(_numbered(f"{self.name}-login", number), ingress.namespace),
+                    **self.modes.ingress.attach(),
+                    "provider": self.spec.mesh.extension_provider,
+                    "rules": batch,
+                },
+            )
+
+    def open_groups(self) -> list[tuple[list[str], list[str]]]:
+        """(host patterns, paths) for each distinct list of paths that skip the login, in the order
+        the sites first use it: one rule serves every site that opens the same paths, so that a few
+        hundred apps stay one rule or a handful, not a rule each."""
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for site in self.sites():
+            groups.setdefault(tuple(self.open_paths(site)), []).extend(self.host_patterns(site.all_hosts))
+        return [(hosts, list(paths)) for paths, hosts in groups.items()]
 
     def request_authentication(
         self,
@@ -641,3 +653,14 @@ class _Planner:
                 "user. Use existing, external-secrets or sealed-secrets outside a throwaway setup",
                 path="spec.secret.source",
             )
+
+
+def _batches(rules: list[Any], room: int) -> list[list[Any]]:
+    """Rules in policies of at most MAX_POLICY_RULES, the first with ``room`` left (always one)."""
+    batches, rest = [rules[:room]], rules[room:]
+    batches += [rest[i:i + MAX_POLICY_RULES] for i in range(0, len(rest), MAX_POLICY_RULES)]
+    return batches
+
+
+def _numbered(name: str, number: int) -> str:
+    return name if number == 0 else f"{name}-{number + 1}"

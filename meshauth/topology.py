@@ -140,7 +140,7 @@ class ProviderLogin:
         self.p = p
 
     def objects(self) -> Iterator[Planned]:
-        yield self.p.custom_login()
+        return self.p.custom_login()
 
     def public_route(self, app: "App | ExternalService") -> dict[str, Any] | None:
         return None  # the CUSTOM policy's notPaths already skip the login

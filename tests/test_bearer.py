@@ -162,6 +162,8 @@ def test_ma066_flags_request_auth_and_principals_in_custom_policies(bundle):
     broken = copy.deepcopy(list(bundle.objects))
     login = next(o for o in broken if o["metadata"]["name"] == "api-login")
     login["spec"]["rules"][0]["when"].append({"key": "request.auth.audiences", "values": ["x"]})
+    login["spec"]["rules"].append(copy.deepcopy(login["spec"]["rules"][0]))
+    login["spec"]["rules"][1]["when"].pop()
     login["spec"]["rules"][1]["from"] = [{"source": {"requestPrincipals": ["*"]}}]
     found = [(f.rule, f.path) for f in rules.check(broken, bundle.mesh_config) if f.rule == "MA008"]
     assert found == [("MA008", "spec.rules[0].when[1].key"), ("MA008", "spec.rules[1].from[0].source.requestPrincipals")]

@@ -223,3 +223,50 @@ def test_ma018_warns_when_refresh_outlives_the_google_id_token():
     assert "Jwt is expired" in warned[0].message
     assert ma018(render(google("45m"))) == []
     assert ma018(render()) == []  # a generic IdP's token lifetime is unknown: no guess
+
+
+# --- many apps: one rule per distinct set of open paths, and Istio's 512 rules per policy ---------
+
+
+def _many(apps, paths):
+    return {
+        "apiVersion": "meshauth.dev/v1alpha1", "kind": "MeshAuthConfig", "metadata": {"name": "many"},
+        "spec": {
+            "platform": {"istioVersion": "1.30"}, "tls": {},
+            "identity": {"issuerUrl": "https://idp.example.com", "jwksUri": "https://idp.example.com/keys",
+                         "clientId": "many"},
+            "apps": [{"name": f"app{i}", "host": f"app{i}.example.com", "publicPaths": paths(i),
+                      "service": {"name": "web", "port": 80}} for i in range(apps)],
+        },
+    }
+
+
+def _gateway_policies(bundle, action):
+    return {o["metadata"]["name"]: o["spec"]["rules"] for o in bundle.objects
+            if o["kind"] == "AuthorizationPolicy" and o["spec"].get("action") == action
+            and o["metadata"]["namespace"] == "istio-system"}
+
+
+def test_apps_that_open_the_same_paths_share_one_rule():
+    bundle = meshauth.render(_many(4, lambda i: ["/healthz"] if i % 2 else []))
+    login = _gateway_policies(bundle, "CUSTOM")["many-login"]
+    assert [(r["to"][0]["operation"]["hosts"], r["to"][0]["operation"]["notPaths"]) for r in login] == [
+        (["app0.example.com", "app0.example.com:*", "app2.example.com", "app2.example.com:*"], [ACME]),
+        (["app1.example.com", "app1.example.com:*", "app3.example.com", "app3.example.com:*"], ["/healthz", ACME]),
+    ]
+    access = _gateway_policies(bundle, "ALLOW")["many-access"]
+    assert [r["to"][0]["operation"].get("paths") for r in access[2:]] == [[ACME], ["/healthz", ACME]]
+
+
+def test_past_512_rules_the_gateway_policies_continue_in_numbered_ones():
+    bundle = meshauth.render(_many(600, lambda i: [f"/public-{i}"]))
+    logins, allows = _gateway_policies(bundle, "CUSTOM"), _gateway_policies(bundle, "ALLOW")
+    assert {name: len(rules) for name, rules in logins.items()} == {"many-login": 512, "many-login-2": 88}
+    assert {name: len(rules) for name, rules in allows.items()} == {"many-access": 512, "many-access-2": 90}
+    assert "notHosts" in allows["many-access"][0]["to"][0]["operation"]  # token rules: the first only
+    assert all("paths" in rule["to"][0]["operation"] for rule in allows["many-access-2"])
+    assert [f for f in meshauth.validate(bundle) if f.severity == "error"] == []
+    last = "app599.example.com"
+    assert meshauth.simulate(_many(600, lambda i: [f"/public-{i}"]), host=last, path="/public-599").allowed
+    login = meshauth.simulate(_many(600, lambda i: [f"/public-{i}"]), host=last, path="/private")
+    assert (login.allowed, login.decided_by) == (False, "AuthorizationPolicy istio-system/many-login-2")
