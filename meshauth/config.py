@@ -951,7 +951,7 @@ class Spec(Model):
         default_factory=lambda: AuthService(),
         description="Settings of authservice; used only with authorizer: authservice.",
     )
-    external_services: list["ExternalService"] = Field(
+    external_services: list[ExternalService] = Field(
         default_factory=list,
         description="Services outside the cluster, served at the gateway behind the same login.",
     )
