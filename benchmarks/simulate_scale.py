@@ -14,29 +14,21 @@ from __future__ import annotations
 import sys
 import time
 
+from scale import config as scale_config
+
 import meshauth
 from meshauth.access import access_table
 from meshauth.simulation import MeshView, Request, environment_for, evaluate
 
 
 def config(apps: int) -> dict:
-    return {
-        "apiVersion": "meshauth.dev/v1alpha1",
-        "kind": "MeshAuthConfig",
-        "metadata": {"name": "bench"},
-        "spec": {
-            "platform": {"istioVersion": "1.30"},
-            "tls": {},
-            "identity": {"issuerUrl": "https://idp.example.com", "jwksUri": "https://idp.example.com/keys",
-                         "clientId": "bench"},
-            "apps": [
-                {"name": f"app{i}", "host": f"app{i}.example.com", "publicPaths": ["/healthz", "/static/*"],
-                 "authorization": {"groups": [f"team{i % 10}"]},
-                 "deploy": {"image": "nginxinc/nginx-unprivileged:1.27", "containerPort": 8080}}
-                for i in range(apps)
-            ],
-        },
-    }
+    """benchmarks/scale.py's config, with a prefix pattern among the public paths (explain reads
+    every pattern) and an unprivileged image on port 8080."""
+    data = scale_config(apps)
+    for app in data["spec"]["apps"]:
+        app["publicPaths"] = ["/healthz", "/static/*"]
+        app["deploy"] = {"image": "nginxinc/nginx-unprivileged:1.27", "containerPort": 8080}
+    return data
 
 
 def requests(apps: int, count: int = 60) -> list[Request]:

@@ -57,10 +57,6 @@ def _kleene(values: Iterable[Tri], decisive: bool) -> Tri:
     return result
 
 
-def _negate(value: Tri) -> Tri:
-    return None if value is None else not value
-
-
 # --- requests ---------------------------------------------------------------------------------------
 
 

@@ -56,11 +56,6 @@ def served(api_version: str, kind: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=1)
-def covered_groups() -> frozenset[str]:
-    return frozenset(api_version.rpartition("/")[0] for api_version, _ in index())
-
-
-@lru_cache(maxsize=1)
 def _registry() -> Any:
     from referencing import Registry, Resource
 

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from meshauth import gcpause
+from meshauth.parallel import ordered_map
 
 _DUMPER_BASE = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -105,8 +106,6 @@ def dump_documents(objects: Iterable[Any], jobs: int = 1) -> str:
 
 def dump_each(objects: Iterable[Any], jobs: int = 1) -> list[str]:
     """One YAML document per object, in order; large inputs in up to ``jobs`` processes."""
-    from meshauth.parallel import ordered_map
-
     with gcpause.paused():  # forked workers inherit the pause
         return ordered_map(dump_document, list(objects), jobs)
 

@@ -25,13 +25,6 @@ DEFAULT_ROOT_NAMESPACE = "istio-system"
 # Labels of Istio's default ingress gateway pods; a Gateway selecting one has both.
 INGRESS_LABELS = {"istio": "ingressgateway", "app": "istio-ingressgateway"}
 _IMAGE_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
-# oauth2-proxy environment variables whose name is not the flag name (list options are plural).
-_ENV_FLAGS = {
-    "COOKIE_DOMAINS": "cookie-domain",
-    "WHITELIST_DOMAINS": "whitelist-domain",
-    "EMAIL_DOMAINS": "email-domain",
-    "UPSTREAMS": "upstream",
-}
 
 
 @dataclass(frozen=True)
@@ -437,9 +430,7 @@ def parse_flags(container: Mapping[str, Any], path: str) -> dict[str, tuple[Flag
                 value = "true"
         found[name].append(Flag(name, value, where))
     for i, env in enumerate(_list(container.get("env"))):
-        name = str((env or {}).get("name", ""))
-        if name.startswith("OAUTH2_PROXY_") and isinstance((env or {}).get("value"), str):
-            key = name.removeprefix("OAUTH2_PROXY_")
-            flag = _ENV_FLAGS.get(key, key.lower().replace("_", "-"))
+        flag = proxyflags.env_flag(str((env or {}).get("name", "")))
+        if flag is not None and isinstance((env or {}).get("value"), str):
             found[flag].insert(0, Flag(flag, env["value"], f"{path}.env[{i}].value"))
     return {name: tuple(flags) for name, flags in found.items()}

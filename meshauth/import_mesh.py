@@ -7,12 +7,15 @@ from typing import Any, Iterator, Optional
 
 import yaml
 
+from meshauth import oauth2proxy
+from meshauth.config import Ingress, Mesh
 from meshauth.importing import Context, match_labels, name_of, namespace_of, spec_of, strings
 from meshauth.import_sources import ISTIOD_VALUES, Source
 from meshauth.plan import EXT_AUTHZ_HEADERS, PROXY_NAME
 from meshauth.versions import NEWEST_KNOWN_ISTIO
 
-DEFAULT_ROOT = "istio-system"
+DEFAULT_ROOT = Mesh.model_fields["root_namespace"].default
+DEFAULT_INGRESS = Ingress.model_fields["namespace"].default
 _SERVICE = re.compile(r"^([a-z0-9-]+)\.([a-z0-9-]+)(?:\.svc(?:\.cluster\.local)?)?$")
 _PROVIDER_HEADERS = {
     "headersToUpstreamOnAllow": "upstream_on_allow",
@@ -115,9 +118,9 @@ def _provider_service(ctx: Context, source: Source, http: dict[str, Any]) -> Opt
             f"Service {PROXY_NAME}.<oauth2Proxy.namespace>.svc.cluster.local",
             source,
         )
-    if http.get("port") not in (None, 4180):
+    if http.get("port") not in (None, oauth2proxy.PORT):
         ctx.warn(
-            f"provider port {http.get('port')}: meshauth's oauth2-proxy listens on 4180", source
+            f"provider port {http.get('port')}: meshauth's oauth2-proxy listens on {oauth2proxy.PORT}", source
         )
     for key, value in sorted(http.items()):
         if key not in _PROVIDER_KEYS:
@@ -180,7 +183,7 @@ def ingress_section(ctx: Context, gateway: Optional[Source]) -> dict[str, Any]:
         return ingress
     namespace = namespace_of(anchor.obj)
     labels = match_labels(anchor.obj)
-    if namespace != "istio-system":
+    if namespace != DEFAULT_INGRESS:
         ingress["namespace"] = namespace
     if labels and labels != {"app": "istio-ingressgateway"}:
         ingress["selector"] = labels

@@ -24,12 +24,6 @@ from meshauth.import_sources import Source, unresolved
 from meshauth.presets import PRESETS
 
 CLIENT_ID_PLACEHOLDER = "REPLACE-WITH-YOUR-CLIENT-ID"
-_ENV_FLAGS = {  # OAUTH2_PROXY_* names that are not the flag name in capitals
-    "EMAIL_DOMAINS": "email-domain",
-    "WHITELIST_DOMAINS": "whitelist-domain",
-    "COOKIE_DOMAINS": "cookie-domain",
-    "UPSTREAMS": "upstream",
-}
 _FIXED = {
     "http-address": {"0.0.0.0:4180", ":4180"},
     "upstream": {"static://200"},
@@ -286,10 +280,10 @@ def _env_flag(
     ctx: Context, source: Source, env: Any, flags: dict[str, Flag], namespace: str
 ) -> None:
     name = str((env or {}).get("name", ""))
-    if not name.startswith("OAUTH2_PROXY_"):
+    flag = proxyflags.env_flag(name)
+    if flag is None:
         ctx.warn(f"env {name}: not imported (meshauth sets no environment of its own)", source)
         return
-    flag = _ENV_FLAGS.get(name[13:], name[13:].lower().replace("_", "-"))
     entry = flags.setdefault(flag, Flag())
     if "value" in env:
         entry.values += _split_list(flag, str(env["value"]))

@@ -19,6 +19,7 @@ each sidecar):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Iterator
 
 from meshauth import bearer, hardening, idp, oauth2proxy, proxyflags, rules, sessions, sso, topology
@@ -390,7 +391,7 @@ class _Planner:
         audiences = list(dict.fromkeys(a for site in self.sites() for a in self.audiences(site)))
         token_rules = bearer.gateway_token_rules(spec, audiences)
         fixed = 1 + len(token_rules)  # the notHosts rule, and a rule per kind of token
-        open_rules = [{"hosts": hosts, "paths": paths} for hosts, paths in self.open_groups() if paths]
+        open_rules = [{"hosts": hosts, "paths": paths} for hosts, paths in self.open_groups if paths]
         for number, batch in enumerate(_batches(open_rules, MAX_POLICY_RULES - fixed)):
             yield Planned(
                 "gateway-access-policy.yaml.j2",
@@ -409,7 +410,7 @@ class _Planner:
         """The CUSTOM policy at the gateway: app hosts go to the extension provider (Istio 1.9+)."""
         ingress = self.spec.ingress
         when = bearer.login_conditions(self.spec)
-        rules = [{"hosts": hosts, "not_paths": paths, "when": when} for hosts, paths in self.open_groups()]
+        rules = [{"hosts": hosts, "not_paths": paths, "when": when} for hosts, paths in self.open_groups]
         for number, batch in enumerate(_batches(rules, MAX_POLICY_RULES)):
             yield Planned(
                 "login-policy.yaml.j2",
@@ -422,6 +423,7 @@ class _Planner:
                 },
             )
 
+    @cached_property
     def open_groups(self) -> list[tuple[list[str], list[str]]]:
         """(host patterns, paths) for each distinct list of paths that skip the login, in the order
         the sites first use it: one rule serves every site that opens the same paths, so that a few

@@ -297,6 +297,24 @@ _BOOL_FLAGS: frozenset[str] = frozenset({
     "skip-claims-from-profile-url", "entra-id-federated-token-auth",
 })
 
+ENV_PREFIX = "OAUTH2_PROXY_"
+# OAUTH2_PROXY_* variables whose name is not the flag's in capitals (list options are plural).
+_ENV_FLAGS = {
+    "COOKIE_DOMAINS": "cookie-domain",
+    "WHITELIST_DOMAINS": "whitelist-domain",
+    "EMAIL_DOMAINS": "email-domain",
+    "UPSTREAMS": "upstream",
+}
+
+
+def env_flag(variable: str) -> str | None:
+    """The flag an ``OAUTH2_PROXY_*`` environment variable sets; None for any other variable."""
+    if not variable.startswith(ENV_PREFIX):
+        return None
+    key = variable[len(ENV_PREFIX):]
+    return _ENV_FLAGS.get(key, key.lower().replace("_", "-"))
+
+
 _TAG = re.compile(r"v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 _FIRST_V7 = (7, 0, 0)
 _DISTROLESS_UID_SINCE = (7, 3, 0)  # CHANGELOG v7.3.0, #1478

@@ -8,14 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Optional
 
-from meshauth.facts import Facts
+from meshauth.facts import Facts, namespace_of
 from meshauth.rules import Hit, rule
-
-Objects = list[Mapping[str, Any]]
-
-
-def of_kind(objects: Objects, kind: str) -> Iterator[Mapping[str, Any]]:
-    return (o for o in objects if o.get("kind") == kind)
 
 AMBIENT = "istio.io/dataplane-mode"
 USE_WAYPOINT = "istio.io/use-waypoint"
@@ -25,10 +19,10 @@ POLICY_KINDS = ("AuthorizationPolicy", "RequestAuthentication")
 L7_OPERATION_FIELDS = ("hosts", "notHosts", "paths", "notPaths", "methods", "notMethods", "ports")
 
 
-def _namespaces(objects: Objects) -> dict[str, Mapping[str, str]]:
+def _namespaces(facts: Facts) -> dict[str, Mapping[str, str]]:
     return {
         str(ns["metadata"].get("name")): ns["metadata"].get("labels") or {}
-        for ns in of_kind(objects, "Namespace")
+        for ns in facts.of_kind("Namespace")
     }
 
 
@@ -53,22 +47,17 @@ def _is_l7(policy: Mapping[str, Any]) -> bool:
     return False
 
 
-def _namespace_of(obj: Mapping[str, Any]) -> str:
-    return str((obj.get("metadata") or {}).get("namespace") or "")
-
-
 @rule("MA070", "error", "an L7 policy is left to ztunnel in an ambient namespace")
 def _l7_policy_at_ztunnel(facts: Facts) -> Iterator[Hit]:
-    objects = list(facts.objects)
-    namespaces = _namespaces(objects)
-    for policy in (o for kind in POLICY_KINDS for o in of_kind(objects, kind)):
-        labels = namespaces.get(_namespace_of(policy))
+    namespaces = _namespaces(facts)
+    for policy in facts.of_kind(*POLICY_KINDS):
+        labels = namespaces.get(namespace_of(policy, ""))
         spec = policy.get("spec") or {}
         if labels is None or not _ambient(labels) or spec.get("targetRefs") or spec.get("targetRef"):
             continue
         if _is_l7(policy):
             yield policy, "spec.selector", (
-                f"{_namespace_of(policy)} is in the ambient mesh, where a policy without "
+                f"{namespace_of(policy, '')} is in the ambient mesh, where a policy without "
                 "targetRefs is enforced by ztunnel, which only sees L4: it cannot check tokens, "
                 "paths or hosts (an ALLOW policy with such rules denies every request, a "
                 "RequestAuthentication is ignored). Attach it to the namespace's waypoint or the "
@@ -78,15 +67,14 @@ def _l7_policy_at_ztunnel(facts: Facts) -> Iterator[Hit]:
 
 @rule("MA071", "error", "a policy targets a Service or waypoint no waypoint enforces")
 def _target_without_waypoint(facts: Facts) -> Iterator[Hit]:
-    objects = list(facts.objects)
-    namespaces = _namespaces(objects)
-    for policy in (o for kind in POLICY_KINDS for o in of_kind(objects, kind)):
-        namespace = _namespace_of(policy)
+    namespaces = _namespaces(facts)
+    for policy in facts.of_kind(*POLICY_KINDS):
+        namespace = namespace_of(policy, "")
         labels = namespaces.get(namespace)
         if labels is None:
             continue  # a namespace meshauth does not render: nothing to judge by
         for index, ref in enumerate((policy.get("spec") or {}).get("targetRefs") or []):
-            waypoint = _waypoint_gateway(objects, namespace, ref)
+            waypoint = _waypoint_gateway(facts, namespace, ref)
             if ref.get("kind") != "Service" and not waypoint:
                 continue
             if not labels.get(USE_WAYPOINT):
@@ -103,48 +91,46 @@ def _target_without_waypoint(facts: Facts) -> Iterator[Hit]:
                 )
 
 
-def _waypoint_gateway(objects: Objects, namespace: str, ref: Mapping[str, Any]) -> bool:
+def _waypoint_gateway(facts: Facts, namespace: str, ref: Mapping[str, Any]) -> bool:
     if ref.get("kind") != "Gateway" or ref.get("group") != GATEWAY_GROUP:
         return False
     return any(
-        _namespace_of(g) == namespace and g["metadata"].get("name") == ref.get("name")
+        namespace_of(g, "") == namespace and g["metadata"].get("name") == ref.get("name")
         and (g.get("spec") or {}).get("gatewayClassName") == "istio-waypoint"
-        for g in of_kind(objects, "Gateway")
+        for g in facts.of_kind("Gateway")
     )
 
 
-def _gateway_api_gateways(objects: Objects) -> dict[tuple[str, str], Mapping[str, Any]]:
+def _gateway_api_gateways(facts: Facts) -> dict[tuple[str, str], Mapping[str, Any]]:
     return {
-        (_namespace_of(g), str(g["metadata"].get("name"))): g
-        for g in of_kind(objects, "Gateway")
+        (namespace_of(g, ""), str(g["metadata"].get("name"))): g
+        for g in facts.of_kind("Gateway")
         if str(g.get("apiVersion", "")).startswith(GATEWAY_GROUP + "/")
     }
 
 
 @rule("MA072", "warning", "a policy targets a Gateway the bundle does not render")
 def _target_gateway_missing(facts: Facts) -> Iterator[Hit]:
-    objects = list(facts.objects)
-    gateways = _gateway_api_gateways(objects)
+    gateways = _gateway_api_gateways(facts)
     if not gateways:
         return
-    for policy in (o for kind in POLICY_KINDS for o in of_kind(objects, kind)):
+    for policy in facts.of_kind(*POLICY_KINDS):
         for index, ref in enumerate((policy.get("spec") or {}).get("targetRefs") or []):
-            if ref.get("kind") == "Gateway" and (_namespace_of(policy), ref.get("name")) not in gateways:
+            if ref.get("kind") == "Gateway" and (namespace_of(policy, ""), ref.get("name")) not in gateways:
                 yield policy, f"spec.targetRefs[{index}]", (
-                    f"Gateway {_namespace_of(policy)}/{ref.get('name')} is not in this bundle; a "
+                    f"Gateway {namespace_of(policy, '')}/{ref.get('name')} is not in this bundle; a "
                     "policy attached to a Gateway that does not exist applies to nothing"
                 )
 
 
 @rule("MA073", "error", "an HTTPRoute names a listener that does not accept it")
 def _route_not_admitted(facts: Facts) -> Iterator[Hit]:
-    objects = list(facts.objects)
-    gateways = _gateway_api_gateways(objects)
-    namespaces = _namespaces(objects)
-    for route in of_kind(objects, "HTTPRoute"):
+    gateways = _gateway_api_gateways(facts)
+    namespaces = _namespaces(facts)
+    for route in facts.of_kind("HTTPRoute"):
         spec = route.get("spec") or {}
         for index, parent in enumerate(spec.get("parentRefs") or []):
-            gateway = gateways.get((parent.get("namespace") or _namespace_of(route), parent.get("name")))
+            gateway = gateways.get((parent.get("namespace") or namespace_of(route, ""), parent.get("name")))
             if gateway is None or not parent.get("sectionName"):
                 continue
             problem = _listener_problem(gateway, parent["sectionName"], route, spec, namespaces)
@@ -160,9 +146,9 @@ def _listener_problem(gateway, section, route, spec, namespaces) -> Optional[str
     if hostname and spec.get("hostnames") and hostname not in spec["hostnames"]:
         return f"listener {section} serves {hostname}, which is not among the route's hostnames"
     allowed = (listener.get("allowedRoutes") or {}).get("namespaces") or {"from": "Same"}
-    namespace = _namespace_of(route)
-    if allowed.get("from", "Same") == "Same" and namespace != _namespace_of(gateway):
-        return f"listener {section} only admits routes from {_namespace_of(gateway)}"
+    namespace = namespace_of(route, "")
+    if allowed.get("from", "Same") == "Same" and namespace != namespace_of(gateway, ""):
+        return f"listener {section} only admits routes from {namespace_of(gateway, '')}"
     if allowed.get("from") == "Selector":
         wanted = ((allowed.get("selector") or {}).get("matchLabels") or {}).items()
         labels = {**namespaces.get(namespace, {}), "kubernetes.io/metadata.name": namespace}

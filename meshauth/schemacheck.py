@@ -352,13 +352,9 @@ class FastValidator:
 
     def __init__(self, validator: Any, registry: Any) -> None:
         self.validator = validator
-        self.schema = validator.schema
         self.is_fast_valid = compile_check(validator.schema, registry)
 
     def iter_errors(self, instance: Any) -> Any:
         if self.is_fast_valid(instance):
             return iter(())
         return self.validator.iter_errors(instance)
-
-    def is_valid(self, instance: Any) -> bool:
-        return self.is_fast_valid(instance) or self.validator.is_valid(instance)

@@ -21,8 +21,7 @@ from meshauth.errors import ValidationFailed
 from meshauth.schemacheck import FastValidator
 from meshauth.schemainline import inline_refs
 from meshauth.findings import Finding, errors, object_ref
-from meshauth.versions import DEFAULT_KUBERNETES, is_kubernetes_group, kubernetes_versions
-from meshauth.versions import api_removal as api_version_removal
+from meshauth.versions import DEFAULT_KUBERNETES, api_removal, is_kubernetes_group, kubernetes_versions
 
 if TYPE_CHECKING:
     import os
@@ -96,7 +95,7 @@ def object_findings(
     if validator is not None:
         return _schema_errors(obj, validator)
     known = served(api_version, kind)
-    if known and api_version_removal(api_version, kind) is None:  # a removed one is MA014's to explain
+    if known and api_removal(api_version, kind) is None:  # a removed one is MA014's to explain
         return [Finding(
             "schema", "error",
             f"no release meshauth knows serves {kind} as {api_version}, so the apply fails (no "
