@@ -18,8 +18,8 @@ from pathlib import Path
 from scale import config, timed
 
 import meshauth
-from meshauth.importer import import_manifests
-from meshauth.import_sources import read_manifests
+from meshauth.importer.run import import_manifests
+from meshauth.importer.sources import read_manifests
 
 
 def main(sizes: list[int]) -> None:
@@ -35,8 +35,10 @@ def main(sizes: list[int]) -> None:
             t_import = time.perf_counter() - start
         again, t_render = timed(lambda: meshauth.render(meshauth.load_config(imported.config)))
         same = again.to_yaml() == bundle.to_yaml()
-        print(f"{size:>6} {len(bundle.objects):>8} {t_read:>7.3f} {t_import:>7.3f} {t_render:>7.3f} "
-              f"{t_import / t_render:>8.1f} {str(same):>5}")
+        print(
+            f"{size:>6} {len(bundle.objects):>8} {t_read:>7.3f} {t_import:>7.3f} {t_render:>7.3f} "
+            f"{t_import / t_render:>8.1f} {str(same):>5}"
+        )
 
 
 if __name__ == "__main__":

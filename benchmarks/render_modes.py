@@ -28,20 +28,36 @@ def config(apps: int, istio: str, extra: dict) -> dict:
     spec = {
         "platform": {"istioVersion": istio},
         "tls": {},
-        "identity": {"issuerUrl": "https://idp.example.com", "jwksUri": "https://idp.example.com/keys",
-                     "clientId": "bench"},
+        "identity": {
+            "issuerUrl": "https://idp.example.com",
+            "jwksUri": "https://idp.example.com/keys",
+            "clientId": "bench",
+        },
         "apps": [
-            {"name": f"app{i}", "namespace": f"ns{i % 10}", "host": f"app{i}.example.com",
-             "publicPaths": ["/healthz"], "authorization": {"groups": [f"team{i % 10}"]}}
+            {
+                "name": f"app{i}",
+                "namespace": f"ns{i % 10}",
+                "host": f"app{i}.example.com",
+                "publicPaths": ["/healthz"],
+                "authorization": {"groups": [f"team{i % 10}"]},
+            }
             for i in range(apps)
         ],
         "externalServices": [
-            {"name": f"ext{i}", "host": f"ext{i}.example.com", "upstream": {"host": f"ext{i}.corp.example.net"}}
+            {
+                "name": f"ext{i}",
+                "host": f"ext{i}.example.com",
+                "upstream": {"host": f"ext{i}.corp.example.net"},
+            }
             for i in range(apps // 10)
         ],
     }
-    return {"apiVersion": "meshauth.dev/v1alpha1", "kind": "MeshAuthConfig",
-            "metadata": {"name": "bench"}, "spec": {**spec, **copy.deepcopy(extra)}}
+    return {
+        "apiVersion": "meshauth.dev/v1alpha1",
+        "kind": "MeshAuthConfig",
+        "metadata": {"name": "bench"},
+        "spec": {**spec, **copy.deepcopy(extra)},
+    }
 
 
 def best(fn, runs: int = 3):

@@ -47,11 +47,19 @@ def config(apps: int) -> dict:
         "spec": {
             "platform": {"istioVersion": "1.30"},
             "tls": {},
-            "identity": {"issuerUrl": "https://idp.example.com",
-                         "jwksUri": "https://idp.example.com/keys", "clientId": "bench"},
+            "identity": {
+                "issuerUrl": "https://idp.example.com",
+                "jwksUri": "https://idp.example.com/keys",
+                "clientId": "bench",
+            },
             "apps": [
-                {"name": f"app{i}", "host": f"app{i}.example.com", "publicPaths": ["/healthz"],
-                 "authorization": {"groups": [f"team{i % 10}"]}, "deploy": {"image": "nginx:1.27"}}
+                {
+                    "name": f"app{i}",
+                    "host": f"app{i}.example.com",
+                    "publicPaths": ["/healthz"],
+                    "authorization": {"groups": [f"team{i % 10}"]},
+                    "deploy": {"image": "nginx:1.27"},
+                }
                 for i in range(apps)
             ],
         },
@@ -69,7 +77,7 @@ def measure(apps: int) -> dict:
     import yaml
 
     import meshauth
-    from meshauth.validation import is_core_group, schema_findings
+    from meshauth.validation.validate import is_core_group, schema_findings
 
     data = config(apps)
     loaded, t_load = timed(lambda: meshauth.load_config(data))
@@ -115,25 +123,37 @@ def help_startup_ms(runs: int = 7) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "meshauth", "--help"], check=True,
-                       stdout=subprocess.DEVNULL, cwd=ROOT)
+        subprocess.run(
+            [sys.executable, "-m", "meshauth", "--help"], check=True, stdout=subprocess.DEVNULL, cwd=ROOT
+        )
         times.append(time.perf_counter() - start)
     return statistics.median(times) * 1000
 
 
 def main(sizes: list[int]) -> None:
     rows = []
-    print(f"{'apps':>6} {'objects':>8} {'load':>7} {'render':>7} {'validate':>8} {'emit':>7} "
-          f"{'emit/2':>7} {'gc':>6} {'total':>7} {'floor':>7} {'x floor':>7} {'naive':>8} {'core':>6} {'x faster':>8} {'peak MB':>8}")
+    print(
+        f"{'apps':>6} {'objects':>8} {'load':>7} {'render':>7} {'validate':>8} {'emit':>7} "
+        f"{'emit/2':>7} {'gc':>6} {'total':>7} {'floor':>7} {'x floor':>7} {'naive':>8} {'core':>6} {'x faster':>8} {'peak MB':>8}"
+    )
     for size in sizes:
-        child = subprocess.run([sys.executable, __file__, "--one", str(size)], check=True,
-                               capture_output=True, text=True, cwd=ROOT, env=os.environ)
+        child = subprocess.run(
+            [sys.executable, __file__, "--one", str(size)],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=os.environ,
+        )
         row = json.loads(child.stdout)
         rows.append(row)
-        print(f"{row['apps']:>6} {row['objects']:>8} {row['load']:>7.3f} {row['render']:>7.3f} "
-              f"{row['validate']:>8.3f} {row['emit']:>7.3f} {row['emit2']:>7.3f} {row['gc']:>6.3f} {row['total']:>7.3f} {row['floor']:>7.3f} "
-              f"{row['total'] / row['floor']:>7.1f} {row['naive']:>8.2f} {row['core']:>6.3f} "
-              f"{row['naive'] / row['core']:>8.0f} {row['peak_mb']:>8.0f}", flush=True)
+        print(
+            f"{row['apps']:>6} {row['objects']:>8} {row['load']:>7.3f} {row['render']:>7.3f} "
+            f"{row['validate']:>8.3f} {row['emit']:>7.3f} {row['emit2']:>7.3f} {row['gc']:>6.3f} {row['total']:>7.3f} {row['floor']:>7.3f} "
+            f"{row['total'] / row['floor']:>7.1f} {row['naive']:>8.2f} {row['core']:>6.3f} "
+            f"{row['naive'] / row['core']:>8.0f} {row['peak_mb']:>8.0f}",
+            flush=True,
+        )
     by_size = {r["apps"]: r for r in rows}
     print()
     _targets(by_size, help_startup_ms())
@@ -143,24 +163,46 @@ def _targets(by_size: dict, help_ms: float) -> None:
     checks = []
     if 1000 in by_size:
         r = by_size[1000]
-        checks.append(("1,000 apps rendered and validated within 5x the floor",
-                       r["total"] / r["floor"], 5.0, "x"))
+        checks.append(
+            ("1,000 apps rendered and validated within 5x the floor", r["total"] / r["floor"], 5.0, "x")
+        )
         checks.append(("peak memory for 1,000 apps under 300 MB", r["peak_mb"], 300.0, "MB"))
-        checks.append(("validation at least 20x faster than naive kubernetes_validate",
-                       r["naive"] / r["core"], 20.0, "x (at least)"))
+        checks.append(
+            (
+                "validation at least 20x faster than naive kubernetes_validate",
+                r["naive"] / r["core"],
+                20.0,
+                "x (at least)",
+            )
+        )
     if 1000 in by_size and 5000 in by_size:
-        checks.append(("growth from 1,000 to 5,000 apps at most 5.5x",
-                       by_size[5000]["total"] / by_size[1000]["total"], 5.5, "x"))
+        checks.append(
+            (
+                "growth from 1,000 to 5,000 apps at most 5.5x",
+                by_size[5000]["total"] / by_size[1000]["total"],
+                5.5,
+                "x",
+            )
+        )
     checks.append(("meshauth --help under 150 ms", help_ms, 150.0, "ms"))
-    checks.append(("every bundle measured is valid (error findings)", sum(r["errors"] for r in by_size.values()), 0, "errors"))
+    checks.append(
+        (
+            "every bundle measured is valid (error findings)",
+            sum(r["errors"] for r in by_size.values()),
+            0,
+            "errors",
+        )
+    )
     for name, value, bound, unit in checks:
         ok = value >= bound if "at least" in unit else value <= bound
         print(f"{'PASS' if ok else 'FAIL'}  {name}: {value:.1f} {unit.split(' ')[0]} (bound {bound:g})")
     largest = by_size[max(by_size)] if by_size else None
     if largest:
-        print(f"both cores: emitting {largest['apps']:,} apps takes {largest['emit2']:.2f} s in two processes, "
-              f"{largest['emit'] / largest['emit2']:.1f}x faster than one (the total with it: "
-              f"{(largest['total'] - largest['emit'] + largest['emit2']) / largest['floor']:.1f}x the floor)")
+        print(
+            f"both cores: emitting {largest['apps']:,} apps takes {largest['emit2']:.2f} s in two processes, "
+            f"{largest['emit'] / largest['emit2']:.1f}x faster than one (the total with it: "
+            f"{(largest['total'] - largest['emit'] + largest['emit2']) / largest['floor']:.1f}x the floor)"
+        )
 
 
 if __name__ == "__main__":

@@ -17,8 +17,8 @@ import time
 from scale import config as scale_config
 
 import meshauth
-from meshauth.access import access_table
-from meshauth.simulation import MeshView, Request, environment_for, evaluate
+from meshauth.authz.explain import access_table
+from meshauth.authz.simulate import MeshView, Request, environment_for, evaluate
 
 
 def config(apps: int) -> dict:
@@ -35,15 +35,19 @@ def requests(apps: int, count: int = 60) -> list[Request]:
     out = []
     for n in range(count):
         i = (n * 7919) % apps
-        claims = [None, {"email": "a@example.com", "groups": [f"team{i % 10}"]},
-                  {"email": "b@example.com", "groups": ["nobody"]}][n % 3]
+        claims = [
+            None,
+            {"email": "a@example.com", "groups": [f"team{i % 10}"]},
+            {"email": "b@example.com", "groups": ["nobody"]},
+        ][n % 3]
         out.append(Request(f"app{i}.example.com", "/static/x" if n % 5 == 0 else "/d", claims=claims))
     return out
 
 
 def main(sizes: list[int]) -> None:
-    print(f"{'apps':>6} {'objects':>8} {'render s':>9} {'simulate ms':>12} {'indexed ms':>11} "
-          f"{'explain s':>10}")
+    print(
+        f"{'apps':>6} {'objects':>8} {'render s':>9} {'simulate ms':>12} {'indexed ms':>11} {'explain s':>10}"
+    )
     for size in sizes:
         loaded = meshauth.load_config(config(size))
         start = time.perf_counter()
@@ -63,8 +67,10 @@ def main(sizes: list[int]) -> None:
         start = time.perf_counter()
         access_table(bundle, env)
         t_explain = time.perf_counter() - start
-        print(f"{size:>6} {len(bundle.objects):>8} {t_render:>9.3f} {t_simulate * 1000:>12.2f} "
-              f"{t_indexed * 1000:>11.2f} {t_explain:>10.2f}")
+        print(
+            f"{size:>6} {len(bundle.objects):>8} {t_render:>9.3f} {t_simulate * 1000:>12.2f} "
+            f"{t_indexed * 1000:>11.2f} {t_explain:>10.2f}"
+        )
 
 
 if __name__ == "__main__":

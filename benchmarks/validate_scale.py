@@ -17,10 +17,10 @@ from pathlib import Path
 from scale import config
 
 import meshauth
-from meshauth import rules
-from meshauth.facts import Facts
-from meshauth.manifests import mesh_source
-from meshauth.validation import object_findings
+from meshauth.files.manifests import mesh_source
+from meshauth.validation.rules import core as rules
+from meshauth.validation.rules.facts import Facts
+from meshauth.validation.validate import object_findings
 
 REF = Path(__file__).resolve().parents[1].parent / "shared" / "ref" / "crds"
 
@@ -34,10 +34,12 @@ def timed(fn):
 def main(sizes: list[int]) -> None:
     crd_set = None
     if REF.is_dir():
-        from meshauth.crds import load_crds
+        from meshauth.validation.schemas.usercrds import load_crds
 
         crd_set = load_crds(sorted(REF.glob("*.yaml")))
-    print(f"{'apps':>6} {'objects':>8} {'schemas':>8} {'rules':>7} {'validate':>9} {'--crds':>8} {'ms/object':>10}")
+    print(
+        f"{'apps':>6} {'objects':>8} {'schemas':>8} {'rules':>7} {'validate':>9} {'--crds':>8} {'ms/object':>10}"
+    )
     for size in [sizes[0], *sizes]:
         bundle = meshauth.render(meshauth.load_config(config(size)))
         objects = list(bundle.objects)
@@ -47,8 +49,10 @@ def main(sizes: list[int]) -> None:
         t_all = timed(lambda: meshauth.validate(bundle))
         t_crds = timed(lambda: meshauth.validate(bundle, crds=crd_set)) if crd_set else None
         crds_text = f"{t_crds:>8.3f}" if t_crds is not None else f"{'-':>8}"
-        print(f"{size:>6} {len(objects):>8} {t_schemas:>8.3f} {t_rules:>7.3f} {t_all:>9.3f} {crds_text} "
-              f"{1000 * t_all / len(objects):>10.3f}")
+        print(
+            f"{size:>6} {len(objects):>8} {t_schemas:>8.3f} {t_rules:>7.3f} {t_all:>9.3f} {crds_text} "
+            f"{1000 * t_all / len(objects):>10.3f}"
+        )
 
 
 if __name__ == "__main__":

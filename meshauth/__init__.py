@@ -34,25 +34,25 @@ from meshauth.errors import (
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load_config": "meshauth.load",
-    "render": "meshauth.rendering",
-    "validate": "meshauth.validation",
-    "Bundle": "meshauth.bundle",
+    "load_config": "meshauth.config.load",
+    "render": "meshauth.rendering.render",
+    "validate": "meshauth.validation.validate",
+    "Bundle": "meshauth.rendering.bundle",
     "Finding": "meshauth.findings",
-    "MeshAuthConfig": "meshauth.config",
-    "config_schema": "meshauth.schema",
-    "gitops": "meshauth.gitops_repo",
-    "GitOpsRepo": "meshauth.gitops_repo",
-    "Drift": "meshauth.drift",
-    "load_manifests": "meshauth.manifests",
-    "Manifests": "meshauth.manifests",
-    "simulate": "meshauth.simulation",
-    "Decision": "meshauth.simulation",
-    "explain": "meshauth.access",
-    "starter_config": "meshauth.starter",
-    "import_manifests": "meshauth.importer",
-    "discover": "meshauth.discovery",
-    "write_identity": "meshauth.discovery",
+    "MeshAuthConfig": "meshauth.config.model",
+    "config_schema": "meshauth.config.schema",
+    "gitops": "meshauth.gitopstree.repo",
+    "GitOpsRepo": "meshauth.gitopstree.repo",
+    "Drift": "meshauth.gitopstree.drift",
+    "load_manifests": "meshauth.files.manifests",
+    "Manifests": "meshauth.files.manifests",
+    "simulate": "meshauth.authz.simulate",
+    "Decision": "meshauth.authz.simulate",
+    "explain": "meshauth.authz.explain",
+    "starter_config": "meshauth.starter.starter",
+    "import_manifests": "meshauth.importer.run",
+    "discover": "meshauth.config.discovery",
+    "write_identity": "meshauth.config.discovery",
 }
 
 __all__ = [
@@ -85,21 +85,21 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from meshauth.access import explain
-    from meshauth.bundle import Bundle
-    from meshauth.config import MeshAuthConfig
-    from meshauth.drift import Drift
-    from meshauth.discovery import discover, write_identity
+    from meshauth.authz.explain import explain
+    from meshauth.authz.simulate import Decision, simulate
+    from meshauth.config.discovery import discover, write_identity
+    from meshauth.config.load import load_config
+    from meshauth.config.model import MeshAuthConfig
+    from meshauth.config.schema import config_schema
+    from meshauth.files.manifests import Manifests, load_manifests
     from meshauth.findings import Finding
-    from meshauth.gitops_repo import GitOpsRepo, gitops
-    from meshauth.importer import import_manifests
-    from meshauth.load import load_config
-    from meshauth.manifests import Manifests, load_manifests
-    from meshauth.rendering import render
-    from meshauth.schema import config_schema
-    from meshauth.simulation import Decision, simulate
-    from meshauth.starter import starter_config
-    from meshauth.validation import validate
+    from meshauth.gitopstree.drift import Drift
+    from meshauth.gitopstree.repo import GitOpsRepo, gitops
+    from meshauth.importer.run import import_manifests
+    from meshauth.rendering.bundle import Bundle
+    from meshauth.rendering.render import render
+    from meshauth.starter.starter import starter_config
+    from meshauth.validation.validate import validate
 
 
 def __getattr__(name: str) -> Any:

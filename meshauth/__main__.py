@@ -1,5 +1,5 @@
 import sys
 
-from meshauth.cli import main
+from meshauth.cli.main import main
 
 sys.exit(main())

@@ -30,18 +30,28 @@ CONFIG: dict[str, Any] = {
         },
         "oauth2Proxy": {"cookie": {"refresh": "30m"}},
         "apps": [
-            {"name": "wiki", "host": "wiki.acme.example", "publicPaths": ["/healthz"],
-             "authorization": {"claims": {"hd": ["example.com"]}}},
+            {
+                "name": "wiki",
+                "host": "wiki.acme.example",
+                "publicPaths": ["/healthz"],
+                "authorization": {"claims": {"hd": ["example.com"]}},
+            },
             {"name": "shop", "host": "shop.acme.example", "deploy": {"image": "nginx:1.27"}},
         ],
     },
 }
 OVERLAYS: dict[str, dict[str, Any]] = {
-    "dev": {"spec": {
-        "tls": {"issuer": {"name": "letsencrypt-staging", "acme": {
-            "server": "https://acme-staging-v02.api.letsencrypt.org/directory"}}},
-        "oauth2Proxy": {"cookie": {"refresh": "15m", "expire": "1h"}},
-    }},
+    "dev": {
+        "spec": {
+            "tls": {
+                "issuer": {
+                    "name": "letsencrypt-staging",
+                    "acme": {"server": "https://acme-staging-v02.api.letsencrypt.org/directory"},
+                }
+            },
+            "oauth2Proxy": {"cookie": {"refresh": "15m", "expire": "1h"}},
+        }
+    },
     "prod": {"spec": {"oauth2Proxy": {"replicas": 3}}},
 }
 
@@ -69,9 +79,7 @@ def changed(**spec: Any) -> dict[str, Any]:
 
 def tree(directory: Path) -> dict[str, bytes]:
     return {
-        str(p.relative_to(directory)): p.read_bytes()
-        for p in sorted(directory.rglob("*"))
-        if p.is_file()
+        str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()
     }
 
 

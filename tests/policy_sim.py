@@ -7,33 +7,33 @@ of its token, and optionally ``session``: the token oauth2-proxy puts into ``Aut
 request reaches it with a valid cookie. Tokens are ``Bearer <issuer>|<sub>|<aud,...>|<ok|bad>``
 stand-ins instead of real JWTs. The simulation answers ``"ext_authz"`` (sent to oauth2-proxy, which
 redirects to the login), ``401`` (token rejected), ``403`` (no ALLOW rule matched) or ``200``.
-Whether a rule matches is decided by :mod:`meshauth.authz`, the evaluator ``simulate`` uses.
+Whether a rule matches is decided by :mod:`meshauth.authz.matcher`, the evaluator ``simulate`` uses.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
-from meshauth import authz
-from meshauth.authz import Call, Identity
+from meshauth.authz import matcher as authz
+from meshauth.authz.matcher import Call, Identity
 
 
 def token(issuer: str, sub: str, audiences: list[str], valid: bool = True) -> str:
     return f"Bearer {issuer}|{sub}|{','.join(audiences)}|{'ok' if valid else 'bad'}"
 
 
-def _rule(rule: dict, request: dict, auth: Optional[Identity]) -> bool:
-    """Matched by meshauth.authz, the evaluator simulate uses, at port 443 without a mesh peer."""
+def _rule(rule: dict, request: dict, auth: Identity | None) -> bool:
+    """Matched by meshauth.authz.matcher, the evaluator simulate uses, at port 443 without a mesh peer."""
     call = Call(request["host"], request["path"], "GET", 443, auth=auth, headers=request["headers"])
     return authz.rule_matches(rule, call) is True
 
 
-def _jwt(request: dict, authentications: list[dict]) -> tuple[bool, Optional[Identity]]:
+def _jwt(request: dict, authentications: list[dict]) -> tuple[bool, Identity | None]:
     """(accepted, auth): a missing token passes without auth; a bad one fails (401)."""
     header = request["headers"].get("authorization")
     if header is None or not header.startswith("Bearer "):
         return True, None
-    issuer, sub, audiences, valid = header[len("Bearer "):].split("|")
+    issuer, sub, audiences, valid = header[len("Bearer ") :].split("|")
     rules = [r for ra in authentications for r in ra["spec"]["jwtRules"] if r["issuer"] == issuer]
     aud = [a for a in audiences.split(",") if a]
     if valid != "ok" or not rules:
@@ -45,6 +45,7 @@ def _jwt(request: dict, authentications: list[dict]) -> tuple[bool, Optional[Ide
 
 def judge(objects: list[dict], selector_of: dict, request: dict) -> Any:
     """The answer of the workload whose pods carry ``selector_of`` labels."""
+
     def applies(obj: dict) -> bool:
         labels = (obj["spec"].get("selector") or {}).get("matchLabels") or {}
         return all(selector_of.get(k) == v for k, v in labels.items())
@@ -56,7 +57,9 @@ def judge(objects: list[dict], selector_of: dict, request: dict) -> Any:
             return "ext_authz"  # oauth2-proxy answers: a redirect to the login
         # a logged-in browser: oauth2-proxy allows and puts its ID token into Authorization
         request = {**request, "headers": {**request["headers"], "authorization": request["session"]}}
-    accepted, auth = _jwt(request, [o for o in objects if o["kind"] == "RequestAuthentication" and applies(o)])
+    accepted, auth = _jwt(
+        request, [o for o in objects if o["kind"] == "RequestAuthentication" and applies(o)]
+    )
     if not accepted:
         return 401
     allows = [p for p in policies if p["spec"]["action"] == "ALLOW"]

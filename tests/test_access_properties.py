@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import meshauth
-from meshauth import authz, authz_eval
-from meshauth.simulation import Request, environment_for, evaluate
+from meshauth.authz import matcher as authz
+from meshauth.authz import requests as authz_eval
+from meshauth.authz.simulate import Request, environment_for, evaluate
 
 ISSUER = "https://idp.example.com"
 CLIENT_ID = "meshauth"
@@ -28,11 +29,19 @@ TEAMS = ["core", "edge"]
 PUBLIC = ["/healthz", "/static/*", "/api/v1/status", "/public/*"]
 # raw path -> the path Istio's policies see (BASE normalization), spelled out by hand
 PATHS = {
-    "/": "/", "/admin": "/admin", "/healthz": "/healthz", "/healthz/x": "/healthz/x",
-    "/static/app.js": "/static/app.js", "/static": "/static", "/static/../admin": "/admin",
-    "/public/%2e%2e/admin": "/admin", "/api/v1/status": "/api/v1/status",
-    "/api/v1/status?x=1": "/api/v1/status", "/public/a/b": "/public/a/b",
-    ACME + "token": ACME + "token", "/.well-known/acme-challenge": "/.well-known/acme-challenge",
+    "/": "/",
+    "/admin": "/admin",
+    "/healthz": "/healthz",
+    "/healthz/x": "/healthz/x",
+    "/static/app.js": "/static/app.js",
+    "/static": "/static",
+    "/static/../admin": "/admin",
+    "/public/%2e%2e/admin": "/admin",
+    "/api/v1/status": "/api/v1/status",
+    "/api/v1/status?x=1": "/api/v1/status",
+    "/public/a/b": "/public/a/b",
+    ACME + "token": ACME + "token",
+    "/.well-known/acme-challenge": "/.well-known/acme-challenge",
 }
 
 
@@ -51,7 +60,7 @@ def wild(pattern: str, value: str) -> bool:
 
 
 @st.composite
-def authorizations(draw) -> Optional[dict]:
+def authorizations(draw) -> dict | None:
     if draw(st.booleans()):
         return None
     subset = lambda pool: draw(st.lists(st.sampled_from(pool), unique=True, max_size=2))  # noqa: E731
@@ -71,8 +80,11 @@ def configs(draw) -> dict:
     names = draw(st.lists(st.sampled_from(["alpha", "beta", "gamma"]), unique=True, min_size=1, max_size=3))
     apps = []
     for name in names:
-        app: dict[str, Any] = {"name": name, "host": f"{name}.example.com",
-                               "publicPaths": draw(st.lists(st.sampled_from(PUBLIC), unique=True, max_size=2))}
+        app: dict[str, Any] = {
+            "name": name,
+            "host": f"{name}.example.com",
+            "publicPaths": draw(st.lists(st.sampled_from(PUBLIC), unique=True, max_size=2)),
+        }
         if draw(st.booleans()):
             app["namespace"] = "shared"
         authorization = draw(authorizations())
@@ -85,25 +97,33 @@ def configs(draw) -> dict:
     spec: dict[str, Any] = {
         "platform": {"istioVersion": draw(st.sampled_from(["1.11", "1.17", "1.22", "1.30"]))},
         "identity": {"issuerUrl": ISSUER, "jwksUri": f"{ISSUER}/keys", "clientId": CLIENT_ID},
-        "oauth2Proxy": {"emailDomains": draw(st.sampled_from([["*"], ["example.com"], ["example.com", "partner.org"]])),
-                        "cookie": {"refresh": "30m", "secure": tls is not None}},
+        "oauth2Proxy": {
+            "emailDomains": draw(st.sampled_from([["*"], ["example.com"], ["example.com", "partner.org"]])),
+            "cookie": {"refresh": "30m", "secure": tls is not None},
+        },
         "apps": apps,
     }
     if tls == "http01":
         spec["tls"] = {}
     elif tls == "dns01":
         spec["tls"] = {"issuer": {"acme": {"solver": "dns01", "dns01": {"cloudDNS": {"project": "p"}}}}}
-    return {"apiVersion": "meshauth.dev/v1alpha1", "kind": "MeshAuthConfig",
-            "metadata": {"name": "prop"}, "spec": spec}
+    return {
+        "apiVersion": "meshauth.dev/v1alpha1",
+        "kind": "MeshAuthConfig",
+        "metadata": {"name": "prop"},
+        "spec": spec,
+    }
 
 
 @st.composite
-def identities(draw) -> Optional[dict]:
+def identities(draw) -> dict | None:
     if draw(st.booleans()):
         return None
-    claims: dict[str, Any] = {"email": draw(st.sampled_from([e for e in EMAILS if "*" not in e] + ["x@partner.org"])),
-                              "sub": draw(st.sampled_from(SUBJECTS)),
-                              "groups": draw(st.lists(st.sampled_from(GROUPS), unique=True, max_size=2))}
+    claims: dict[str, Any] = {
+        "email": draw(st.sampled_from([e for e in EMAILS if "*" not in e] + ["x@partner.org"])),
+        "sub": draw(st.sampled_from(SUBJECTS)),
+        "groups": draw(st.lists(st.sampled_from(GROUPS), unique=True, max_size=2)),
+    }
     aud = draw(st.sampled_from([None, CLIENT_ID, [CLIENT_ID, "reports"], "reports"]))
     if aud is not None:
         claims["aud"] = aud
@@ -116,7 +136,7 @@ def identities(draw) -> Optional[dict]:
 # --- the config's meaning --------------------------------------------------------------------------------
 
 
-def grants(config: dict, claims: Optional[dict], host: str, path: str, port: int) -> bool:
+def grants(config: dict, claims: dict | None, host: str, path: str, port: int) -> bool:
     """Does the config let this request reach the app (docs/config.md, docs/design.md)?"""
     spec = config["spec"]
     app = next(a for a in spec["apps"] if a["host"] == host.split(":")[0].lower())
@@ -156,9 +176,11 @@ def _app_admits(spec: dict, app: dict, claims: dict) -> bool:
     listed = authz_.get("emails") or authz_.get("groups") or authz_.get("principals")
     if not listed:
         return True
-    return (any(wild(e, claims["email"]) for e in authz_.get("emails") or [])
-            or bool(set(authz_.get("groups") or []) & set(claims.get("groups") or []))
-            or f"{ISSUER}/{claims['sub']}" in (authz_.get("principals") or []))
+    return (
+        any(wild(e, claims["email"]) for e in authz_.get("emails") or [])
+        or bool(set(authz_.get("groups") or []) & set(claims.get("groups") or []))
+        or f"{ISSUER}/{claims['sub']}" in (authz_.get("principals") or [])
+    )
 
 
 # --- the properties ----------------------------------------------------------------------------------
@@ -189,8 +211,11 @@ def test_an_identity_reaches_an_app_exactly_when_the_config_grants_it(config, cl
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(config=configs(), data=st.data(),
-       path=st.from_regex(r"\A/[a-zA-Z0-9/._%~-]{0,30}\Z").filter(lambda p: "%00" not in p))
+@given(
+    config=configs(),
+    data=st.data(),
+    path=st.from_regex(r"\A/[a-zA-Z0-9/._%~-]{0,30}\Z").filter(lambda p: "%00" not in p),
+)
 def test_anonymous_requests_reach_only_public_paths_and_the_acme_path(config, data, path):
     app = data.draw(st.sampled_from(config["spec"]["apps"]))
     path = data.draw(st.sampled_from([path, "/static/" + path.lstrip("/"), ACME + path.lstrip("/")]))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from meshauth import authz, authz_eval
-from meshauth.authz import Call, Identity
+from meshauth.authz import matcher as authz
+from meshauth.authz import requests as authz_eval
+from meshauth.authz.matcher import Call, Identity
 
 
 def call(path="/", host="app.example.com", method="GET", port=443, principal=None, auth=None, **kw):
@@ -22,16 +23,19 @@ def token(**claims):
 # --- string matching ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("pattern, value, expected", [
-    ("/admin", "/admin", True),
-    ("/admin", "/admin/", False),
-    ("/static/*", "/static/app.js", True),
-    ("/static/*", "/static", False),
-    ("*.png", "/img/a.png", True),
-    ("*.png", "/img/a.png.txt", False),
-    ("*", "/anything", True),
-    ("*", "", True),
-])
+@pytest.mark.parametrize(
+    "pattern, value, expected",
+    [
+        ("/admin", "/admin", True),
+        ("/admin", "/admin/", False),
+        ("/static/*", "/static/app.js", True),
+        ("/static/*", "/static", False),
+        ("*.png", "/img/a.png", True),
+        ("*.png", "/img/a.png.txt", False),
+        ("*", "/anything", True),
+        ("*", "", True),
+    ],
+)
 def test_exact_prefix_suffix_and_presence(pattern, value, expected):
     assert authz.match_string(pattern, value) is expected
 
@@ -40,22 +44,28 @@ def test_presence_needs_a_value():
     assert authz.match_string("*", None) is False
 
 
-@pytest.mark.parametrize("pattern, host, expected", [
-    ("app.example.com", "APP.Example.com", True),
-    ("app.example.com", "app.example.com:443", False),  # hence meshauth's "host:*" patterns
-    ("app.example.com:*", "app.example.com:443", True),
-    ("app.example.com:*", "app.example.com", False),
-    ("*.example.com", "x.EXAMPLE.com", True),
-])
+@pytest.mark.parametrize(
+    "pattern, host, expected",
+    [
+        ("app.example.com", "APP.Example.com", True),
+        ("app.example.com", "app.example.com:443", False),  # hence meshauth's "host:*" patterns
+        ("app.example.com:*", "app.example.com:443", True),
+        ("app.example.com:*", "app.example.com", False),
+        ("*.example.com", "x.EXAMPLE.com", True),
+    ],
+)
 def test_hosts_ignore_case_and_include_the_port(pattern, host, expected):
     assert authz.operation_matches({"hosts": [pattern]}, call(host=host)) is expected
 
 
-@pytest.mark.parametrize("pattern, path, expected", [
-    ("/api/{*}/info", "/api/v1/info", True),
-    ("/api/{*}/info", "/api/v1/v2/info", False),
-    ("/api/{**}", "/api/v1/v2", True),
-])
+@pytest.mark.parametrize(
+    "pattern, path, expected",
+    [
+        ("/api/{*}/info", "/api/v1/info", True),
+        ("/api/{*}/info", "/api/v1/v2/info", False),
+        ("/api/{**}", "/api/v1/v2", True),
+    ],
+)
 def test_path_templates(pattern, path, expected):
     assert authz.match_path(pattern, path) is expected
 
@@ -63,19 +73,22 @@ def test_path_templates(pattern, path, expected):
 # --- normalization (Istio "Authorization Policy Normalization", option BASE) ---------------------------
 
 
-@pytest.mark.parametrize("raw, normalized", [
-    ("/a/../b", "/b"),
-    ("/public/./data/abc/../xyz", "/public/data/xyz"),
-    ("/%2e%2e/admin", "/admin"),
-    ("/some%2fdata/%61%62%63", "/some%2fdata/abc"),  # %2F stays unless DECODE_AND_MERGE_SLASHES
-    ("/%41%5f%7e%2d", "/A_~-"),
-    ("\\da", "/da"),
-    ("/a\\b", "/a/b"),
-    ("/a//b", "/a//b"),  # merging slashes is MERGE_SLASHES, not the default
-    ("/foo?v=1", "/foo"),
-    ("/a/b/..", "/a/"),
-    ("/../../x", "/x"),
-])
+@pytest.mark.parametrize(
+    "raw, normalized",
+    [
+        ("/a/../b", "/b"),
+        ("/public/./data/abc/../xyz", "/public/data/xyz"),
+        ("/%2e%2e/admin", "/admin"),
+        ("/some%2fdata/%61%62%63", "/some%2fdata/abc"),  # %2F stays unless DECODE_AND_MERGE_SLASHES
+        ("/%41%5f%7e%2d", "/A_~-"),
+        ("\\da", "/da"),
+        ("/a\\b", "/a/b"),
+        ("/a//b", "/a//b"),  # merging slashes is MERGE_SLASHES, not the default
+        ("/foo?v=1", "/foo"),
+        ("/a/b/..", "/a/"),
+        ("/../../x", "/x"),
+    ],
+)
 def test_paths_are_normalized_like_the_default_base_option(raw, normalized):
     assert authz_eval.normalize_path(raw) == normalized
 
@@ -104,12 +117,18 @@ def test_a_policy_without_rules_matches_nothing():
 
 
 def test_sources_are_alternatives_fields_within_a_source_all_hold():
-    rule = {"from": [{"source": {"principals": ["cluster.local/ns/a/sa/x"], "namespaces": ["b"]}},
-                     {"source": {"requestPrincipals": ["*"]}}]}
+    rule = {
+        "from": [
+            {"source": {"principals": ["cluster.local/ns/a/sa/x"], "namespaces": ["b"]}},
+            {"source": {"requestPrincipals": ["*"]}},
+        ]
+    }
     assert not authz.rule_matches(rule, call(principal="cluster.local/ns/a/sa/x"))  # ns a is not b
     assert authz.rule_matches(rule, call(auth=token()))
     assert not authz.rule_matches(rule, call(principal="cluster.local/ns/b/sa/x"))  # not principal x
-    assert authz.rule_matches({"from": [{"source": {"namespaces": ["b"]}}]}, call(principal="cluster.local/ns/b/sa/x"))
+    assert authz.rule_matches(
+        {"from": [{"source": {"namespaces": ["b"]}}]}, call(principal="cluster.local/ns/b/sa/x")
+    )
 
 
 def test_request_principals_star_means_a_valid_token():
@@ -132,8 +151,12 @@ def test_not_fields_exclude():
 
 
 def test_every_condition_must_hold():
-    rule = {"when": [{"key": "request.auth.audiences", "values": ["web"]},
-                     {"key": "request.auth.claims[groups]", "values": ["sre"]}]}
+    rule = {
+        "when": [
+            {"key": "request.auth.audiences", "values": ["web"]},
+            {"key": "request.auth.claims[groups]", "values": ["sre"]},
+        ]
+    }
     assert authz.rule_matches(rule, call(auth=token(aud="web", groups=["dev", "sre"])))
     assert not authz.rule_matches(rule, call(auth=token(aud="web", groups=["dev"])))
     assert not authz.rule_matches(rule, call(auth=token(aud="api", groups=["sre"])))
@@ -161,7 +184,9 @@ def test_not_values_and_missing_attributes():
 
 def test_source_principal_and_namespace_conditions():
     peer = "cluster.local/ns/istio-system/sa/gw"
-    assert authz.condition_matches({"key": "source.namespace", "values": ["istio-system"]}, call(principal=peer))
+    assert authz.condition_matches(
+        {"key": "source.namespace", "values": ["istio-system"]}, call(principal=peer)
+    )
     assert authz.condition_matches({"key": "source.principal", "values": [peer]}, call(principal=peer))
 
 
@@ -171,7 +196,9 @@ def test_what_is_not_modelled_is_refused_not_guessed():
     with pytest.raises(authz.Unsupported):
         authz.condition_matches({"key": "source.ip", "values": ["10.0.0.1"]}, call())
     with pytest.raises(authz.Unsupported):
-        authz_eval.applies({"metadata": {"namespace": "a"}, "spec": {"targetRefs": [{}]}}, "a", {}, "istio-system")
+        authz_eval.applies(
+            {"metadata": {"namespace": "a"}, "spec": {"targetRefs": [{}]}}, "a", {}, "istio-system"
+        )
 
 
 # --- which policies apply ----------------------------------------------------------------------------
@@ -199,8 +226,11 @@ def test_dry_run_policies_do_not_enforce():
 # --- RequestAuthentication ---------------------------------------------------------------------------
 
 
-RA = {"kind": "RequestAuthentication", "metadata": {"name": "jwt", "namespace": "a"},
-      "spec": {"jwtRules": [{"issuer": "https://idp", "forwardOriginalToken": True}]}}
+RA = {
+    "kind": "RequestAuthentication",
+    "metadata": {"name": "jwt", "namespace": "a"},
+    "spec": {"jwtRules": [{"issuer": "https://idp", "forwardOriginalToken": True}]},
+}
 
 
 def test_no_token_passes_without_identity():
@@ -241,17 +271,45 @@ _HOSTS = ["a.example.com", "a.example.com:*", "B.example.com", "*.example.com", 
 
 @settings(max_examples=300, deadline=None)
 @given(
-    rules=st.lists(st.fixed_dictionaries({}, optional={
-        "to": st.lists(st.fixed_dictionaries({"operation": st.fixed_dictionaries({}, optional={
-            "hosts": st.lists(st.sampled_from(_HOSTS), max_size=3),
-            "notHosts": st.lists(st.sampled_from(_HOSTS), max_size=2),
-            "paths": st.lists(st.sampled_from(["/x", "/y*"]), max_size=2)})}), max_size=2)}),
-        max_size=6),
-    host=st.sampled_from(["a.example.com", "A.EXAMPLE.COM:443", "b.example.com", "c.example.com:8443",
-                          "d.example.com", "[::1]:443", "a.example.com:"]),
+    rules=st.lists(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "to": st.lists(
+                    st.fixed_dictionaries(
+                        {
+                            "operation": st.fixed_dictionaries(
+                                {},
+                                optional={
+                                    "hosts": st.lists(st.sampled_from(_HOSTS), max_size=3),
+                                    "notHosts": st.lists(st.sampled_from(_HOSTS), max_size=2),
+                                    "paths": st.lists(st.sampled_from(["/x", "/y*"]), max_size=2),
+                                },
+                            )
+                        }
+                    ),
+                    max_size=2,
+                )
+            },
+        ),
+        max_size=6,
+    ),
+    host=st.sampled_from(
+        [
+            "a.example.com",
+            "A.EXAMPLE.COM:443",
+            "b.example.com",
+            "c.example.com:8443",
+            "d.example.com",
+            "[::1]:443",
+            "a.example.com:",
+        ]
+    ),
     path=st.sampled_from(["/x", "/y1", "/z"]),
 )
 def test_the_rule_index_never_changes_which_rule_matches(rules, host, path):
     policy = {"spec": {"rules": rules}}
     request = call(host=host, path=path)
-    assert authz.matching_rule(policy, request, authz.PolicyIndex(policy)) == authz.matching_rule(policy, request)
+    assert authz.matching_rule(policy, request, authz.PolicyIndex(policy)) == authz.matching_rule(
+        policy, request
+    )

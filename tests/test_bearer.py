@@ -13,7 +13,7 @@ from policy_sim import judge, token
 from upstream_flags import proxy_container, proxy_problems
 
 import meshauth
-from meshauth import rules
+from meshauth.validation.rules import core as rules
 
 CASE = yaml.safe_load((ROOT / "tests/cases/valid/bearer-tokens-keycloak-ci.yaml").read_text())
 KC = "https://sso.example.com/realms/platform"
@@ -47,16 +47,25 @@ def at_gateway_and_app(bundle, req, app_labels):
     first = judge(objects_of(bundle), GATEWAY, req)
     if first != 200:
         return first, None
-    forwarded = req if not req.get("session") else {**req, "headers": {"authorization": req["session"]}, "session": None}
+    forwarded = (
+        req
+        if not req.get("session")
+        else {**req, "headers": {"authorization": req["session"]}, "session": None}
+    )
     return first, judge(objects_of(bundle), app_labels, forwarded)
 
 
 def test_login_applies_only_without_a_bearer_token(bundle):
     login = get(bundle, "AuthorizationPolicy", "api-login")
-    assert all(r["when"] == [{"key": "request.headers[authorization]", "notValues": ["Bearer *"]}]
-               for r in login["spec"]["rules"])
+    assert all(
+        r["when"] == [{"key": "request.headers[authorization]", "notValues": ["Bearer *"]}]
+        for r in login["spec"]["rules"]
+    )
     assert judge(objects_of(bundle), GATEWAY, request("api.example.com")) == "ext_authz"
-    assert judge(objects_of(bundle), GATEWAY, request("api.example.com", authorization="Basic dTpw")) == "ext_authz"
+    assert (
+        judge(objects_of(bundle), GATEWAY, request("api.example.com", authorization="Basic dTpw"))
+        == "ext_authz"
+    )
 
 
 def test_no_custom_policy_uses_what_istio_forbids_in_custom_rules(bundle):
@@ -73,15 +82,17 @@ def test_ci_token_for_its_audience_reaches_the_app_that_names_it(bundle):
 @pytest.mark.parametrize(
     "authorization, answer",
     [
-        (token(CI, CI_SUB, ["other-api"]), 401),          # the CI issuer's token for another audience
+        (token(CI, CI_SUB, ["other-api"]), 401),  # the CI issuer's token for another audience
         (token(CI, CI_SUB, ["api.example.com"], valid=False), 401),  # expired or badly signed
         (token("https://evil.example.com", "x", ["api.example.com"]), 401),  # unknown issuer
-        (token(KC, "someone", ["account"]), 403),         # the login issuer, wrong audience
+        (token(KC, "someone", ["account"]), 403),  # the login issuer, wrong audience
         (token(CI, CI_SUB, ["meshauth", "api.example.com"]), 200),  # one of its audiences suffices
     ],
 )
 def test_bearer_requests_are_judged_by_their_token(bundle, authorization, answer):
-    assert judge(objects_of(bundle), GATEWAY, request("api.example.com", authorization=authorization)) == answer
+    assert (
+        judge(objects_of(bundle), GATEWAY, request("api.example.com", authorization=authorization)) == answer
+    )
 
 
 def test_an_extra_issuer_cannot_pass_with_the_login_audience():
@@ -90,12 +101,18 @@ def test_an_extra_issuer_cannot_pass_with_the_login_audience():
     data["spec"]["identity"]["bearerTokens"]["extraIssuers"][0]["audiences"] = ["api.example.com", "meshauth"]
     bundle = meshauth.render(data)
     gateway = get(bundle, "AuthorizationPolicy", "api-access")
-    ci_rule = next(r for r in gateway["spec"]["rules"]
-                   if r.get("from", [{}])[0].get("source", {}).get("requestPrincipals") == [f"{CI}/*"])
+    ci_rule = next(
+        r
+        for r in gateway["spec"]["rules"]
+        if r.get("from", [{}])[0].get("source", {}).get("requestPrincipals") == [f"{CI}/*"]
+    )
     assert ci_rule["when"] == [{"key": "request.auth.audiences", "values": ["api.example.com", "meshauth"]}]
     # the human rule is bound to the login issuer: a CI token with aud meshauth matches only the CI rule
-    human = next(r for r in gateway["spec"]["rules"]
-                 if r.get("from", [{}])[0].get("source", {}).get("requestPrincipals") == [f"{KC}/*"])
+    human = next(
+        r
+        for r in gateway["spec"]["rules"]
+        if r.get("from", [{}])[0].get("source", {}).get("requestPrincipals") == [f"{KC}/*"]
+    )
     assert human["when"] == [{"key": "request.auth.audiences", "values": ["meshauth"]}]
 
 
@@ -117,14 +134,18 @@ def test_gateway_and_sidecars_check_every_issuer(bundle):
     for name in ("api-jwt", "api-api-jwt", "api-docs-jwt"):
         rules_ = get(bundle, "RequestAuthentication", name)["spec"]["jwtRules"]
         assert [(r["issuer"], r.get("audiences"), r["forwardOriginalToken"]) for r in rules_] == [
-            (KC, None, True), (CI, ["api.example.com"], True)]
+            (KC, None, True),
+            (CI, ["api.example.com"], True),
+        ]
 
 
 def test_app_policy_gives_machine_principals_their_issuers_audience_and_no_claims(bundle):
     policy = get(bundle, "AuthorizationPolicy", "api-api-access")
     machine = policy["spec"]["rules"][-1]
-    assert machine == {"from": [{"source": {"requestPrincipals": [f"{CI}/{CI_SUB}"]}}],
-                       "when": [{"key": "request.auth.audiences", "values": ["api.example.com"]}]}
+    assert machine == {
+        "from": [{"source": {"requestPrincipals": [f"{CI}/{CI_SUB}"]}}],
+        "when": [{"key": "request.auth.audiences", "values": ["api.example.com"]}],
+    }
 
 
 def test_oauth2_proxy_judges_bearer_tokens_the_same_way(bundle):
@@ -137,7 +158,9 @@ def test_oauth2_proxy_judges_bearer_tokens_the_same_way(bundle):
 def test_bearer_tokens_of_the_login_issuer_alone():
     data = copy.deepcopy(CASE)
     data["spec"]["identity"]["bearerTokens"] = {}
-    data["spec"]["apps"][0]["authorization"]["principals"] = data["spec"]["apps"][0]["authorization"]["principals"][:1]
+    data["spec"]["apps"][0]["authorization"]["principals"] = data["spec"]["apps"][0]["authorization"][
+        "principals"
+    ][:1]
     bundle = meshauth.render(data)
     args = proxy_container(bundle)["args"]
     assert "--skip-jwt-bearer-tokens=true" in args and not [a for a in args if "extra-jwt" in a]
@@ -150,7 +173,9 @@ def test_bearer_tokens_of_the_login_issuer_alone():
 def test_without_bearer_tokens_a_bearer_request_still_goes_to_the_login():
     data = copy.deepcopy(CASE)
     del data["spec"]["identity"]["bearerTokens"]
-    data["spec"]["apps"][0]["authorization"]["principals"] = data["spec"]["apps"][0]["authorization"]["principals"][:1]
+    data["spec"]["apps"][0]["authorization"]["principals"] = data["spec"]["apps"][0]["authorization"][
+        "principals"
+    ][:1]
     bundle = meshauth.render(data)
     assert "when" not in get(bundle, "AuthorizationPolicy", "api-login")["spec"]["rules"][0]
     assert not [a for a in proxy_container(bundle)["args"] if "jwt-bearer" in a]
@@ -166,4 +191,7 @@ def test_ma066_flags_request_auth_and_principals_in_custom_policies(bundle):
     login["spec"]["rules"][1]["when"].pop()
     login["spec"]["rules"][1]["from"] = [{"source": {"requestPrincipals": ["*"]}}]
     found = [(f.rule, f.path) for f in rules.check(broken, bundle.mesh_config) if f.rule == "MA008"]
-    assert found == [("MA008", "spec.rules[0].when[1].key"), ("MA008", "spec.rules[1].from[0].source.requestPrincipals")]
+    assert found == [
+        ("MA008", "spec.rules[0].when[1].key"),
+        ("MA008", "spec.rules[1].from[0].source.requestPrincipals"),
+    ]

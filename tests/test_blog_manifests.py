@@ -26,7 +26,12 @@ def test_validate_manifests_reports_what_is_wrong_with_the_blog_setup():
     assert found == {
         ("MA014", "error", "IngressClass istio", "apiVersion"),
         ("MA003", "error", "AuthorizationPolicy istio-system/oauth2-proxy", "spec.rules"),
-        ("MA018", "warning", "Deployment oauth2-proxy/oauth2-proxy", "spec.template.spec.containers[0].args[10]"),
+        (
+            "MA018",
+            "warning",
+            "Deployment oauth2-proxy/oauth2-proxy",
+            "spec.template.spec.containers[0].args[10]",
+        ),
     }
     removed = next(f for f in report["findings"] if f["rule"] == "MA014")
     assert removed["file"].endswith("cert-manager.yaml")
@@ -42,7 +47,9 @@ def test_text_output_names_file_object_path_severity_and_rule():
 
 
 def test_the_blog_still_works_on_the_kubernetes_it_was_written_for():
-    findings = meshauth.validate(meshauth.load_manifests([BLOG]), kubernetes_version="1.21", istio_version="1.11")
+    findings = meshauth.validate(
+        meshauth.load_manifests([BLOG]), kubernetes_version="1.21", istio_version="1.11"
+    )
     assert {f.rule for f in findings if f.severity == "error"} == {"MA003"}
 
 

@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-JUSTIFIED = {"CKV_K8S_35", "CKV_K8S_38", "CKV_K8S_40", "CKV_K8S_43", "CKV2_K8S_5"}  # each has a section in docs/security.md
+JUSTIFIED = {
+    "CKV_K8S_35",
+    "CKV_K8S_38",
+    "CKV_K8S_40",
+    "CKV_K8S_43",
+    "CKV2_K8S_5",
+}  # each has a section in docs/security.md
 
 
 def _tool():
@@ -39,8 +45,10 @@ def test_every_justified_exception_is_explained_in_the_docs():
 def test_checkov_finds_no_failed_check_in_what_meshauth_renders():
     checkov = TOOL.find_checkov()
     if checkov is None:
-        pytest.skip("checkov is not installed; run: python tools/checkov_scan.py --install "
-                    "(its own venv in .checkov-venv/, needs network)")
+        pytest.skip(
+            "checkov is not installed; run: python tools/checkov_scan.py --install "
+            "(its own venv in .checkov-venv/, needs network)"
+        )
     scans = {scan.label: scan for scan in TOOL.scan(checkov, TOOL.default_cases())}
     failed = [f"{label}: {line}" for label, scan in scans.items() for line in scan.failed]
     assert failed == [], "\n".join(failed)

@@ -40,10 +40,15 @@ def test_render_prints_the_stream():
 
 
 def test_render_with_overlays_applies_them_in_order():
-    result = run("render", SEED, "--overlay", ROOT / "overlays/dev.yaml", "--overlay", ROOT / "overlays/prod.yaml")
+    result = run(
+        "render", SEED, "--overlay", ROOT / "overlays/dev.yaml", "--overlay", ROOT / "overlays/prod.yaml"
+    )
     assert result.returncode == 0, result.stderr
-    deployment = next(d for d in yaml.safe_load_all(result.stdout)
-                      if d["kind"] == "Deployment" and d["metadata"]["name"] == "oauth2-proxy")
+    deployment = next(
+        d
+        for d in yaml.safe_load_all(result.stdout)
+        if d["kind"] == "Deployment" and d["metadata"]["name"] == "oauth2-proxy"
+    )
     assert deployment["spec"]["replicas"] == 2  # prod wins over dev
     assert "--cookie-expire=8h" in deployment["spec"]["template"]["spec"]["containers"][0]["args"]
 
@@ -112,8 +117,10 @@ def test_a_failed_render_leaves_an_existing_directory_untouched(tmp_path):
 
 
 def test_secret_values_never_appear_in_messages(tmp_path):
-    secret = {"source": "inline", "inline": {"clientSecret": "TOPSECRET-client",
-                                            "cookieSecret": "TOPSECRET-cookie-too-short"}}
+    secret = {
+        "source": "inline",
+        "inline": {"clientSecret": "TOPSECRET-client", "cookieSecret": "TOPSECRET-cookie-too-short"},
+    }
     config = write_config(tmp_path, lambda d: d["spec"].update(secret=secret))
     result = run("render", config, "--allow-plaintext-secrets")
     assert result.returncode == 1
@@ -150,7 +157,9 @@ def test_validate_json_output(tmp_path):
 
 
 def test_warnings_go_to_stderr_and_do_not_fail(tmp_path):
-    config = write_config(tmp_path, lambda d: (d["spec"].pop("tls"), d["spec"]["oauth2Proxy"]["cookie"].update(secure=False)))
+    config = write_config(
+        tmp_path, lambda d: (d["spec"].pop("tls"), d["spec"]["oauth2Proxy"]["cookie"].update(secure=False))
+    )
     result = run("render", config)
     assert result.returncode == 0
     assert "warning" in result.stderr and "spec.tls" in result.stderr

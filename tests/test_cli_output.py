@@ -14,12 +14,10 @@ import yaml
 from conftest import ROOT
 from test_cli import QUICKSTART, run, write_config
 
-from meshauth import style
+from meshauth.cli import style
 from meshauth.findings import Finding
 
-WARNING = Finding(
-    "MA018", "warning", "cookie refresh too long", path="spec.oauth2Proxy.cookie.refresh"
-)
+WARNING = Finding("MA018", "warning", "cookie refresh too long", path="spec.oauth2Proxy.cookie.refresh")
 
 
 def run_in_terminal(*args, env=None):

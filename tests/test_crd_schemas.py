@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from conftest import ROOT
 from jsonschema import Draft202012Validator
+from test_upstream_conformance import CONFIGS
 from test_upstream_harness import (
     authorization_policy,
     certificate,
@@ -24,35 +26,44 @@ from test_upstream_harness import (
     external_secret,
     gateway_api_gateway,
     http_route,
-    istio_gateway,
     issuer,
+    istio_gateway,
     peer_authentication,
     request_authentication,
     sealed_secret,
     virtual_service,
 )
-from test_upstream_conformance import CONFIGS
 from upstream import UpstreamSchemas, require_ref
 
 import meshauth
-from meshauth.validation import is_core_group
-from meshauth import crdschemas
-from meshauth.validation import object_findings
+from meshauth.validation.schemas import bundled as crdschemas
+from meshauth.validation.validate import is_core_group, object_findings
 
 SCHEMAS = sorted((ROOT / "schemas" / "crds").glob("*.json"))
 EMITTED = {
-    ("security.istio.io/v1", "AuthorizationPolicy"), ("security.istio.io/v1beta1", "AuthorizationPolicy"),
-    ("security.istio.io/v1", "RequestAuthentication"), ("security.istio.io/v1beta1", "RequestAuthentication"),
-    ("security.istio.io/v1", "PeerAuthentication"), ("security.istio.io/v1beta1", "PeerAuthentication"),
-    ("networking.istio.io/v1", "Gateway"), ("networking.istio.io/v1beta1", "Gateway"),
-    ("networking.istio.io/v1", "VirtualService"), ("networking.istio.io/v1beta1", "VirtualService"),
-    ("cert-manager.io/v1", "Certificate"), ("cert-manager.io/v1", "Issuer"), ("cert-manager.io/v1", "ClusterIssuer"),
-    ("external-secrets.io/v1", "ExternalSecret"), ("bitnami.com/v1alpha1", "SealedSecret"),
-    ("networking.istio.io/v1", "ServiceEntry"), ("networking.istio.io/v1beta1", "ServiceEntry"),
+    ("security.istio.io/v1", "AuthorizationPolicy"),
+    ("security.istio.io/v1beta1", "AuthorizationPolicy"),
+    ("security.istio.io/v1", "RequestAuthentication"),
+    ("security.istio.io/v1beta1", "RequestAuthentication"),
+    ("security.istio.io/v1", "PeerAuthentication"),
+    ("security.istio.io/v1beta1", "PeerAuthentication"),
+    ("networking.istio.io/v1", "Gateway"),
+    ("networking.istio.io/v1beta1", "Gateway"),
+    ("networking.istio.io/v1", "VirtualService"),
+    ("networking.istio.io/v1beta1", "VirtualService"),
+    ("cert-manager.io/v1", "Certificate"),
+    ("cert-manager.io/v1", "Issuer"),
+    ("cert-manager.io/v1", "ClusterIssuer"),
+    ("external-secrets.io/v1", "ExternalSecret"),
+    ("bitnami.com/v1alpha1", "SealedSecret"),
+    ("networking.istio.io/v1", "ServiceEntry"),
+    ("networking.istio.io/v1beta1", "ServiceEntry"),
     ("networking.istio.io/v1alpha3", "ServiceEntry"),
-    ("networking.istio.io/v1", "DestinationRule"), ("networking.istio.io/v1beta1", "DestinationRule"),
+    ("networking.istio.io/v1", "DestinationRule"),
+    ("networking.istio.io/v1beta1", "DestinationRule"),
     ("networking.istio.io/v1alpha3", "EnvoyFilter"),
-    ("gateway.networking.k8s.io/v1", "Gateway"), ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+    ("gateway.networking.k8s.io/v1", "Gateway"),
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"),
 }
 
 
@@ -128,17 +139,26 @@ def envoy_filter() -> dict[str, Any]:
         "metadata": {"name": "login", "namespace": "istio-system"},
         "spec": {
             "workloadSelector": {"labels": {"istio": "ingressgateway"}},
-            "configPatches": [{
-                "applyTo": "HTTP_FILTER",
-                "match": {
-                    "context": "GATEWAY",
-                    "listener": {"filterChain": {"filter": {
-                        "name": "envoy.filters.network.http_connection_manager",
-                        "subFilter": {"name": "envoy.filters.http.router"},
-                    }}},
-                },
-                "patch": {"operation": "INSERT_BEFORE", "value": {"name": "envoy.filters.http.ext_authz"}},
-            }],
+            "configPatches": [
+                {
+                    "applyTo": "HTTP_FILTER",
+                    "match": {
+                        "context": "GATEWAY",
+                        "listener": {
+                            "filterChain": {
+                                "filter": {
+                                    "name": "envoy.filters.network.http_connection_manager",
+                                    "subFilter": {"name": "envoy.filters.http.router"},
+                                }
+                            }
+                        },
+                    },
+                    "patch": {
+                        "operation": "INSERT_BEFORE",
+                        "value": {"name": "envoy.filters.http.ext_authz"},
+                    },
+                }
+            ],
         },
     }
 
@@ -155,6 +175,7 @@ def _set(path: str, value: Any) -> Mutation:
         for part in parents:
             node = node[part]
         node[last] = value
+
     return mutate
 
 
@@ -165,6 +186,7 @@ def _delete(path: str) -> Mutation:
         for part in parents:
             node = node[part]
         del node[last]
+
     return mutate
 
 
@@ -173,98 +195,156 @@ COMMON = {
     "invalid metadata name": _set("metadata.name", "Not_A_Name"),
 }
 INVALID: dict[str, tuple[Callable[[], dict[str, Any]], dict[str, Mutation]]] = {
-    "AuthorizationPolicy": (lambda: authorization_policy("v1"), {
-        "unknown action": _set("spec.action", "PERMIT"),
-        "notPaths not a list": _set("spec.rules.0.to.0.operation.notPaths", "/healthz"),
-        "condition without key": _set("spec.rules.0.when", [{"values": ["x"]}]),
-        "typo in operation": _set("spec.rules.0.to.0.operation.path", ["/x"]),
-        "unserved version": _set("apiVersion", "security.istio.io/v1alpha1"),
-    }),
-    "AuthorizationPolicy-v1beta1": (lambda: authorization_policy("v1beta1"), {
-        "selector labels not a map": _set("spec.selector.matchLabels", ["app"]),
-    }),
-    "RequestAuthentication": (lambda: request_authentication("v1"), {
-        "forwardOriginalToken not a boolean": _set("spec.jwtRules.0.forwardOriginalToken", "yes"),
-        "audiences not a list": _set("spec.jwtRules.0.audiences", "web"),
-        "fromHeaders entry without name": _set("spec.jwtRules.0.fromHeaders", [{"prefix": "Bearer "}]),
-    }),
-    "PeerAuthentication": (lambda: peer_authentication("v1"), {
-        "lowercase mode": _set("spec.mtls.mode", "strict"),
-        "mtls not an object": _set("spec.mtls", "STRICT"),
-    }),
-    "Gateway": (lambda: istio_gateway("v1"), {
-        "port number as a string": _set("spec.servers.0.port.number", "443"),
-        "server without hosts": _delete("spec.servers.0.hosts"),
-        "unknown tls mode": _set("spec.servers.0.tls.mode", "TERMINATE"),
-    }),
-    "VirtualService": (lambda: virtual_service("v1beta1"), {
-        "hosts not a list": _set("spec.hosts", "web.example.com"),
-        "destination without host": _delete("spec.http.0.route.0.destination.host"),
-        "typo in route": _set("spec.http.0.routes", []),
-    }),
-    "Certificate": (certificate, {
-        "no secretName": _delete("spec.secretName"),
-        "issuerRef without name": _delete("spec.issuerRef.name"),
-        "dnsNames not a list": _set("spec.dnsNames", "web.example.com"),
-        "unknown key algorithm": _set("spec.privateKey", {"algorithm": "DSA"}),
-    }),
-    "ClusterIssuer": (cluster_issuer, {
-        "acme without server": _delete("spec.acme.server"),
-        "unknown field in the http01 solver": _set("spec.acme.solvers.0.http01.ingress.bogus", 1),
-        "namespace on a cluster-scoped kind": _set("metadata.namespace", "cert-manager"),
-        "solvers not a list": _set("spec.acme.solvers", {"http01": {}}),
-    }),
-    "Issuer": (issuer, {
-        "ca without secretName": _set("spec.ca", {}),
-        "secretName not a string": _set("spec.ca.secretName", 5),
-    }),
-    "ExternalSecret": (external_secret, {
-        "data entry without remoteRef": _delete("spec.data.0.remoteRef"),
-        "secretKey not a string": _set("spec.data.0.secretKey", 7),
-        "unknown creation policy": _set("spec.target.creationPolicy", "Always"),
-        "unserved v1beta1": _set("apiVersion", "external-secrets.io/v1beta1"),
-    }),
-    "SealedSecret": (sealed_secret, {
-        "encryptedData not a map": _set("spec.encryptedData", ["x"]),
-        "unknown template field": _set("spec.template.bogus", 1),
-    }),
-    "ServiceEntry": (lambda: service_entry("v1"), {
-        "hosts not a list": _set("spec.hosts", "login.example.org"),
-        "port without name": _delete("spec.ports.0.name"),
-        "lowercase resolution": _set("spec.resolution", "dns"),
-        "unknown location": _set("spec.location", "EXTERNAL"),
-    }),
-    "ServiceEntry-v1alpha3": (lambda: service_entry("v1alpha3"), {
-        "no hosts": _delete("spec.hosts"),
-    }),
-    "DestinationRule": (lambda: destination_rule("v1"), {
-        "no host": _delete("spec.host"),
-        "unknown tls mode": _set("spec.trafficPolicy.tls.mode", "TLS"),
-        "subset without name": _delete("spec.subsets.0.name"),
-        "typo in trafficPolicy": _set("spec.trafficPolicy.loadbalancer", {"simple": "RANDOM"}),
-    }),
-    "DestinationRule-v1beta1": (lambda: destination_rule("v1beta1"), {
-        "subsets not a list": _set("spec.subsets", {"name": "v1"}),
-    }),
-    "EnvoyFilter": (envoy_filter, {
-        "unknown patch operation": _set("spec.configPatches.0.patch.operation", "PREPEND"),
-        "unknown match context": _set("spec.configPatches.0.match.context", "INGRESS"),
-        "workloadSelector with matchLabels": _set("spec.workloadSelector", {"matchLabels": {"istio": "ingressgateway"}}),
-    }),
-    "GatewayAPI-Gateway": (gateway_api_gateway, {
-        "no gatewayClassName": _delete("spec.gatewayClassName"),
-        "listener without protocol": _delete("spec.listeners.0.protocol"),
-        "port out of range": _set("spec.listeners.0.port", 70000),
-        "unknown allowedRoutes from": _set("spec.listeners.0.allowedRoutes.namespaces.from", "Any"),
-        "certificateRef without name": _delete("spec.listeners.0.tls.certificateRefs.0.name"),
-    }),
-    "HTTPRoute": (http_route, {
-        "parentRef without name": _delete("spec.parentRefs.0.name"),
-        "unknown path match type": _set("spec.rules.0.matches.0.path.type", "Prefix"),
-        "weight as a string": _set("spec.rules.0.backendRefs.0.weight", "1"),
-        "hostnames not a list": _set("spec.hostnames", "web.example.com"),
-        "filter without type": _set("spec.rules.0.filters", [{"requestHeaderModifier": {"remove": ["x"]}}]),
-    }),
+    "AuthorizationPolicy": (
+        lambda: authorization_policy("v1"),
+        {
+            "unknown action": _set("spec.action", "PERMIT"),
+            "notPaths not a list": _set("spec.rules.0.to.0.operation.notPaths", "/healthz"),
+            "condition without key": _set("spec.rules.0.when", [{"values": ["x"]}]),
+            "typo in operation": _set("spec.rules.0.to.0.operation.path", ["/x"]),
+            "unserved version": _set("apiVersion", "security.istio.io/v1alpha1"),
+        },
+    ),
+    "AuthorizationPolicy-v1beta1": (
+        lambda: authorization_policy("v1beta1"),
+        {
+            "selector labels not a map": _set("spec.selector.matchLabels", ["app"]),
+        },
+    ),
+    "RequestAuthentication": (
+        lambda: request_authentication("v1"),
+        {
+            "forwardOriginalToken not a boolean": _set("spec.jwtRules.0.forwardOriginalToken", "yes"),
+            "audiences not a list": _set("spec.jwtRules.0.audiences", "web"),
+            "fromHeaders entry without name": _set("spec.jwtRules.0.fromHeaders", [{"prefix": "Bearer "}]),
+        },
+    ),
+    "PeerAuthentication": (
+        lambda: peer_authentication("v1"),
+        {
+            "lowercase mode": _set("spec.mtls.mode", "strict"),
+            "mtls not an object": _set("spec.mtls", "STRICT"),
+        },
+    ),
+    "Gateway": (
+        lambda: istio_gateway("v1"),
+        {
+            "port number as a string": _set("spec.servers.0.port.number", "443"),
+            "server without hosts": _delete("spec.servers.0.hosts"),
+            "unknown tls mode": _set("spec.servers.0.tls.mode", "TERMINATE"),
+        },
+    ),
+    "VirtualService": (
+        lambda: virtual_service("v1beta1"),
+        {
+            "hosts not a list": _set("spec.hosts", "web.example.com"),
+            "destination without host": _delete("spec.http.0.route.0.destination.host"),
+            "typo in route": _set("spec.http.0.routes", []),
+        },
+    ),
+    "Certificate": (
+        certificate,
+        {
+            "no secretName": _delete("spec.secretName"),
+            "issuerRef without name": _delete("spec.issuerRef.name"),
+            "dnsNames not a list": _set("spec.dnsNames", "web.example.com"),
+            "unknown key algorithm": _set("spec.privateKey", {"algorithm": "DSA"}),
+        },
+    ),
+    "ClusterIssuer": (
+        cluster_issuer,
+        {
+            "acme without server": _delete("spec.acme.server"),
+            "unknown field in the http01 solver": _set("spec.acme.solvers.0.http01.ingress.bogus", 1),
+            "namespace on a cluster-scoped kind": _set("metadata.namespace", "cert-manager"),
+            "solvers not a list": _set("spec.acme.solvers", {"http01": {}}),
+        },
+    ),
+    "Issuer": (
+        issuer,
+        {
+            "ca without secretName": _set("spec.ca", {}),
+            "secretName not a string": _set("spec.ca.secretName", 5),
+        },
+    ),
+    "ExternalSecret": (
+        external_secret,
+        {
+            "data entry without remoteRef": _delete("spec.data.0.remoteRef"),
+            "secretKey not a string": _set("spec.data.0.secretKey", 7),
+            "unknown creation policy": _set("spec.target.creationPolicy", "Always"),
+            "unserved v1beta1": _set("apiVersion", "external-secrets.io/v1beta1"),
+        },
+    ),
+    "SealedSecret": (
+        sealed_secret,
+        {
+            "encryptedData not a map": _set("spec.encryptedData", ["x"]),
+            "unknown template field": _set("spec.template.bogus", 1),
+        },
+    ),
+    "ServiceEntry": (
+        lambda: service_entry("v1"),
+        {
+            "hosts not a list": _set("spec.hosts", "login.example.org"),
+            "port without name": _delete("spec.ports.0.name"),
+            "lowercase resolution": _set("spec.resolution", "dns"),
+            "unknown location": _set("spec.location", "EXTERNAL"),
+        },
+    ),
+    "ServiceEntry-v1alpha3": (
+        lambda: service_entry("v1alpha3"),
+        {
+            "no hosts": _delete("spec.hosts"),
+        },
+    ),
+    "DestinationRule": (
+        lambda: destination_rule("v1"),
+        {
+            "no host": _delete("spec.host"),
+            "unknown tls mode": _set("spec.trafficPolicy.tls.mode", "TLS"),
+            "subset without name": _delete("spec.subsets.0.name"),
+            "typo in trafficPolicy": _set("spec.trafficPolicy.loadbalancer", {"simple": "RANDOM"}),
+        },
+    ),
+    "DestinationRule-v1beta1": (
+        lambda: destination_rule("v1beta1"),
+        {
+            "subsets not a list": _set("spec.subsets", {"name": "v1"}),
+        },
+    ),
+    "EnvoyFilter": (
+        envoy_filter,
+        {
+            "unknown patch operation": _set("spec.configPatches.0.patch.operation", "PREPEND"),
+            "unknown match context": _set("spec.configPatches.0.match.context", "INGRESS"),
+            "workloadSelector with matchLabels": _set(
+                "spec.workloadSelector", {"matchLabels": {"istio": "ingressgateway"}}
+            ),
+        },
+    ),
+    "GatewayAPI-Gateway": (
+        gateway_api_gateway,
+        {
+            "no gatewayClassName": _delete("spec.gatewayClassName"),
+            "listener without protocol": _delete("spec.listeners.0.protocol"),
+            "port out of range": _set("spec.listeners.0.port", 70000),
+            "unknown allowedRoutes from": _set("spec.listeners.0.allowedRoutes.namespaces.from", "Any"),
+            "certificateRef without name": _delete("spec.listeners.0.tls.certificateRefs.0.name"),
+        },
+    ),
+    "HTTPRoute": (
+        http_route,
+        {
+            "parentRef without name": _delete("spec.parentRefs.0.name"),
+            "unknown path match type": _set("spec.rules.0.matches.0.path.type", "Prefix"),
+            "weight as a string": _set("spec.rules.0.backendRefs.0.weight", "1"),
+            "hostnames not a list": _set("spec.hostnames", "web.example.com"),
+            "filter without type": _set(
+                "spec.rules.0.filters", [{"requestHeaderModifier": {"remove": ["x"]}}]
+            ),
+        },
+    ),
 }
 CASES = [
     (kind, name, make, mutate)
@@ -286,7 +366,9 @@ def test_invalid_objects_are_rejected_by_both(upstream, kind, name, make, mutate
     mutate(broken)
     upstream_errors = upstream.errors(broken)
     ours = schema_errors(broken) + [
-        f for f in meshauth.validate([broken]) if f.rule == "MA014"  # an unserved version
+        f
+        for f in meshauth.validate([broken])
+        if f.rule == "MA014"  # an unserved version
     ]
     assert upstream_errors, f"upstream accepted: {name}"
     assert ours, f"meshauth's schema accepted: {name}"
@@ -372,11 +454,14 @@ def test_field_set_matches_the_released_upstream_crd(api_version, kind):
 # --- versions no release serves ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("api_version,kind,served", [
-    ("networking.istio.io/v1", "EnvoyFilter", "networking.istio.io/v1alpha3"),
-    ("security.istio.io/v2", "AuthorizationPolicy", "security.istio.io/v1 or security.istio.io/v1beta1"),
-    ("cert-manager.io/v2", "Certificate", "cert-manager.io/v1"),
-])
+@pytest.mark.parametrize(
+    "api_version,kind,served",
+    [
+        ("networking.istio.io/v1", "EnvoyFilter", "networking.istio.io/v1alpha3"),
+        ("security.istio.io/v2", "AuthorizationPolicy", "security.istio.io/v1 or security.istio.io/v1beta1"),
+        ("cert-manager.io/v2", "Certificate", "cert-manager.io/v1"),
+    ],
+)
 def test_a_version_no_release_serves_is_an_error(api_version, kind, served):
     obj = {"apiVersion": api_version, "kind": kind, "metadata": {"name": "x", "namespace": "y"}, "spec": {}}
     found = [(f.rule, f.severity, f.path) for f in meshauth.validate([obj]) if f.path == "apiVersion"]
@@ -386,13 +471,22 @@ def test_a_version_no_release_serves_is_an_error(api_version, kind, served):
 
 
 def test_a_removed_version_is_explained_once_by_ma014():
-    obj = {"apiVersion": "security.istio.io/v1alpha1", "kind": "AuthorizationPolicy",
-           "metadata": {"name": "x", "namespace": "y"}, "spec": {}}
+    obj = {
+        "apiVersion": "security.istio.io/v1alpha1",
+        "kind": "AuthorizationPolicy",
+        "metadata": {"name": "x", "namespace": "y"},
+        "spec": {},
+    }
     assert [f.rule for f in meshauth.validate([obj]) if f.path == "apiVersion"] == ["MA014"]
 
 
 def test_a_kind_meshauth_has_no_schema_for_is_left_alone():
-    obj = {"apiVersion": "networking.istio.io/v1", "kind": "Sidecar", "metadata": {"name": "x", "namespace": "y"}, "spec": {}}
+    obj = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Sidecar",
+        "metadata": {"name": "x", "namespace": "y"},
+        "spec": {},
+    }
     assert meshauth.validate([obj]) == []
 
 

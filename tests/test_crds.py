@@ -1,4 +1,4 @@
-"""``--crds``: validation against user-supplied CRDs (meshauth/crds.py), CEL rules included.
+"""``--crds``: validation against user-supplied CRDs (meshauth/validation/schemas/usercrds.py), CEL rules included.
 
 The reference CRDs stand in for "the CRDs of your cluster"; they are read in place (and written
 as a ``kind: List`` into a temporary folder, as ``kubectl get crd -o yaml`` would print them).
@@ -23,7 +23,8 @@ from test_upstream_harness import istio_gateway, request_authentication
 from upstream import UpstreamSchemas, require_ref
 
 import meshauth
-from meshauth import celrules, crds
+from meshauth.validation.schemas import cel as celrules
+from meshauth.validation.schemas import usercrds as crds
 
 QUICKSTART = ROOT / "examples" / "quickstart.yaml"
 
@@ -35,8 +36,13 @@ def crd_files(request):
     if request.param == "newest":
         return top
     released = sorted((ref / "released").glob("*.yaml"))
-    replaced = {"istio-crds.yaml", "cert-manager-certificates.yaml", "cert-manager-clusterissuers.yaml",
-                "cert-manager-issuers.yaml", "argocd-application-crd.yaml"}
+    replaced = {
+        "istio-crds.yaml",
+        "cert-manager-certificates.yaml",
+        "cert-manager-clusterissuers.yaml",
+        "cert-manager-issuers.yaml",
+        "argocd-application-crd.yaml",
+    }
     gateway_api = {p for p in top if p.name.startswith("gateway-api")}
     return released + [p for p in top if p.name not in replaced and p not in gateway_api]
 
@@ -61,13 +67,17 @@ def test_rendered_bundles_validate_against_the_given_crds(crd_set, name):
     assert [str(f) for f in findings if f.severity == "error"] == []
 
 
-@pytest.mark.parametrize("kind,name,make,mutate", INVALID_CASES, ids=[f"{c[0]}-{c[1]}" for c in INVALID_CASES])
+@pytest.mark.parametrize(
+    "kind,name,make,mutate", INVALID_CASES, ids=[f"{c[0]}-{c[1]}" for c in INVALID_CASES]
+)
 def test_invalid_objects_are_rejected_against_the_given_crds(crd_set, kind, name, make, mutate):
     valid = make()
     assert crd_set.findings(valid) == []
     broken = copy.deepcopy(valid)
     mutate(broken)
-    assert crd_set.findings(broken) or any(f.rule == "MA014" for f in meshauth.validate([broken], crds=crd_set))
+    assert crd_set.findings(broken) or any(
+        f.rule == "MA014" for f in meshauth.validate([broken], crds=crd_set)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +110,10 @@ def test_unknown_kind_and_unserved_version_are_reported(crd_set):
     policy = request_authentication("v1")
     policy["kind"] = "RequestAuthn"
     [finding] = crd_set.findings(policy)
-    assert (finding.path, finding.rule) == ("kind", "schema") and "define no kind RequestAuthn" in finding.message
+    assert (finding.path, finding.rule) == (
+        "kind",
+        "schema",
+    ) and "define no kind RequestAuthn" in finding.message
     old = request_authentication("v1alpha1")
     [finding] = crd_set.findings(old)
     assert finding.path == "apiVersion" and "served: v1, v1beta1" in finding.message
@@ -125,13 +138,19 @@ def test_cel_rules_are_evaluated(crd_set):
     assert (finding.path, finding.message) == ("spec.jwtRules[0]", "only one of jwks or jwksUri can be set")
     gateway = istio_gateway("v1")
     gateway["spec"]["servers"][0]["tls"]["credentialNames"] = ["a", "b"]
-    assert [f.message for f in crd_set.findings(gateway)] == ["only one of credentialName or credentialNames can be set"]
+    assert [f.message for f in crd_set.findings(gateway)] == [
+        "only one of credentialName or credentialNames can be set"
+    ]
 
 
 @needs_cel
 def test_cel_rules_with_kubernetes_library_functions(crd_set):
-    peer = {"apiVersion": "security.istio.io/v1", "kind": "PeerAuthentication", "metadata": {"name": "p", "namespace": "a"},
-            "spec": {"portLevelMtls": {"8080": {"mode": "DISABLE"}}}}
+    peer = {
+        "apiVersion": "security.istio.io/v1",
+        "kind": "PeerAuthentication",
+        "metadata": {"name": "p", "namespace": "a"},
+        "spec": {"portLevelMtls": {"8080": {"mode": "DISABLE"}}},
+    }
     assert [f.message for f in crd_set.findings(peer)] == ["portLevelMtls requires selector"]
     peer["spec"]["selector"] = {"matchLabels": {"app": "a"}}
     assert crd_set.findings(peer) == []
@@ -149,7 +168,10 @@ def test_substring_as_kubernetes_defines_it():
 
 def test_unsupported_and_transition_rules_are_skipped():
     assert celrules.evaluate("quantity(self).isInteger()", "1") is None or not celrules.available()
-    schema = {"type": "object", "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "immutable"}]}
+    schema = {
+        "type": "object",
+        "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "immutable"}],
+    }
     assert list(celrules.problems(schema, {"a": 1})) == []
 
 
@@ -159,7 +181,10 @@ def test_without_cel_one_warning_says_the_rules_were_skipped(crd_set, monkeypatc
     rule["spec"]["jwtRules"][0]["jwks"] = '{"keys": []}'
     findings = meshauth.validate([rule, copy.deepcopy(rule)], crds=crd_set)
     assert [(f.rule, f.severity) for f in findings] == [("schema", "warning")]
-    assert "pip install 'meshauth[cel]'" in findings[0].message and "RequestAuthentication" in findings[0].message
+    assert (
+        "pip install 'meshauth[cel]'" in findings[0].message
+        and "RequestAuthentication" in findings[0].message
+    )
 
 
 def test_cli_crds_option(tmp_path):
@@ -169,29 +194,68 @@ def test_cli_crds_option(tmp_path):
     bad.write_text(yaml.safe_dump(rule))
     istio = require_ref() / "crds" / "istio-crds.yaml"
     result = subprocess.run(
-        [sys.executable, "-m", "meshauth", "validate", "--manifests", str(bad), "--crds", str(istio), "--output", "json"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "meshauth",
+            "validate",
+            "--manifests",
+            str(bad),
+            "--crds",
+            str(istio),
+            "--output",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 1, result.stderr
-    [finding] = [f for f in json.loads(result.stdout)["findings"] if f["severity"] == "error"]  # (+ a CEL notice without CEL)
-    assert (finding["rule"], finding["path"], finding["file"]) == ("schema", "spec.jwtRules[0].bogus", str(bad))
+    [finding] = [
+        f for f in json.loads(result.stdout)["findings"] if f["severity"] == "error"
+    ]  # (+ a CEL notice without CEL)
+    assert (finding["rule"], finding["path"], finding["file"]) == (
+        "schema",
+        "spec.jwtRules[0].bogus",
+        str(bad),
+    )
     assert "known here:" in finding["message"]
 
 
-CEL_BUILTINS = {"has", "all", "exists", "exists_one", "map", "filter", "size", "matches", "contains",
-                "startsWith", "endsWith", "int", "uint", "double", "string", "bool", "duration",
-                "timestamp", "type", "dyn"}
+CEL_BUILTINS = {
+    "has",
+    "all",
+    "exists",
+    "exists_one",
+    "map",
+    "filter",
+    "size",
+    "matches",
+    "contains",
+    "startsWith",
+    "endsWith",
+    "int",
+    "uint",
+    "double",
+    "string",
+    "bool",
+    "duration",
+    "timestamp",
+    "type",
+    "dyn",
+}
 
 
 def test_every_cel_rule_of_the_emitted_kinds_uses_only_evaluated_functions():
-    from test_crd_schemas import EMITTED
-
     import re
+
     import yaml as pyyaml
+    from test_crd_schemas import EMITTED
 
     rules = set()
     for path in sorted((require_ref() / "crds").rglob("*.yaml")):
-        for doc in pyyaml.load_all(path.read_text(), Loader=getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)):
+        for doc in pyyaml.load_all(
+            path.read_text(), Loader=getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)
+        ):
             if not doc or doc.get("kind") != "CustomResourceDefinition":
                 continue
             for version in doc["spec"]["versions"]:

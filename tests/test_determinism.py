@@ -42,7 +42,10 @@ def test_same_bytes_across_processes_and_hash_seeds(example):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
         result = subprocess.run(
             [sys.executable, "-m", "meshauth", "render", str(example)],
-            capture_output=True, env=env, check=True, cwd=ROOT,
+            capture_output=True,
+            env=env,
+            check=True,
+            cwd=ROOT,
         )
         outputs.add(result.stdout)
     assert len(outputs) == 1

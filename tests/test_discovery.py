@@ -14,7 +14,7 @@ import yaml
 from conftest import ROOT
 
 import meshauth
-from meshauth.discovery import Discovery, guess_preset, merged_identity
+from meshauth.config.discovery import Discovery, guess_preset, merged_identity
 
 WELL_KNOWN = "/.well-known/openid-configuration"
 
@@ -100,13 +100,17 @@ def test_reads_a_keycloak_document_into_the_identity_block(idp):
 
 
 def test_refuses_a_document_that_names_another_issuer(idp):
-    idp.serve("/tenant" + WELL_KNOWN, {"issuer": "https://login.example.com/real-tenant",
-                                       "jwks_uri": "https://login.example.com/keys"})
+    idp.serve(
+        "/tenant" + WELL_KNOWN,
+        {"issuer": "https://login.example.com/real-tenant", "jwks_uri": "https://login.example.com/keys"},
+    )
     with pytest.raises(meshauth.DiscoveryError) as caught:
         meshauth.discover(idp.base + "/tenant", insecure=True)
     message = problem(caught.value)
-    assert message.startswith(idp.base + "/tenant" + WELL_KNOWN + ": names the issuer "
-                              "https://login.example.com/real-tenant, not " + idp.base + "/tenant")
+    assert message.startswith(
+        idp.base + "/tenant" + WELL_KNOWN + ": names the issuer "
+        "https://login.example.com/real-tenant, not " + idp.base + "/tenant"
+    )
     assert "meshauth discover https://login.example.com/real-tenant" in message
 
 
@@ -163,8 +167,15 @@ def test_plain_http_needs_insecure_and_nothing_is_fetched_without_it(idp):
     assert idp.requests == []
 
 
-@pytest.mark.parametrize("url", ["https://user:s3cr3t-pw@idp.example.com", "https://idp.example.com?x=1",
-                                 "ftp://idp.example.com", "idp.example.com"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:s3cr3t-pw@idp.example.com",
+        "https://idp.example.com?x=1",
+        "ftp://idp.example.com",
+        "idp.example.com",
+    ],
+)
 def test_issuer_urls_that_are_no_issuer(url):
     with pytest.raises(meshauth.DiscoveryError) as caught:
         meshauth.discover(url, insecure=True)
@@ -185,7 +196,7 @@ def test_follows_redirects_within_the_allowed_schemes(idp):
 
 
 def test_refuses_a_redirect_from_https_to_http():
-    from meshauth.discovery import _NoDowngrade
+    from meshauth.config.discovery import _NoDowngrade
 
     class Request:
         full_url = "https://idp.example.com/.well-known/openid-configuration"
@@ -198,11 +209,16 @@ def test_refuses_a_redirect_from_https_to_http():
     "issuer, jwks, preset",
     [
         ("https://accounts.google.com", "https://www.googleapis.com/oauth2/v3/certs", "google"),
-        ("https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
-         "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/discovery/v2.0/keys",
-         "azure"),
-        ("https://sso.example.com/realms/ops", "https://sso.example.com/realms/ops/protocol/openid-connect/certs",
-         "keycloak"),
+        (
+            "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
+            "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/discovery/v2.0/keys",
+            "azure",
+        ),
+        (
+            "https://sso.example.com/realms/ops",
+            "https://sso.example.com/realms/ops/protocol/openid-connect/certs",
+            "keycloak",
+        ),
         ("https://dev-1.okta.com/oauth2/default", "https://dev-1.okta.com/oauth2/default/v1/keys", "okta"),
         ("https://dev-1.okta.com", "https://dev-1.okta.com/oauth2/v1/keys", "okta"),
         ("https://acme.eu.auth0.com/", "https://acme.eu.auth0.com/.well-known/jwks.json", "auth0"),
@@ -218,10 +234,14 @@ def test_guesses_the_preset_whose_patterns_reproduce_the_document(issuer, jwks, 
 
 def test_merge_keeps_the_configs_preset_and_other_keys():
     found = Discovery("u", "https://idp.example.com", "https://idp.example.com/keys", None, "generic")
-    merged = merged_identity({"preset": "okta", "clientId": "c", "tenant": "t", "scopes": ["openid"]},
-                             found)
-    assert merged == {"preset": "okta", "issuerUrl": "https://idp.example.com",
-                      "jwksUri": "https://idp.example.com/keys", "clientId": "c", "scopes": ["openid"]}
+    merged = merged_identity({"preset": "okta", "clientId": "c", "tenant": "t", "scopes": ["openid"]}, found)
+    assert merged == {
+        "preset": "okta",
+        "issuerUrl": "https://idp.example.com",
+        "jwksUri": "https://idp.example.com/keys",
+        "clientId": "c",
+        "scopes": ["openid"],
+    }
     assert list(merged)[:3] == ["preset", "issuerUrl", "jwksUri"]
 
 
@@ -229,8 +249,13 @@ def test_merge_keeps_the_configs_preset_and_other_keys():
 
 
 def run(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "meshauth", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "meshauth", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+    )
 
 
 def test_cli_prints_the_block_to_paste(idp):
@@ -245,13 +270,21 @@ def test_cli_refuses_a_mismatched_issuer_with_exit_1(idp):
     idp.serve("/x" + WELL_KNOWN, {"issuer": "https://elsewhere.example.com", "jwks_uri": "https://e/k"})
     result = run("discover", idp.base + "/x", "--insecure")
     assert result.returncode == 1
-    assert "error: " + idp.base + "/x" + WELL_KNOWN + ": names the issuer https://elsewhere.example.com" \
+    assert (
+        "error: " + idp.base + "/x" + WELL_KNOWN + ": names the issuer https://elsewhere.example.com"
         in result.stderr
+    )
     assert "Traceback" not in result.stderr and result.stdout == ""
 
 
-@pytest.mark.parametrize("args", [["discover"], ["discover", "https://x", "--timeout", "0"],
-                                  ["discover", "https://x", "--timeout", "soon"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["discover"],
+        ["discover", "https://x", "--timeout", "0"],
+        ["discover", "https://x", "--timeout", "soon"],
+    ],
+)
 def test_cli_usage_errors_exit_2(args):
     assert run(*args).returncode == 2
 
@@ -287,12 +320,15 @@ def _outside_identity(text: str) -> list[str]:
     lines = text.splitlines()
     start = lines.index("  identity:")
     end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith("    "))
-    return lines[:start + 1] + lines[end:]
+    return lines[: start + 1] + lines[end:]
 
 
 def test_write_merges_the_block_and_keeps_the_rest_of_the_file(idp, tmp_path):
-    issuer = idp.document("/realms/demo", jwks_uri=idp.base + "/realms/demo/protocol/openid-connect/certs",
-                          end_session_endpoint=idp.base + "/realms/demo/protocol/openid-connect/logout")
+    issuer = idp.document(
+        "/realms/demo",
+        jwks_uri=idp.base + "/realms/demo/protocol/openid-connect/certs",
+        end_session_endpoint=idp.base + "/realms/demo/protocol/openid-connect/logout",
+    )
     config = tmp_path / "meshauth.yaml"
     config.write_text(CONFIG)
     config.chmod(0o640)
@@ -302,10 +338,14 @@ def test_write_merges_the_block_and_keeps_the_rest_of_the_file(idp, tmp_path):
     text = config.read_text()
     assert _outside_identity(text) == _outside_identity(CONFIG)  # comments and layout kept
     identity = yaml.safe_load(text)["spec"]["identity"]
-    assert identity == {"preset": "keycloak", "issuerUrl": issuer,
-                        "jwksUri": issuer + "/protocol/openid-connect/certs",
-                        "endSessionUrl": issuer + "/protocol/openid-connect/logout",
-                        "clientId": "meshauth", "scopes": ["openid", "email"]}
+    assert identity == {
+        "preset": "keycloak",
+        "issuerUrl": issuer,
+        "jwksUri": issuer + "/protocol/openid-connect/certs",
+        "endSessionUrl": issuer + "/protocol/openid-connect/logout",
+        "clientId": "meshauth",
+        "scopes": ["openid", "email"],
+    }
     assert meshauth.load_config(config).spec.identity.issuer_url == issuer
     assert config.stat().st_mode & 0o777 == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["meshauth.yaml"]  # no temporary left behind
@@ -313,14 +353,17 @@ def test_write_merges_the_block_and_keeps_the_rest_of_the_file(idp, tmp_path):
 
 @pytest.mark.parametrize(
     "identity_text",
-    ["  identity: {preset: generic, issuerUrl: 'https://o.example.com', jwksUri: 'https://o.example.com/k', "
-     "clientId: c}\n", ""],
+    [
+        "  identity: {preset: generic, issuerUrl: 'https://o.example.com', jwksUri: 'https://o.example.com/k', "
+        "clientId: c}\n",
+        "",
+    ],
     ids=["flow-style", "absent"],
 )
 def test_write_handles_flow_style_and_absent_identity(idp, tmp_path, identity_text):
     issuer = idp.document("/idp")
     config = tmp_path / "c.yaml"
-    base = CONFIG[:CONFIG.index("  identity:")] + identity_text + CONFIG[CONFIG.index("\n  # a comment"):]
+    base = CONFIG[: CONFIG.index("  identity:")] + identity_text + CONFIG[CONFIG.index("\n  # a comment") :]
     config.write_text(base)
     found = meshauth.discover(issuer, insecure=True)
     if identity_text:

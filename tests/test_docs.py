@@ -21,7 +21,7 @@ from conftest import ROOT
 from upstream import UpstreamSchemas, ref_dir
 
 import meshauth
-from meshauth.reference import github_anchor
+from meshauth.config.reference import github_anchor
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 # Pages other work writes in parallel (docs/rules.md: the validation issue); a link may point at
@@ -32,15 +32,11 @@ _LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 
 
 def blocks(page: Path, language: str) -> list[str]:
-    return [
-        body for lang, body in _FENCE.findall(page.read_text(encoding="utf-8")) if lang == language
-    ]
+    return [body for lang, body in _FENCE.findall(page.read_text(encoding="utf-8")) if lang == language]
 
 
 def yaml_blocks() -> list[tuple[str, str]]:
-    return [
-        (f"{p.relative_to(ROOT)}#{i}", b) for p in PAGES for i, b in enumerate(blocks(p, "yaml"))
-    ]
+    return [(f"{p.relative_to(ROOT)}#{i}", b) for p in PAGES for i, b in enumerate(blocks(p, "yaml"))]
 
 
 def config_blocks() -> list[tuple[str, str]]:
@@ -78,9 +74,7 @@ def test_gitops_objects_match_the_upstream_crds():
     checked = []
     for where, block in yaml_blocks():
         for obj in yaml.safe_load_all(block):
-            if isinstance(obj, dict) and schemas.knows(
-                str(obj.get("apiVersion")), str(obj.get("kind"))
-            ):
+            if isinstance(obj, dict) and schemas.knows(str(obj.get("apiVersion")), str(obj.get("kind"))):
                 assert schemas.errors(obj) == [], where
                 checked.append(obj["kind"])
     assert {"Application", "Kustomization"} <= set(checked)
@@ -125,9 +119,9 @@ def test_relative_links_land(page, target):
         return
     assert destination.exists(), f"{page.relative_to(ROOT)}: {target} does not exist"
     if anchor and destination.suffix == ".md":
-        assert anchor in anchors(
-            destination
-        ), f"{page.relative_to(ROOT)}: no heading #{anchor} in {path or page.name}"
+        assert anchor in anchors(destination), (
+            f"{page.relative_to(ROOT)}: no heading #{anchor} in {path or page.name}"
+        )
 
 
 def test_the_site_lists_every_page_and_nothing_else():
@@ -202,9 +196,7 @@ def test_readme_sixty_seconds_runs_as_written(tmp_path):
 
 def test_migration_guide_import_runs_as_written(tmp_path):
     shutil.copy(ROOT / "tests" / "fixtures" / "blog" / "setup.sh", tmp_path / "setup.sh")
-    (command,) = [
-        c for c in meshauth_commands(guide_import_section()) if c.startswith("meshauth import")
-    ]
+    (command,) = [c for c in meshauth_commands(guide_import_section()) if c.startswith("meshauth import")]
     result = run_shell(command, tmp_path)
     assert result.returncode == 0, result.stderr
     assert "diff: renamed" in result.stderr

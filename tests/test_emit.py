@@ -4,10 +4,32 @@ from __future__ import annotations
 
 import yaml
 
-from meshauth.emit import apply_order, dump_document, dump_documents, file_name
+from meshauth.files.yamltext import apply_order, dump_document, dump_documents, file_name
 
-AMBIGUOUS = ["on", "off", "yes", "no", "y", "n", "true", "True", "null", "~", "", "1.10", "010",
-             "0x1f", "1e3", "12:30", ".inf", "-", "1_000", "2026-11-28", "=", "<<"]
+AMBIGUOUS = [
+    "on",
+    "off",
+    "yes",
+    "no",
+    "y",
+    "n",
+    "true",
+    "True",
+    "null",
+    "~",
+    "",
+    "1.10",
+    "010",
+    "0x1f",
+    "1e3",
+    "12:30",
+    ".inf",
+    "-",
+    "1_000",
+    "2026-11-28",
+    "=",
+    "<<",
+]
 
 
 def test_strings_that_yaml_would_read_otherwise_are_quoted():
@@ -18,18 +40,38 @@ def test_strings_that_yaml_would_read_otherwise_are_quoted():
 
 
 def test_top_level_keys_in_kubernetes_order_then_name_first_then_sorted():
-    obj = {"spec": {"z": 1, "a": 2, "name": "n"}, "metadata": {"labels": {}, "name": "x",
-           "namespace": "ns"}, "kind": "K", "apiVersion": "v1", "data": {}}
+    obj = {
+        "spec": {"z": 1, "a": 2, "name": "n"},
+        "metadata": {"labels": {}, "name": "x", "namespace": "ns"},
+        "kind": "K",
+        "apiVersion": "v1",
+        "data": {},
+    }
     text = dump_document(obj)
     assert [line.split(":")[0] for line in text.splitlines() if not line.startswith(" ")] == [
-        "apiVersion", "kind", "metadata", "spec", "data"]
+        "apiVersion",
+        "kind",
+        "metadata",
+        "spec",
+        "data",
+    ]
     assert text.index("name: x") < text.index("namespace: ns") < text.index("labels")
     assert text.index("name: n") < text.index("a: 2") < text.index("z: 1")
 
 
 def test_key_order_of_the_input_does_not_change_the_bytes():
-    a = {"apiVersion": "v1", "kind": "K", "metadata": {"name": "x"}, "spec": {"b": 1, "a": [2, {"d": 1, "c": 2}]}}
-    b = {"spec": {"a": [2, {"c": 2, "d": 1}], "b": 1}, "metadata": {"name": "x"}, "kind": "K", "apiVersion": "v1"}
+    a = {
+        "apiVersion": "v1",
+        "kind": "K",
+        "metadata": {"name": "x"},
+        "spec": {"b": 1, "a": [2, {"d": 1, "c": 2}]},
+    }
+    b = {
+        "spec": {"a": [2, {"c": 2, "d": 1}], "b": 1},
+        "metadata": {"name": "x"},
+        "kind": "K",
+        "apiVersion": "v1",
+    }
     assert dump_document(a) == dump_document(b)
 
 

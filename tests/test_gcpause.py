@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from meshauth import gcpause
+from meshauth._util import gcpause
 
 
 def test_pause_disables_and_restores():

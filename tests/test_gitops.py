@@ -11,11 +11,11 @@ import yaml
 from gitops_support import CONFIG, REPO_URL, changed, environments, times, tree, write_inputs
 
 import meshauth
-from meshauth.emit import KIND_ORDER
-from meshauth.gitops_engines import flux_ref
-from meshauth.gitops_repo import SYNC_WAVE
-from meshauth.layers import LAYERS, layer_of
-from meshauth.output import RECORD
+from meshauth.files.tree import RECORD
+from meshauth.files.yamltext import KIND_ORDER
+from meshauth.gitopstree.engines import flux_ref
+from meshauth.gitopstree.layers import LAYERS, layer_of
+from meshauth.gitopstree.repo import SYNC_WAVE
 
 KUBECTL = pytest.mark.skipif(
     shutil.which("kubectl") is None, reason="kubectl (with kustomize) is not installed"
@@ -35,7 +35,10 @@ def rendered(tmp_path, env, config=None):
 
 def kustomize(directory):
     built = subprocess.run(
-        ["kubectl", "kustomize", str(directory)], capture_output=True, text=True, check=True,
+        ["kubectl", "kustomize", str(directory)],
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "KUBECONFIG": os.devnull},
     ).stdout
     return [doc for doc in yaml.safe_load_all(built) if doc]
@@ -75,7 +78,9 @@ def test_layers_are_the_apply_order_cut_in_contiguous_runs():
         return layer_of({"kind": kind, "metadata": {"name": "x"}})
 
     assert layer("Namespace").name == "namespaces"
-    assert {layer(k).name for k in ("Secret", "ExternalSecret", "SealedSecret", "ClusterIssuer")} == {"config"}
+    assert {layer(k).name for k in ("Secret", "ExternalSecret", "SealedSecret", "ClusterIssuer")} == {
+        "config"
+    }
     assert layer("Deployment").name == "workloads"
     # fail closed: every policy is in place before what exposes an app
     for policy in ("PeerAuthentication", "RequestAuthentication", "AuthorizationPolicy"):
@@ -114,7 +119,9 @@ def test_kubectl_kustomize_builds_the_engine_objects(tmp_path, engine):
     repo = generate(tmp_path, engine=engine)
     repo.write(tmp_path / "repo")
     built = kustomize(tmp_path / "repo" / engine / "prod")
-    assert {obj["metadata"]["name"] for obj in built} >= {"acme-prod" if engine == "argocd" else "acme-prod-routes"}
+    assert {obj["metadata"]["name"] for obj in built} >= {
+        "acme-prod" if engine == "argocd" else "acme-prod-routes"
+    }
     assert all(obj["metadata"]["labels"] == OWNERSHIP for obj in built)
 
 
@@ -184,14 +191,19 @@ def test_the_repository_path_prefixes_the_engine_paths_and_holds_the_tree(tmp_pa
     assert (tmp_path / "checkout" / "deploy" / "meshauth" / RECORD).is_file()
     app = yaml.safe_load(repo.files()["argocd/dev/application.argocd.acme-dev.yaml"])
     assert app["spec"]["source"] == {
-        "repoURL": REPO_URL, "targetRevision": "main", "path": "deploy/meshauth/envs/dev"
+        "repoURL": REPO_URL,
+        "targetRevision": "main",
+        "path": "deploy/meshauth/envs/dev",
     }
 
 
 @pytest.mark.parametrize(
     "revision, ref",
-    [("main", {"branch": "main"}), ("refs/tags/v1.2.0", {"name": "refs/tags/v1.2.0"}),
-     ("0123456789abcdef0123456789abcdef01234567", {"commit": "0123456789abcdef0123456789abcdef01234567"})],
+    [
+        ("main", {"branch": "main"}),
+        ("refs/tags/v1.2.0", {"name": "refs/tags/v1.2.0"}),
+        ("0123456789abcdef0123456789abcdef01234567", {"commit": "0123456789abcdef0123456789abcdef01234567"}),
+    ],
 )
 def test_flux_ref_follows_the_revision(revision, ref):
     assert flux_ref(revision) == ref
@@ -258,7 +270,7 @@ def test_a_file_meshauth_did_not_write_is_never_overwritten(tmp_path):
 
 
 def test_a_failed_write_leaves_the_repository_as_it_was(tmp_path, monkeypatch):
-    import meshauth.output as output
+    import meshauth.files.tree as output
 
     out = tmp_path / "repo"
     generate(tmp_path).write(out)
@@ -277,10 +289,14 @@ def test_a_failed_write_leaves_the_repository_as_it_was(tmp_path, monkeypatch):
 
 
 def test_the_config_can_name_its_environments_relative_to_itself(tmp_path, monkeypatch):
-    config = changed(gitops={
-        "engine": "flux", "repoUrl": REPO_URL, "revision": "refs/tags/v2",
-        "environments": {"dev": "overlays/dev.yaml", "prod": ["overlays/prod.yaml"]},
-    })
+    config = changed(
+        gitops={
+            "engine": "flux",
+            "repoUrl": REPO_URL,
+            "revision": "refs/tags/v2",
+            "environments": {"dev": "overlays/dev.yaml", "prod": ["overlays/prod.yaml"]},
+        }
+    )
     path = write_inputs(tmp_path, config)
     monkeypatch.chdir(tmp_path.parent)
     repo = meshauth.gitops(path)
@@ -307,12 +323,21 @@ def test_an_environment_without_overlays_is_the_base_config(tmp_path):
         ({"environments": {"Dev": []}}, "", "environment name 'Dev' must be a DNS label"),
         ({"environments": {"dev": []}, "repo_url": None}, "spec.gitops.repoUrl", "needs the URL"),
         ({"environments": {"dev": []}, "repo_url": "ftp://x/y"}, "spec.gitops.repoUrl", "must be a Git"),
-        ({"environments": {"dev": []}, "engine": "flux", "repo_url": "git@github.com:acme/x.git"},
-         "spec.gitops.repoUrl", "Flux needs a URL with a scheme"),
+        (
+            {"environments": {"dev": []}, "engine": "flux", "repo_url": "git@github.com:acme/x.git"},
+            "spec.gitops.repoUrl",
+            "Flux needs a URL with a scheme",
+        ),
         ({"environments": {"dev": []}, "path": "../elsewhere"}, "spec.gitops.path", "must be a relative"),
         ({"environments": {"dev": []}, "revision": "main branch"}, "spec.gitops.revision", "must be a Git"),
-        ({"environments": {"a-very-long-environment-name-that-is-far-too-long-really": []},
-          "engine": "flux"}, "metadata.name", "longer than 63"),
+        (
+            {
+                "environments": {"a-very-long-environment-name-that-is-far-too-long-really": []},
+                "engine": "flux",
+            },
+            "metadata.name",
+            "longer than 63",
+        ),
     ],
 )
 def test_bad_inputs_are_config_errors_that_say_what_to_do(tmp_path, kwargs, where, message):

@@ -9,7 +9,7 @@ import pytest
 from gitops_support import CONFIG, REPO_URL, changed, environments, tree, write_inputs
 
 import meshauth
-from meshauth.output import RECORD
+from meshauth.files.tree import RECORD
 
 POLICY = "envs/prod/30-policies/authorizationpolicy.istio-system.acme-login.yaml"
 
@@ -52,7 +52,8 @@ def test_missing_and_stale_files_show_as_whole_file_diffs(tmp_path, written):
     assert states[RECORD] == "changed"  # it still lists the shop files
     stale = next(f for f in drift.files if f.path == "envs/prod/40-routes/virtualservice.shop.acme-shop.yaml")
     assert stale.diff.splitlines()[:2] == [
-        "--- a/envs/prod/40-routes/virtualservice.shop.acme-shop.yaml", "+++ /dev/null"
+        "--- a/envs/prod/40-routes/virtualservice.shop.acme-shop.yaml",
+        "+++ /dev/null",
     ]
     missing = next(f for f in drift.files if f.path == POLICY)
     assert missing.diff.splitlines()[:2] == ["--- /dev/null", f"+++ b/{POLICY}"]
@@ -61,7 +62,8 @@ def test_missing_and_stale_files_show_as_whole_file_diffs(tmp_path, written):
 def test_an_engine_setting_that_changed_is_stale_output(tmp_path, written):
     drift = repo_for(tmp_path, revision="release-1").check(written)
     assert {f.path for f in drift.files} == {
-        "argocd/dev/application.argocd.acme-dev.yaml", "argocd/prod/application.argocd.acme-prod.yaml"
+        "argocd/dev/application.argocd.acme-dev.yaml",
+        "argocd/prod/application.argocd.acme-prod.yaml",
     }
     assert "-    targetRevision: main\n+    targetRevision: release-1\n" in drift.diff()
 

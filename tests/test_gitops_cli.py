@@ -29,15 +29,24 @@ def test_gitops_then_check_with_flags(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     assert "written, 0 unchanged, 0 removed" in result.stderr
-    assert (tmp_path / "repo" / "sso" / "flux" / "prod" / "gitrepository.flux-system.acme-prod.yaml").is_file()
+    assert (
+        tmp_path / "repo" / "sso" / "flux" / "prod" / "gitrepository.flux-system.acme-prod.yaml"
+    ).is_file()
     checked = run("check", "meshauth.yaml", *flags, cwd=tmp_path)
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout == "" and "up to date" in checked.stderr
 
 
 def test_check_fails_with_the_diff_of_a_hand_edit(tmp_path):
-    write_inputs(tmp_path, changed(gitops={"repoUrl": REPO_URL, "environments": {
-        "dev": "overlays/dev.yaml", "prod": "overlays/prod.yaml"}}))
+    write_inputs(
+        tmp_path,
+        changed(
+            gitops={
+                "repoUrl": REPO_URL,
+                "environments": {"dev": "overlays/dev.yaml", "prod": "overlays/prod.yaml"},
+            }
+        ),
+    )
     assert run("gitops", "meshauth.yaml", "-o", ".", cwd=tmp_path).returncode == 0
     policy = tmp_path / POLICY
     policy.write_text(policy.read_text().replace("wiki.acme.example", "wiki.evil.example"))
@@ -56,8 +65,21 @@ def test_check_fails_with_the_diff_of_a_hand_edit(tmp_path):
 
 def test_an_env_without_an_overlay_and_stacked_overlays(tmp_path):
     write_inputs(tmp_path)
-    result = run("gitops", "meshauth.yaml", "--env", "base", "--env", "both=overlays/dev.yaml",
-                 "--env", "both=overlays/prod.yaml", "-o", "repo", "--repo-url", REPO_URL, cwd=tmp_path)
+    result = run(
+        "gitops",
+        "meshauth.yaml",
+        "--env",
+        "base",
+        "--env",
+        "both=overlays/dev.yaml",
+        "--env",
+        "both=overlays/prod.yaml",
+        "-o",
+        "repo",
+        "--repo-url",
+        REPO_URL,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     deployment = tmp_path / "repo/envs/both/20-workloads/deployment.oauth2-proxy.oauth2-proxy.yaml"
     assert "replicas: 3" in deployment.read_text()
@@ -75,9 +97,11 @@ def test_a_missing_repository_url_is_an_input_error(tmp_path):
 
 @pytest.mark.parametrize(
     "args",
-    [["check", "meshauth.yaml", "--env", "dev"],  # no -o
-     ["gitops", "meshauth.yaml", "--env", "=overlays/dev.yaml", "-o", "repo"],
-     ["gitops", "meshauth.yaml", "-o", "repo", "--engine", "jenkins"]],
+    [
+        ["check", "meshauth.yaml", "--env", "dev"],  # no -o
+        ["gitops", "meshauth.yaml", "--env", "=overlays/dev.yaml", "-o", "repo"],
+        ["gitops", "meshauth.yaml", "-o", "repo", "--engine", "jenkins"],
+    ],
 )
 def test_usage_errors_exit_2(tmp_path, args):
     write_inputs(tmp_path)

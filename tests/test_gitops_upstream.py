@@ -12,7 +12,7 @@ from gitops_support import REPO_URL, changed, environments, write_inputs
 from upstream import UpstreamSchemas, require_ref
 
 import meshauth
-from meshauth.gitops_repo import engine_documents
+from meshauth.gitopstree.repo import engine_documents
 
 HAND_WRITTEN = Path(__file__).resolve().parent / "schemas" / "flux-sources.yaml"
 SOURCES = {"GitRepository", "HelmRepository"}
@@ -29,8 +29,15 @@ def repos(tmp_path):
     for install in ("istioctl", "helm"):
         path = write_inputs(tmp_path / install, changed(mesh={"install": install}))
         for engine in ("argocd", "flux"):
-            found.append(meshauth.gitops(path, environments(tmp_path / install), engine=engine,
-                                         repo_url=REPO_URL, path="clusters/sso"))
+            found.append(
+                meshauth.gitops(
+                    path,
+                    environments(tmp_path / install),
+                    engine=engine,
+                    repo_url=REPO_URL,
+                    path="clusters/sso",
+                )
+            )
     return found
 
 
@@ -51,15 +58,19 @@ def test_engine_objects_validate_against_the_upstream_crds(tmp_path, which, flux
 def test_the_annotated_environment_objects_still_validate_upstream(tmp_path):
     upstream = UpstreamSchemas.released(require_ref())
     repo = repos(tmp_path)[0]  # argocd: every object carries its sync wave
-    objects = [yaml.safe_load(t) for p, t in repo.files().items()
-               if p.startswith("envs/") and not p.endswith("kustomization.yaml")]
+    objects = [
+        yaml.safe_load(t)
+        for p, t in repo.files().items()
+        if p.startswith("envs/") and not p.endswith("kustomization.yaml")
+    ]
     custom = [o for o in objects if upstream.knows(o["apiVersion"], o["kind"])]
     assert custom and [p for o in custom for p in upstream.errors(o)] == []
     assert meshauth.validate(objects, kubernetes_version="1.30") == []
 
 
 GIT = {
-    "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+    "apiVersion": "source.toolkit.fluxcd.io/v1",
+    "kind": "GitRepository",
     "metadata": {"name": "x", "namespace": "flux-system"},
     "spec": {"interval": "1m", "url": REPO_URL, "ref": {"branch": "main"}},
 }
@@ -83,6 +94,10 @@ def test_the_hand_written_flux_source_schema_refuses_wrong_objects(flux_sources,
 
 
 def test_the_hand_written_helm_repository_schema_needs_a_url(flux_sources):
-    repo = {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository",
-            "metadata": {"name": "istio"}, "spec": {"interval": "1h"}}
+    repo = {
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "HelmRepository",
+        "metadata": {"name": "istio"},
+        "spec": {"interval": "1h"},
+    }
     assert flux_sources.errors(repo) == ["HelmRepository/istio: spec.url: required field is missing"]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -16,12 +17,18 @@ BASE: dict[str, Any] = {
     "spec": {
         "platform": {"istioVersion": "1.30"},
         "tls": {},
-        "identity": {"issuerUrl": "https://idp.example.com", "jwksUri": "https://idp.example.com/k",
-                     "clientId": "meshauth"},
+        "identity": {
+            "issuerUrl": "https://idp.example.com",
+            "jwksUri": "https://idp.example.com/k",
+            "clientId": "meshauth",
+        },
         "oauth2Proxy": {"cookie": {"refresh": "30m"}},
         "apps": [
-            {"name": "web", "host": "web.example.com",
-             "deploy": {"image": "nginxinc/nginx-unprivileged:1.27", "containerPort": 8080}},
+            {
+                "name": "web",
+                "host": "web.example.com",
+                "deploy": {"image": "nginxinc/nginx-unprivileged:1.27", "containerPort": 8080},
+            },
             {"name": "docs", "namespace": "shared", "host": "docs.example.com"},
         ],
     },
@@ -35,8 +42,13 @@ def render(change: Callable[[dict], None] = lambda d: None) -> meshauth.Bundle:
 
 
 def get(bundle, kind: str, name: str, namespace: str | None = None) -> dict:
-    found = [o for o in bundle.objects if o["kind"] == kind and o["metadata"]["name"] == name
-             and (namespace is None or o["metadata"].get("namespace") == namespace)]
+    found = [
+        o
+        for o in bundle.objects
+        if o["kind"] == kind
+        and o["metadata"]["name"] == name
+        and (namespace is None or o["metadata"].get("namespace") == namespace)
+    ]
     assert len(found) == 1, f"{kind} {namespace}/{name}: {len(found)} found"
     return found[0]
 
@@ -55,8 +67,16 @@ def with_redis(d: dict) -> None:
 def restricted_violations(pod: dict) -> Iterator[str]:
     """What the restricted profile (Kubernetes 1.25+) refuses in a pod spec."""
     context = pod.get("securityContext") or {}
-    allowed_volumes = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
-                       "persistentVolumeClaim", "projected", "secret"}
+    allowed_volumes = {
+        "configMap",
+        "csi",
+        "downwardAPI",
+        "emptyDir",
+        "ephemeral",
+        "persistentVolumeClaim",
+        "projected",
+        "secret",
+    }
     for volume in pod.get("volumes") or []:
         kinds_ = set(volume) - {"name"}
         if not kinds_ <= allowed_volumes:
@@ -67,7 +87,9 @@ def restricted_violations(pod: dict) -> Iterator[str]:
     if (context.get("seccompProfile") or {}).get("type") not in ("RuntimeDefault", "Localhost"):
         containers_ok = all(
             ((c.get("securityContext") or {}).get("seccompProfile") or {}).get("type")
-            in ("RuntimeDefault", "Localhost") for c in pod["containers"])
+            in ("RuntimeDefault", "Localhost")
+            for c in pod["containers"]
+        )
         if not containers_ok:
             yield "seccompProfile"
     for container in pod["containers"] + pod.get("initContainers", []):
@@ -107,7 +129,7 @@ def test_the_restricted_check_itself_sees_a_root_pod():
 def test_restricted_is_enforced_only_with_cni_and_only_where_meshauth_renders_every_pod(cni):
     bundle = render(lambda d: d["spec"].setdefault("mesh", {}).update(cni=cni))
     labels = {n["metadata"]["name"]: n["metadata"]["labels"] for n in kinds(bundle, "Namespace")}
-    enforced = {name for name, l in labels.items() if l.get("pod-security.kubernetes.io/enforce")}
+    enforced = {name for name, label in labels.items() if label.get("pod-security.kubernetes.io/enforce")}
     # without CNI, istio-init (NET_ADMIN, NET_RAW) would be refused even by baseline
     assert enforced == ({"oauth2-proxy", "web"} if cni else set())
     if cni:  # "shared" holds an app meshauth does not deploy: its pods are unknown
@@ -118,7 +140,9 @@ def test_restricted_is_enforced_only_with_cni_and_only_where_meshauth_renders_ev
 
 def test_every_workload_has_its_own_service_account_without_a_token():
     bundle = render(with_redis)
-    accounts = {(a["metadata"]["namespace"], a["metadata"]["name"]): a for a in kinds(bundle, "ServiceAccount")}
+    accounts = {
+        (a["metadata"]["namespace"], a["metadata"]["name"]): a for a in kinds(bundle, "ServiceAccount")
+    }
     for deployment in kinds(bundle, "Deployment"):
         pod = deployment["spec"]["template"]["spec"]
         account = (deployment["metadata"]["namespace"], pod["serviceAccountName"])
@@ -150,7 +174,9 @@ def test_disruption_budget_and_spreading_only_with_several_replicas(replicas):
     else:
         assert set(budgets) == {"oauth2-proxy", "web"}
         assert budgets["oauth2-proxy"]["spec"] == {
-            "maxUnavailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": "oauth2-proxy"}}}
+            "maxUnavailable": 1,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": "oauth2-proxy"}},
+        }
     for name in ("oauth2-proxy", "web"):
         pod = get(bundle, "Deployment", name)["spec"]["template"]["spec"]
         spread = pod.get("topologySpreadConstraints", [])
@@ -186,12 +212,20 @@ def test_only_oauth2_proxy_may_call_redis():
     bundle = render(with_redis)
     policy = get(bundle, "AuthorizationPolicy", "oauth2-proxy-redis")
     assert policy["spec"]["rules"] == [
-        {"from": [{"source": {"principals": ["cluster.local/ns/oauth2-proxy/sa/oauth2-proxy"]}}]}]
+        {"from": [{"source": {"principals": ["cluster.local/ns/oauth2-proxy/sa/oauth2-proxy"]}}]}
+    ]
     network = get(bundle, "NetworkPolicy", "oauth2-proxy-redis")
-    assert network["spec"]["ingress"] == [{
-        "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "oauth2-proxy"}},
-                  "podSelector": {"matchLabels": {"app.kubernetes.io/name": "oauth2-proxy"}}}],
-        "ports": [{"protocol": "TCP", "port": 6379}]}]
+    assert network["spec"]["ingress"] == [
+        {
+            "from": [
+                {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "oauth2-proxy"}},
+                    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "oauth2-proxy"}},
+                }
+            ],
+            "ports": [{"protocol": "TCP", "port": 6379}],
+        }
+    ]
 
 
 def test_network_policies_admit_the_gateway_pods_on_the_serving_port_only():
@@ -224,7 +258,9 @@ def test_root_is_refused_as_the_demo_user():
     assert caught.value.problems[0].path == "spec.apps[0].deploy.runAsUser"
 
 
-@pytest.mark.parametrize("version, files", [("v7.2.0", False), ("v7.10.0", False), ("v7.11.0", True), ("v7.15.3", True)])
+@pytest.mark.parametrize(
+    "version, files", [("v7.2.0", False), ("v7.10.0", False), ("v7.11.0", True), ("v7.15.3", True)]
+)
 def test_oauth2_proxy_reads_its_secrets_from_files_where_the_release_can(version, files):
     bundle = render(lambda d: d["spec"]["oauth2Proxy"].update(version=version))
     container = get(bundle, "Deployment", "oauth2-proxy")["spec"]["template"]["spec"]["containers"][0]
@@ -249,16 +285,22 @@ def test_checkov_exceptions_are_annotated_only_where_they_apply():
     old = render(lambda d: d["spec"]["oauth2Proxy"].update(version="v7.2.0"))
     checks = {a.split("=")[0] for a in annotations(old, "oauth2-proxy")}
     assert checks == {"CKV_K8S_43", "CKV_K8S_40", "CKV_K8S_35"}
-    pinned = render(lambda d: (
-        d["spec"]["oauth2Proxy"].update(digest="sha256:" + "0" * 64),
-        d["spec"]["apps"][0]["deploy"].update(
-            image="nginxinc/nginx-unprivileged:1.27@sha256:" + "1" * 64, runAsUser=10101)))
+    pinned = render(
+        lambda d: (
+            d["spec"]["oauth2Proxy"].update(digest="sha256:" + "0" * 64),
+            d["spec"]["apps"][0]["deploy"].update(
+                image="nginxinc/nginx-unprivileged:1.27@sha256:" + "1" * 64, runAsUser=10101
+            ),
+        )
+    )
     assert annotations(pinned, "oauth2-proxy") == set() and annotations(pinned, "web") == set()
     assert all("=" in a and a.count("=") == 1 for a in annotations(old, "oauth2-proxy"))
 
 
-@pytest.mark.parametrize("image", ["nginx", "nginx:1.27", "ghcr.io/org/app:v1", "localhost:5000/a/b_c:1.0-rc1",
-                                   "nginx@sha256:" + "a" * 64])
+@pytest.mark.parametrize(
+    "image",
+    ["nginx", "nginx:1.27", "ghcr.io/org/app:v1", "localhost:5000/a/b_c:1.0-rc1", "nginx@sha256:" + "a" * 64],
+)
 def test_image_references_are_accepted(image):
     render(lambda d: d["spec"]["apps"][0]["deploy"].update(image=image))
 

@@ -17,9 +17,9 @@ from test_cli import run
 
 import meshauth
 from meshauth.errors import ConfigError
-from meshauth.import_proxy import _preset
-from meshauth.importer import import_manifests
-from meshauth.import_sources import expand, read_manifests
+from meshauth.importer.proxy import _preset
+from meshauth.importer.run import import_manifests
+from meshauth.importer.sources import expand, read_manifests
 
 BLOG = ROOT / "tests" / "fixtures" / "blog" / "setup.sh"
 
@@ -149,9 +149,7 @@ def test_yaml_files_folders_lists_and_istiod_values(tmp_path):
 
 
 def test_envsubst_templates_take_only_given_variables(tmp_path):
-    template = write(
-        tmp_path, "ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: $TEAM}\n"
-    )
+    template = write(tmp_path, "ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: $TEAM}\n")
     assert kinds(read_manifests([str(template)], {"TEAM": "blue"})) == [("Namespace", "blue")]
 
 
@@ -217,9 +215,7 @@ def test_expand():
         ),
     ],
 )
-def test_the_preset_is_the_one_that_derives_what_the_manifests_say(
-    issuer, jwks, provider, expected
-):
+def test_the_preset_is_the_one_that_derives_what_the_manifests_say(issuer, jwks, provider, expected):
     assert _preset(issuer, jwks, provider) == expected
 
 
@@ -393,9 +389,7 @@ def test_hand_written_setup_maps_to_the_config_it_means(hand_written):
 
 
 def test_hand_written_setup_reports_everything_it_could_not_carry_over(hand_written):
-    messages = {
-        (f.object, f.path, f.message.split(":")[0].split(";")[0]) for f in hand_written.findings
-    }
+    messages = {(f.object, f.path, f.message.split(":")[0].split(";")[0]) for f in hand_written.findings}
     expected = {
         ("IstioOperator", "", "only meshConfig.extensionProviders is imported"),
         ("IstioOperator", "", "envoyExtAuthzHttp.timeout is not imported"),
@@ -435,11 +429,7 @@ def test_nothing_is_silently_dropped(hand_written):
     }
     for obj in hand_written.objects:
         metadata = obj.get("metadata") or {}
-        ref = (
-            f"{obj['kind']} {metadata.get('namespace', '')}/{metadata['name']}"
-            if metadata
-            else obj["kind"]
-        )
+        ref = f"{obj['kind']} {metadata.get('namespace', '')}/{metadata['name']}" if metadata else obj["kind"]
         assert ref in named | mapped, ref
 
 
@@ -665,9 +655,7 @@ def test_the_blog_installed_with_istioctl_set_imports_the_same_config(tmp_path):
 def test_stdin(monkeypatch):
     import io
 
-    monkeypatch.setattr(
-        "sys.stdin", io.StringIO("apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n")
-    )
+    monkeypatch.setattr("sys.stdin", io.StringIO("apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n"))
     assert kinds(read_manifests(["-"])) == [("Namespace", "x")]
 
 
@@ -701,9 +689,7 @@ CHART_STYLE = """
 def with_chart_style(proxy: str) -> str:
     """HAND_WRITTEN with its oauth2-proxy Deployment replaced by ``proxy`` (in oauth2-proxy)."""
     documents = [
-        d
-        for d in textwrap.dedent(HAND_WRITTEN).split("---\n")
-        if "name: sso, namespace: auth" not in d
+        d for d in textwrap.dedent(HAND_WRITTEN).split("---\n") if "name: sso, namespace: auth" not in d
     ]
     rest = "---\n".join(documents).replace("oauth2-proxy.auth.svc", "oauth2-proxy.oauth2-proxy.svc")
     return textwrap.dedent(proxy) + "---\n" + rest

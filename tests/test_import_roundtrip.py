@@ -15,8 +15,8 @@ import yaml
 from conftest import ROOT
 
 import meshauth
-from meshauth.compare import summary
-from meshauth.importer import import_manifests
+from meshauth.importer.compare import summary
+from meshauth.importer.run import import_manifests
 
 BLOG = ROOT / "tests" / "fixtures" / "blog" / "setup.sh"
 GUIDE = ROOT / "docs" / "migration.md"
@@ -87,17 +87,14 @@ def test_the_findings_are_the_ones_the_guide_explains(imported):
 def test_every_difference_is_documented_with_its_reason(imported):
     table = guide_section("<!-- differences:start", "<!-- differences:end")
     rows = [line for line in table.splitlines() if line.startswith("| ")]
-    documented = [
-        [cell.strip().strip("`") for cell in row.strip("|").split(" | ")] for row in rows[2:]
-    ]
-    generated = [
-        [r.change, r.objects, r.path, r.before, r.after] for r in summary(imported.differences)
-    ]
-    assert [
-        d[:5] for d in documented
-    ] == generated, "docs/migration.md section 5 is stale; its first five columns must be:\n" + "\n".join(
-        "| " + " | ".join(f"`{c}`" if c and i > 1 else c for i, c in enumerate(g)) + " |"
-        for g in generated
+    documented = [[cell.strip().strip("`") for cell in row.strip("|").split(" | ")] for row in rows[2:]]
+    generated = [[r.change, r.objects, r.path, r.before, r.after] for r in summary(imported.differences)]
+    assert [d[:5] for d in documented] == generated, (
+        "docs/migration.md section 5 is stale; its first five columns must be:\n"
+        + "\n".join(
+            "| " + " | ".join(f"`{c}`" if c and i > 1 else c for i, c in enumerate(g)) + " |"
+            for g in generated
+        )
     )
     assert all(len(d) == 6 and d[5] for d in documented), "every difference needs its reason"
 
@@ -129,9 +126,7 @@ def test_the_rendering_is_valid_and_warns_only_about_the_refresh(imported):
 
 
 def test_the_switch_over_deletes_exactly_the_renamed_objects(imported):
-    (finding,) = [
-        f for f in imported.findings if f.message.startswith("meshauth names these objects")
-    ]
+    (finding,) = [f for f in imported.findings if f.message.startswith("meshauth names these objects")]
     commands = re.findall(r"kubectl delete [a-z]+ [a-z0-9-]+ -n [a-z0-9-]+", finding.message)
     guide = guide_section("## 4. Switch over", "## 5.")
     assert len(commands) == 6 and all(c in guide for c in commands)

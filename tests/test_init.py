@@ -12,9 +12,9 @@ import yaml
 from test_cli import run
 
 import meshauth
+from meshauth.config.presets import PRESET_NAMES
 from meshauth.errors import ConfigError
-from meshauth.presets import PRESET_NAMES
-from meshauth.starter import app_names, scalar, starter_config
+from meshauth.starter.starter import app_names, scalar, starter_config
 
 HOST_SETS = [
     (),
@@ -64,8 +64,7 @@ def test_every_set_key_is_commented():
         and not line.lstrip().startswith("#")
         and "#" not in line
         and not lines[i - 1].lstrip().startswith("#")
-        and line.strip().rstrip(":")
-        not in {"spec", "platform", "issuer", "acme", "cookie", "port: 80"}
+        and line.strip().rstrip(":") not in {"spec", "platform", "issuer", "acme", "cookie", "port: 80"}
         and not line.startswith(("apiVersion", "kind", "metadata"))
     ]
     assert bare == []
@@ -157,7 +156,5 @@ def test_init_json_report(tmp_path):
 def test_init_bad_host_exits_1_and_names_the_option():
     result = run("init", "--host", "https://grafana.example.com")
     assert result.returncode == 1
-    assert (
-        "--host https://grafana.example.com: must be a fully qualified host name" in result.stderr
-    )
+    assert "--host https://grafana.example.com: must be a fully qualified host name" in result.stderr
     assert result.stdout == ""

@@ -23,17 +23,31 @@ BASE = {
     "spec": {
         "platform": {"istioVersion": "1.22"},
         "tls": {},
-        "identity": {"issuerUrl": "https://idp.example.com", "jwksUri": "https://idp.example.com/k",
-                     "clientId": "plain", "scopes": ["openid", "plain"]},
-        "secret": {"source": "external-secrets", "externalSecret": {
-            "storeRef": {"name": "vault"},
-            "data": {"clientSecret": {"key": "plain", "property": "plain"},
-                     "cookieSecret": {"key": "plain"}}}},
+        "identity": {
+            "issuerUrl": "https://idp.example.com",
+            "jwksUri": "https://idp.example.com/k",
+            "clientId": "plain",
+            "scopes": ["openid", "plain"],
+        },
+        "secret": {
+            "source": "external-secrets",
+            "externalSecret": {
+                "storeRef": {"name": "vault"},
+                "data": {
+                    "clientSecret": {"key": "plain", "property": "plain"},
+                    "cookieSecret": {"key": "plain"},
+                },
+            },
+        },
         "oauth2Proxy": {"emailDomains": ["plain"], "extraArgs": {"banner": "plain"}},
-        "apps": [{"name": "app", "host": "app.example.com",
-                  "authorization": {"audiences": ["plain"], "groups": ["plain"],
-                                    "claims": {"team": ["plain"]}},
-                  "deploy": {"image": "plain"}}],
+        "apps": [
+            {
+                "name": "app",
+                "host": "app.example.com",
+                "authorization": {"audiences": ["plain"], "groups": ["plain"], "claims": {"team": ["plain"]}},
+                "deploy": {"image": "plain"},
+            }
+        ],
     },
 }
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -29,93 +30,238 @@ COMMON: dict[str, Any] = {
     "metadata": {"name": "inj"},
     "spec": {
         "platform": {"istioVersion": "1.30", "kubernetesVersion": "1.30"},
-        "mesh": {"rootNamespace": "istio-system", "mtls": "STRICT", "extensionProvider": "sso",
-                 "install": "istioctl", "cni": True},
-        "ingress": {"namespace": "istio-system", "selector": {"app": "gw"}, "gateway": "gw",
-                    "serviceAccount": "gw-sa"},
-        "tls": {"issuer": {"name": "le", "kind": "ClusterIssuer", "create": True, "acme": {
-            "server": "https://acme.example.com/dir", "email": "ops@example.com", "solver": "dns01",
-            "dns01": {"cloudDNS": {"project": "plain1"}}}}},
-        "identity": {"preset": "generic", "issuerUrl": "https://idp.example.com",
-                     "jwksUri": "https://idp.example.com/keys", "clientId": "plain2",
-                     "scopes": ["openid", "plain3"]},
+        "mesh": {
+            "rootNamespace": "istio-system",
+            "mtls": "STRICT",
+            "extensionProvider": "sso",
+            "install": "istioctl",
+            "cni": True,
+        },
+        "ingress": {
+            "namespace": "istio-system",
+            "selector": {"app": "gw"},
+            "gateway": "gw",
+            "serviceAccount": "gw-sa",
+        },
+        "tls": {
+            "issuer": {
+                "name": "le",
+                "kind": "ClusterIssuer",
+                "create": True,
+                "acme": {
+                    "server": "https://acme.example.com/dir",
+                    "email": "ops@example.com",
+                    "solver": "dns01",
+                    "dns01": {"cloudDNS": {"project": "plain1"}},
+                },
+            }
+        },
+        "identity": {
+            "preset": "generic",
+            "issuerUrl": "https://idp.example.com",
+            "jwksUri": "https://idp.example.com/keys",
+            "clientId": "plain2",
+            "scopes": ["openid", "plain3"],
+        },
         "oauth2Proxy": {
-            "version": "v7.15.3", "image": "quay.io/oauth2-proxy/oauth2-proxy",
-            "digest": "sha256:" + "a" * 64, "namespace": "sso", "replicas": 2,
-            "cookie": {"name": "plain4", "domains": ["example.com"], "secure": True,
-                       "sameSite": "lax", "refresh": "30m", "expire": "4h"},
-            "whitelistDomains": ["example.com"], "emailDomains": ["plain5"],
+            "version": "v7.15.3",
+            "image": "quay.io/oauth2-proxy/oauth2-proxy",
+            "digest": "sha256:" + "a" * 64,
+            "namespace": "sso",
+            "replicas": 2,
+            "cookie": {
+                "name": "plain4",
+                "domains": ["example.com"],
+                "secure": True,
+                "sameSite": "lax",
+                "refresh": "30m",
+                "expire": "4h",
+            },
+            "whitelistDomains": ["example.com"],
+            "emailDomains": ["plain5"],
             "sessionStore": {"type": "redis", "url": "redis://redis.example.com:6379"},
             "extraArgs": {"banner": "plain6", "oidc-extra-audience": ["plain7"]},
         },
-        "apps": [{
-            "name": "app", "namespace": "apps", "hosts": ["app.example.com"],
-            "service": {"name": "svc", "port": 80}, "selector": {"app": "plain8"},
-            "publicPaths": ["/plain"],
-            "authorization": {"audiences": ["plain9"], "emails": ["a@example.com"], "groups": ["plain10"],
-                              "principals": ["https://idp.example.com/plain"],
-                              "claims": {"team": ["plain11"]}},
-            "deploy": {"image": "plain12", "containerPort": 8080, "replicas": 2, "runAsUser": 10001},
-        }, {"name": "other", "host": "other.example.com"}],
+        "apps": [
+            {
+                "name": "app",
+                "namespace": "apps",
+                "hosts": ["app.example.com"],
+                "service": {"name": "svc", "port": 80},
+                "selector": {"app": "plain8"},
+                "publicPaths": ["/plain"],
+                "authorization": {
+                    "audiences": ["plain9"],
+                    "emails": ["a@example.com"],
+                    "groups": ["plain10"],
+                    "principals": ["https://idp.example.com/plain"],
+                    "claims": {"team": ["plain11"]},
+                },
+                "deploy": {"image": "plain12", "containerPort": 8080, "replicas": 2, "runAsUser": 10001},
+            },
+            {"name": "other", "host": "other.example.com"},
+        ],
     },
 }
 SECRETS = {
-    "external": {"name": "plain13", "source": "external-secrets", "externalSecret": {
-        "storeRef": {"name": "vault", "kind": "ClusterSecretStore"}, "refreshInterval": "1h",
-        "data": {"clientSecret": {"key": "plain14", "property": "plain15"},
-                 "cookieSecret": {"key": "plain16", "property": "plain17"},
-                 "redisPassword": {"key": "plain18", "property": "plain19"}}}},
-    "inline": {"name": "plain20", "source": "inline", "allowPlaintext": True, "inline": {
-        "clientSecret": "plain21", "cookieSecret": "0123456789abcdef", "redisPassword": "plain22"}},
-    "sealed": {"name": "plain23", "source": "sealed-secrets", "sealed": {"encryptedData": {
-        "client-secret": "plain24", "cookie-secret": "plain25", "redis-password": "plain26"}}},
+    "external": {
+        "name": "plain13",
+        "source": "external-secrets",
+        "externalSecret": {
+            "storeRef": {"name": "vault", "kind": "ClusterSecretStore"},
+            "refreshInterval": "1h",
+            "data": {
+                "clientSecret": {"key": "plain14", "property": "plain15"},
+                "cookieSecret": {"key": "plain16", "property": "plain17"},
+                "redisPassword": {"key": "plain18", "property": "plain19"},
+            },
+        },
+    },
+    "inline": {
+        "name": "plain20",
+        "source": "inline",
+        "allowPlaintext": True,
+        "inline": {"clientSecret": "plain21", "cookieSecret": "0123456789abcdef", "redisPassword": "plain22"},
+    },
+    "sealed": {
+        "name": "plain23",
+        "source": "sealed-secrets",
+        "sealed": {
+            "encryptedData": {
+                "client-secret": "plain24",
+                "cookie-secret": "plain25",
+                "redis-password": "plain26",
+            }
+        },
+    },
 }
 BASES = {name: {**COMMON, "spec": {**COMMON["spec"], "secret": secret}} for name, secret in SECRETS.items()}
 # The topology fields: a service outside the cluster, and authservice in place of oauth2-proxy.
-BASES["externals"] = {**BASES["external"], "spec": {**BASES["external"]["spec"], "externalServices": [{
-    "name": "ext", "host": "ext.example.com", "publicPaths": ["/plain"],
-    "upstream": {"host": "api.example.net", "sni": "sni.example.net"}}]}}
-BASES["authservice"] = {**BASES["external"], "spec": {
-    **{k: v for k, v in BASES["external"]["spec"].items() if k not in ("oauth2Proxy", "secret")},
-    "secret": {"name": "plain29"},
-    "authorizer": "authservice", "mesh": {"extensionProvider": "authservice"},
-    "authservice": {"version": "plain27", "image": "plain28", "callbackPath": "/plain/callback",
-                    "redisUrl": "redis://redis.example.com:6379"}}}
+BASES["externals"] = {
+    **BASES["external"],
+    "spec": {
+        **BASES["external"]["spec"],
+        "externalServices": [
+            {
+                "name": "ext",
+                "host": "ext.example.com",
+                "publicPaths": ["/plain"],
+                "upstream": {"host": "api.example.net", "sni": "sni.example.net"},
+            }
+        ],
+    },
+}
+BASES["authservice"] = {
+    **BASES["external"],
+    "spec": {
+        **{k: v for k, v in BASES["external"]["spec"].items() if k not in ("oauth2Proxy", "secret")},
+        "secret": {"name": "plain29"},
+        "authorizer": "authservice",
+        "mesh": {"extensionProvider": "authservice"},
+        "authservice": {
+            "version": "plain27",
+            "image": "plain28",
+            "callbackPath": "/plain/callback",
+            "redisUrl": "redis://redis.example.com:6379",
+        },
+    },
+}
 # identity's fields: a Keycloak realm with its own claims, lifetime, logout and bearer tokens,
 # and Redis behind Sentinel or Cluster with passwords from Secrets.
 _SPEC = BASES["external"]["spec"]
-BASES["identity"] = {**BASES["external"], "spec": {**_SPEC, "identity": {
-    "preset": "keycloak", "serverUrl": "https://kc.example.com", "realm": "plain30", "clientId": "plain31",
-    "groupsClaim": "plain32", "idTokenLifetime": "1h", "endSessionUrl": "https://kc.example.com/plain/logout",
-    "bearerTokens": {"extraIssuers": [{"issuer": "https://idp.example.com", "jwksUri": "https://ci.example.com/k",
-                                       "audiences": ["plain33"]}]}}}}
-BASES["sentinel"] = {**BASES["external"], "spec": {**_SPEC, "oauth2Proxy": {**_SPEC["oauth2Proxy"], "sessionStore": {
-    "type": "redis", "username": "plain34", "passwordSecret": {"name": "plain35", "key": "plain36"},
-    "sentinel": {"masterName": "plain37", "urls": ["redis://s0.example.com:26379"],
-                 "passwordSecret": {"name": "plain38", "key": "plain39"}}}}}}
-BASES["cluster"] = {**BASES["external"], "spec": {**_SPEC, "oauth2Proxy": {**_SPEC["oauth2Proxy"], "sessionStore": {
-    "type": "redis", "cluster": {"urls": ["redis://c0.example.com:6379"]}}}}}
+BASES["identity"] = {
+    **BASES["external"],
+    "spec": {
+        **_SPEC,
+        "identity": {
+            "preset": "keycloak",
+            "serverUrl": "https://kc.example.com",
+            "realm": "plain30",
+            "clientId": "plain31",
+            "groupsClaim": "plain32",
+            "idTokenLifetime": "1h",
+            "endSessionUrl": "https://kc.example.com/plain/logout",
+            "bearerTokens": {
+                "extraIssuers": [
+                    {
+                        "issuer": "https://idp.example.com",
+                        "jwksUri": "https://ci.example.com/k",
+                        "audiences": ["plain33"],
+                    }
+                ]
+            },
+        },
+    },
+}
+BASES["sentinel"] = {
+    **BASES["external"],
+    "spec": {
+        **_SPEC,
+        "oauth2Proxy": {
+            **_SPEC["oauth2Proxy"],
+            "sessionStore": {
+                "type": "redis",
+                "username": "plain34",
+                "passwordSecret": {"name": "plain35", "key": "plain36"},
+                "sentinel": {
+                    "masterName": "plain37",
+                    "urls": ["redis://s0.example.com:26379"],
+                    "passwordSecret": {"name": "plain38", "key": "plain39"},
+                },
+            },
+        },
+    },
+}
+BASES["cluster"] = {
+    **BASES["external"],
+    "spec": {
+        **_SPEC,
+        "oauth2Proxy": {
+            **_SPEC["oauth2Proxy"],
+            "sessionStore": {"type": "redis", "cluster": {"urls": ["redis://c0.example.com:6379"]}},
+        },
+    },
+}
 
 # Fields where another valid value changes what is rendered by design (a version, a choice between
 # alternatives, a namespace that may merge with another): fuzzing them for "same shape" would be
 # wrong. Each is a closed set (enum, version) or checked by the invalid config cases.
 STRUCTURAL = {
     # read by `meshauth gitops`, never rendered into the bundle
-    "spec.gitops.engine", "spec.gitops.path", "spec.gitops.repoUrl", "spec.gitops.revision",
-    "apiVersion", "kind",
-    "spec.platform.istioVersion", "spec.platform.kubernetesVersion",
-    "spec.mesh.mtls", "spec.mesh.install", "spec.mesh.rootNamespace",
-    "spec.ingress.namespace", "spec.oauth2Proxy.namespace", "spec.apps[].namespace",
-    "spec.tls.issuer.kind", "spec.tls.issuer.acme.solver", "spec.identity.preset",
+    "spec.gitops.engine",
+    "spec.gitops.path",
+    "spec.gitops.repoUrl",
+    "spec.gitops.revision",
+    "apiVersion",
+    "kind",
+    "spec.platform.istioVersion",
+    "spec.platform.kubernetesVersion",
+    "spec.mesh.mtls",
+    "spec.mesh.install",
+    "spec.mesh.rootNamespace",
+    "spec.ingress.namespace",
+    "spec.oauth2Proxy.namespace",
+    "spec.apps[].namespace",
+    "spec.tls.issuer.kind",
+    "spec.tls.issuer.acme.solver",
+    "spec.identity.preset",
     "spec.identity.tenant",  # only with preset azure, which changes the issuer
-    "spec.secret.source", "spec.oauth2Proxy.sessionStore.type", "spec.oauth2Proxy.cookie.sameSite",
-    "spec.oauth2Proxy.version", "spec.oauth2Proxy.extraArgs.{key}",  # a flag name changes flags
+    "spec.secret.source",
+    "spec.oauth2Proxy.sessionStore.type",
+    "spec.oauth2Proxy.cookie.sameSite",
+    "spec.oauth2Proxy.version",
+    "spec.oauth2Proxy.extraArgs.{key}",  # a flag name changes flags
     "spec.secret.externalSecret.storeRef.kind",
     "spec.oauth2Proxy.sessionStore.image",  # only with deploy: true; an image like deploy.image
     "spec.apps[].host",  # host and hosts are alternatives; hosts[] is fuzzed
     # topology choices (closed sets) and names that become object names or namespaces
-    "spec.authorizer", "spec.ingress.api", "spec.ingress.gatewayClass", "spec.mesh.dataplane",
-    "spec.mesh.waypoint", "spec.authservice.namespace", "spec.authservice.logLevel",
+    "spec.authorizer",
+    "spec.ingress.api",
+    "spec.ingress.gatewayClass",
+    "spec.mesh.dataplane",
+    "spec.mesh.waypoint",
+    "spec.authservice.namespace",
+    "spec.authservice.logLevel",
     "spec.externalServices[].name",
 }
 
@@ -135,8 +281,11 @@ def positions(value: Any, path: tuple = ()) -> Iterator[tuple]:
 
 
 def _free_form(path: tuple) -> bool:
-    return path[-1:] in (("selector",), ("claims",), ("extraArgs",), ("encryptedData",)) or \
-        path[-2:] == ("dns01", "cloudDNS") or path[-1:] == ("dns01",)
+    return (
+        path[-1:] in (("selector",), ("claims",), ("extraArgs",), ("encryptedData",))
+        or path[-2:] == ("dns01", "cloudDNS")
+        or path[-1:] == ("dns01",)
+    )
 
 
 def generic(path: tuple) -> str:
@@ -166,13 +315,22 @@ def _collapse(path: tuple) -> tuple:
 
 # The topology bases are there for their own fields only; every other field is fuzzed in the
 # oauth2-proxy bases above (authservice, for one, ignores the oauth2-proxy settings).
-OWN_FIELDS = {"externals": ("spec", "externalServices"), "authservice": ("spec", "authservice"),
-              "identity": ("spec", "identity"), "sentinel": ("spec", "oauth2Proxy"),
-              "cluster": ("spec", "oauth2Proxy")}
+OWN_FIELDS = {
+    "externals": ("spec", "externalServices"),
+    "authservice": ("spec", "authservice"),
+    "identity": ("spec", "identity"),
+    "sentinel": ("spec", "oauth2Proxy"),
+    "cluster": ("spec", "oauth2Proxy"),
+}
 CASES = sorted(
-    {(name, path) for name, base in BASES.items() for path in positions(base)
-     if generic(path) not in STRUCTURAL and generic(_collapse(path)) not in STRUCTURAL
-     and path[:2] == OWN_FIELDS.get(name, path[:2])},
+    {
+        (name, path)
+        for name, base in BASES.items()
+        for path in positions(base)
+        if generic(path) not in STRUCTURAL
+        and generic(_collapse(path)) not in STRUCTURAL
+        and path[:2] == OWN_FIELDS.get(name, path[:2])
+    },
     key=lambda c: (generic(c[1]), c[0]),
 )
 # one case per schema position (the first base that has it); the secret sources each add theirs

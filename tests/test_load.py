@@ -9,7 +9,7 @@ import yaml
 from conftest import ROOT
 
 import meshauth
-from meshauth.load import merge
+from meshauth.config.load import merge
 
 QUICKSTART = ROOT / "examples" / "quickstart.yaml"
 
@@ -56,22 +56,47 @@ def test_defaults_of_the_contract():
     spec = meshauth.load_config(QUICKSTART).spec
     assert spec.platform.kubernetes_version == "1.30"
     assert (spec.mesh.root_namespace, spec.mesh.mtls, spec.mesh.extension_provider, spec.mesh.install) == (
-        "istio-system", "STRICT", "oauth2-proxy", "istioctl")
+        "istio-system",
+        "STRICT",
+        "oauth2-proxy",
+        "istioctl",
+    )
     assert (spec.ingress.namespace, spec.ingress.selector, spec.ingress.gateway) == (
-        "istio-system", {"app": "istio-ingressgateway"}, "meshauth")
+        "istio-system",
+        {"app": "istio-ingressgateway"},
+        "meshauth",
+    )
     issuer = spec.tls.issuer
-    assert (issuer.name, issuer.kind, issuer.create, issuer.acme.solver) == ("letsencrypt", "ClusterIssuer", True, "http01")
+    assert (issuer.name, issuer.kind, issuer.create, issuer.acme.solver) == (
+        "letsencrypt",
+        "ClusterIssuer",
+        True,
+        "http01",
+    )
     assert issuer.acme.server == "https://acme-v02.api.letsencrypt.org/directory"
     assert spec.identity.preset == "generic" and spec.identity.scopes == ["openid", "email", "profile"]
     assert (spec.secret.name, spec.secret.source) == ("oauth2-proxy", "existing")
     proxy = spec.oauth2_proxy
-    assert (proxy.image, proxy.namespace, proxy.replicas) == ("quay.io/oauth2-proxy/oauth2-proxy", "oauth2-proxy", 1)
+    assert (proxy.image, proxy.namespace, proxy.replicas) == (
+        "quay.io/oauth2-proxy/oauth2-proxy",
+        "oauth2-proxy",
+        1,
+    )
     assert (proxy.cookie.name, proxy.cookie.secure, proxy.cookie.same_site, proxy.cookie.expire) == (
-        "_oauth2_proxy_istio_ingressgateway", True, "lax", "4h")
+        "_oauth2_proxy_istio_ingressgateway",
+        True,
+        "lax",
+        "4h",
+    )
     assert proxy.cookie.domains == [] and proxy.whitelist_domains == [] and proxy.email_domains == ["*"]
     assert proxy.session_store.type == "cookie" and proxy.extra_args == {}
     docs = spec.apps[1]
-    assert (docs.namespace, docs.service.name, docs.service.port, docs.selector) == ("docs", "docs", 80, {"app": "docs"})
+    assert (docs.namespace, docs.service.name, docs.service.port, docs.selector) == (
+        "docs",
+        "docs",
+        80,
+        {"app": "docs"},
+    )
     assert docs.authorization.audiences == [] and docs.deploy is None
 
 
@@ -104,4 +129,7 @@ def test_all_problems_are_reported_at_once():
     with pytest.raises(meshauth.ConfigError) as caught:
         meshauth.load_config(copy.deepcopy(data))
     assert {p.path for p in caught.value.problems} == {
-        "spec.apps[0].host", "spec.apps[1].service.port", "spec.mesh.mtls"}
+        "spec.apps[0].host",
+        "spec.apps[1].service.port",
+        "spec.mesh.mtls",
+    }

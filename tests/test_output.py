@@ -12,16 +12,14 @@ import yaml
 from conftest import ROOT
 
 import meshauth
-from meshauth.output import RECORD
+from meshauth.files.tree import RECORD
 
 QUICKSTART = yaml.safe_load((ROOT / "examples" / "quickstart.yaml").read_text())
 
 
 def _snapshot(directory):
     return {
-        str(p.relative_to(directory)): p.read_bytes()
-        for p in sorted(directory.rglob("*"))
-        if p.is_file()
+        str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()
     }
 
 
@@ -100,7 +98,7 @@ def test_an_output_path_that_is_a_file_is_refused(tmp_path):
 
 
 def test_a_new_directory_appears_whole_or_not_at_all(tmp_path, monkeypatch):
-    import meshauth.output as output
+    import meshauth.files.tree as output
 
     def fail(*args, **kwargs):
         raise OSError(28, "No space left on device")
@@ -112,7 +110,7 @@ def test_a_new_directory_appears_whole_or_not_at_all(tmp_path, monkeypatch):
 
 
 def test_a_failed_write_leaves_the_previous_contents(tmp_path, monkeypatch):
-    import meshauth.output as output
+    import meshauth.files.tree as output
 
     meshauth.render(QUICKSTART).write(tmp_path)
     before = _snapshot(tmp_path)
@@ -134,7 +132,10 @@ def test_kubectl_kustomize_builds_the_same_objects_in_the_same_order(tmp_path, e
     bundle = meshauth.render(ROOT / "examples" / f"{example}.yaml")
     bundle.write(tmp_path)
     built = subprocess.run(
-        ["kubectl", "kustomize", str(tmp_path)], capture_output=True, text=True, check=True,
+        ["kubectl", "kustomize", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "KUBECONFIG": os.devnull},
     ).stdout
     assert list(yaml.safe_load_all(built)) == list(yaml.safe_load_all(bundle.to_yaml()))

@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT
 
 import meshauth
-from meshauth import parallel
+from meshauth._util import parallel
 
 needs_two_cores = pytest.mark.skipif(
     parallel.available_cores() < 2 or not parallel._can_fork(),
@@ -82,8 +82,13 @@ def test_the_cli_output_does_not_depend_on_jobs(tmp_path):
 
     config.write_text(yaml.safe_dump(_config(300)))  # 2,700 objects: above parallel.MIN_ITEMS
     outputs = [
-        subprocess.run([sys.executable, "-m", "meshauth", "render", str(config), "--jobs", jobs],
-                       capture_output=True, text=True, check=True, cwd=ROOT).stdout
+        subprocess.run(
+            [sys.executable, "-m", "meshauth", "render", str(config), "--jobs", jobs],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        ).stdout
         for jobs in ("1", "2")
     ]
     assert outputs[0] == outputs[1]
@@ -92,7 +97,7 @@ def test_the_cli_output_does_not_depend_on_jobs(tmp_path):
 
 @pytest.mark.parametrize("value", ["0", "-1", "two", "1.5"])
 def test_jobs_must_be_a_whole_number_of_processes(value, capsys):
-    from meshauth.cli import main
+    from meshauth.cli.main import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["render", str(ROOT / "examples" / "quickstart.yaml"), "--jobs", value])

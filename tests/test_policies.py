@@ -33,8 +33,15 @@ def test_login_policy_guards_each_app_host_except_its_open_paths():
     operations = [rule["to"][0]["operation"] for rule in policy["spec"]["rules"]]
     assert operations == [
         {"hosts": ["grafana.example.com", "grafana.example.com:*"], "notPaths": ["/api/health", ACME]},
-        {"hosts": ["docs.example.com", "docs.example.com:*", "www.docs.example.com", "www.docs.example.com:*"],
-         "notPaths": ["/static/*", ACME]},
+        {
+            "hosts": [
+                "docs.example.com",
+                "docs.example.com:*",
+                "www.docs.example.com",
+                "www.docs.example.com:*",
+            ],
+            "notPaths": ["/static/*", ACME],
+        },
     ]
 
 
@@ -42,19 +49,30 @@ def test_gateway_access_policy_lets_exactly_the_open_paths_through_without_a_tok
     policy = get(render(), "AuthorizationPolicy", "quickstart-access")
     rules = policy["spec"]["rules"]
     assert policy["spec"]["action"] == "ALLOW"
-    all_hosts = ["grafana.example.com", "grafana.example.com:*", "docs.example.com", "docs.example.com:*",
-                 "www.docs.example.com", "www.docs.example.com:*"]
+    all_hosts = [
+        "grafana.example.com",
+        "grafana.example.com:*",
+        "docs.example.com",
+        "docs.example.com:*",
+        "www.docs.example.com",
+        "www.docs.example.com:*",
+    ]
     assert rules[0] == {"to": [{"operation": {"notHosts": all_hosts}}]}
-    assert rules[1] == {"to": [{"operation": {"hosts": all_hosts}}],
-                        "when": [{"key": "request.auth.audiences", "values": ["meshauth"]}]}
+    assert rules[1] == {
+        "to": [{"operation": {"hosts": all_hosts}}],
+        "when": [{"key": "request.auth.audiences", "values": ["meshauth"]}],
+    }
     assert rules[2]["to"][0]["operation"]["paths"] == ["/api/health", ACME]
     assert rules[3]["to"][0]["operation"]["paths"] == ["/static/*", ACME]
     assert "when" not in rules[2] and "when" not in rules[3]
 
 
 def test_dns01_needs_no_acme_exception_and_redirects_http():
-    bundle = render(lambda d: d["spec"]["tls"]["issuer"]["acme"].update(
-        solver="dns01", dns01={"cloudDNS": {"project": "p"}}))
+    bundle = render(
+        lambda d: d["spec"]["tls"]["issuer"]["acme"].update(
+            solver="dns01", dns01={"cloudDNS": {"project": "p"}}
+        )
+    )
     login = get(bundle, "AuthorizationPolicy", "quickstart-login")
     assert all(ACME not in r["to"][0]["operation"].get("notPaths", []) for r in login["spec"]["rules"])
     issuer = get(bundle, "ClusterIssuer", "letsencrypt")
@@ -83,8 +101,12 @@ def test_without_tls_apps_are_plain_http_and_no_certificates():
     kinds = {o["kind"] for o in bundle.objects}
     assert not kinds & {"Certificate", "ClusterIssuer", "IngressClass"}
     servers = get(bundle, "Gateway", "meshauth")["spec"]["servers"]
-    assert servers == [{"port": {"number": 80, "name": "http", "protocol": "HTTP"},
-                        "hosts": ["grafana.example.com", "docs.example.com", "www.docs.example.com"]}]
+    assert servers == [
+        {
+            "port": {"number": 80, "name": "http", "protocol": "HTTP"},
+            "hosts": ["grafana.example.com", "docs.example.com", "www.docs.example.com"],
+        }
+    ]
     assert bundle.warnings and bundle.warnings[0].path == "spec.tls"
 
 
@@ -92,7 +114,10 @@ def test_existing_issuer_is_referenced_not_created():
     bundle = render(lambda d: d["spec"]["tls"]["issuer"].update(create=False, name="corp-ca", kind="Issuer"))
     assert not [o for o in bundle.objects if o["kind"] in ("ClusterIssuer", "Issuer")]
     assert get(bundle, "Certificate", "quickstart-docs")["spec"]["issuerRef"] == {
-        "name": "corp-ca", "kind": "Issuer", "group": "cert-manager.io"}
+        "name": "corp-ca",
+        "kind": "Issuer",
+        "group": "cert-manager.io",
+    }
 
 
 def test_app_policy_without_authorization_admits_any_logged_in_user():
@@ -100,8 +125,10 @@ def test_app_policy_without_authorization_admits_any_logged_in_user():
     assert policy["metadata"]["namespace"] == "docs"
     assert policy["spec"]["selector"] == {"matchLabels": {"app": "docs"}}
     assert policy["spec"]["rules"] == [
-        {"from": [{"source": {"requestPrincipals": ["*"]}}],
-         "when": [{"key": "request.auth.audiences", "values": ["meshauth"]}]},
+        {
+            "from": [{"source": {"requestPrincipals": ["*"]}}],
+            "when": [{"key": "request.auth.audiences", "values": ["meshauth"]}],
+        },
         {"to": [{"operation": {"paths": ["/static/*"]}}]},
     ]
 
@@ -109,16 +136,25 @@ def test_app_policy_without_authorization_admits_any_logged_in_user():
 def test_app_identities_are_alternatives_and_claims_are_required_for_each():
     def authz(d):
         d["spec"]["apps"][0]["authorization"] = {
-            "audiences": ["grafana"], "emails": ["a@example.com"], "groups": ["ops"],
-            "principals": ["https://idp.example.com/123"], "claims": {"tier": ["gold"], "dept": ["it"]}}
+            "audiences": ["grafana"],
+            "emails": ["a@example.com"],
+            "groups": ["ops"],
+            "principals": ["https://idp.example.com/123"],
+            "claims": {"tier": ["gold"], "dept": ["it"]},
+        }
+
     rules = get(render(authz), "AuthorizationPolicy", "quickstart-grafana-access")["spec"]["rules"]
-    required = [{"key": "request.auth.audiences", "values": ["grafana"]},
-                {"key": "request.auth.claims[dept]", "values": ["it"]},
-                {"key": "request.auth.claims[tier]", "values": ["gold"]}]
+    required = [
+        {"key": "request.auth.audiences", "values": ["grafana"]},
+        {"key": "request.auth.claims[dept]", "values": ["it"]},
+        {"key": "request.auth.claims[tier]", "values": ["gold"]},
+    ]
     assert rules[0]["when"] == required + [{"key": "request.auth.claims[email]", "values": ["a@example.com"]}]
     assert rules[1]["when"] == required + [{"key": "request.auth.claims[groups]", "values": ["ops"]}]
-    assert rules[2] == {"from": [{"source": {"requestPrincipals": ["https://idp.example.com/123"]}}],
-                        "when": required}
+    assert rules[2] == {
+        "from": [{"source": {"requestPrincipals": ["https://idp.example.com/123"]}}],
+        "when": required,
+    }
     assert rules[3] == {"to": [{"operation": {"paths": ["/api/health"]}}]}
     gateway = get(render(authz), "AuthorizationPolicy", "quickstart-access")
     assert gateway["spec"]["rules"][1]["when"][0]["values"] == ["grafana", "meshauth"]
@@ -126,13 +162,22 @@ def test_app_identities_are_alternatives_and_claims_are_required_for_each():
 
 def test_request_authentication_at_gateway_and_sidecar_forward_the_token():
     bundle = render()
-    for name, namespace, selector in [("quickstart-jwt", "istio-system", {"app": "istio-ingressgateway"}),
-                                      ("quickstart-grafana-jwt", "monitoring", {"app": "grafana"})]:
+    for name, namespace, selector in [
+        ("quickstart-jwt", "istio-system", {"app": "istio-ingressgateway"}),
+        ("quickstart-grafana-jwt", "monitoring", {"app": "grafana"}),
+    ]:
         ra = get(bundle, "RequestAuthentication", name)
         assert ra["metadata"]["namespace"] == namespace
-        assert ra["spec"] == {"selector": {"matchLabels": selector}, "jwtRules": [
-            {"issuer": "https://idp.example.com", "jwksUri": "https://idp.example.com/keys",
-             "forwardOriginalToken": True}]}
+        assert ra["spec"] == {
+            "selector": {"matchLabels": selector},
+            "jwtRules": [
+                {
+                    "issuer": "https://idp.example.com",
+                    "jwksUri": "https://idp.example.com/keys",
+                    "forwardOriginalToken": True,
+                }
+            ],
+        }
 
 
 def test_mesh_wide_strict_mtls_and_injected_namespaces():
@@ -140,7 +185,9 @@ def test_mesh_wide_strict_mtls_and_injected_namespaces():
     peer = get(bundle, "PeerAuthentication", "default")
     assert peer["metadata"]["namespace"] == "istio-system"
     assert peer["spec"] == {"mtls": {"mode": "STRICT"}} and "selector" not in peer["spec"]
-    namespaces = {o["metadata"]["name"]: o["metadata"]["labels"] for o in bundle.objects if o["kind"] == "Namespace"}
+    namespaces = {
+        o["metadata"]["name"]: o["metadata"]["labels"] for o in bundle.objects if o["kind"] == "Namespace"
+    }
     assert set(namespaces) == {"oauth2-proxy", "monitoring", "docs"}
     assert all(labels["istio-injection"] == "enabled" for labels in namespaces.values())
 
@@ -148,9 +195,22 @@ def test_mesh_wide_strict_mtls_and_injected_namespaces():
 def test_virtual_service_routes_the_app_hosts_through_the_gateway():
     vs = get(render(), "VirtualService", "quickstart-grafana")
     assert vs["metadata"]["namespace"] == "monitoring"
-    assert vs["spec"] == {"hosts": ["grafana.example.com"], "gateways": ["istio-system/meshauth"],
-                          "http": [{"route": [{"destination": {
-                              "host": "grafana.monitoring.svc.cluster.local", "port": {"number": 3000}}}]}]}
+    assert vs["spec"] == {
+        "hosts": ["grafana.example.com"],
+        "gateways": ["istio-system/meshauth"],
+        "http": [
+            {
+                "route": [
+                    {
+                        "destination": {
+                            "host": "grafana.monitoring.svc.cluster.local",
+                            "port": {"number": 3000},
+                        }
+                    }
+                ]
+            }
+        ],
+    }
 
 
 def test_every_object_carries_the_ownership_labels():
@@ -168,13 +228,19 @@ def test_policies_come_before_the_routes_that_expose_the_apps():
     assert kinds[0] == "Namespace" and last_policy < first_route
 
 
-@pytest.mark.parametrize("source, kind", [("external-secrets", "ExternalSecret"), ("sealed-secrets", "SealedSecret")])
+@pytest.mark.parametrize(
+    "source, kind", [("external-secrets", "ExternalSecret"), ("sealed-secrets", "SealedSecret")]
+)
 def test_secret_sources_render_the_secret_the_deployment_reads(source, kind):
     secret = {"source": source, "name": "sso"}
     if source == "external-secrets":
-        secret["externalSecret"] = {"storeRef": {"name": "vault"}, "data": {
-            "clientSecret": {"key": "sso/app", "property": "client-secret"},
-            "cookieSecret": {"key": "sso/app", "property": "cookie-secret"}}}
+        secret["externalSecret"] = {
+            "storeRef": {"name": "vault"},
+            "data": {
+                "clientSecret": {"key": "sso/app", "property": "client-secret"},
+                "cookieSecret": {"key": "sso/app", "property": "cookie-secret"},
+            },
+        }
     else:
         secret["sealed"] = {"encryptedData": {"client-secret": "AgA1", "cookie-secret": "AgA2"}}
     bundle = render(lambda d: d["spec"].update(secret=secret))
@@ -199,8 +265,11 @@ def test_redis_deploy_renders_a_hardened_store_the_proxy_points_at():
 
 
 def test_redis_without_deploy_renders_only_the_flags():
-    bundle = render(lambda d: d["spec"]["oauth2Proxy"].update(
-        sessionStore={"type": "redis", "url": "rediss://cache.example.com:6380"}))
+    bundle = render(
+        lambda d: d["spec"]["oauth2Proxy"].update(
+            sessionStore={"type": "redis", "url": "rediss://cache.example.com:6380"}
+        )
+    )
     assert not [o for o in bundle.objects if "redis" in o["metadata"]["name"]]
     args = get(bundle, "Deployment", "oauth2-proxy")["spec"]["template"]["spec"]["containers"][0]["args"]
     assert "--session-store-type=redis" in args
@@ -213,6 +282,7 @@ def test_ma018_warns_when_refresh_outlives_the_google_id_token():
             d["spec"]["identity"] = {"preset": "google", "clientId": "x.apps.googleusercontent.com"}
             d["spec"]["apps"][0]["authorization"] = {"claims": {"hd": ["example.com"]}}  # no groups
             d["spec"]["oauth2Proxy"]["cookie"]["refresh"] = refresh
+
         return mutate
 
     def ma018(bundle):
@@ -230,21 +300,38 @@ def test_ma018_warns_when_refresh_outlives_the_google_id_token():
 
 def _many(apps, paths):
     return {
-        "apiVersion": "meshauth.dev/v1alpha1", "kind": "MeshAuthConfig", "metadata": {"name": "many"},
+        "apiVersion": "meshauth.dev/v1alpha1",
+        "kind": "MeshAuthConfig",
+        "metadata": {"name": "many"},
         "spec": {
-            "platform": {"istioVersion": "1.30"}, "tls": {},
-            "identity": {"issuerUrl": "https://idp.example.com", "jwksUri": "https://idp.example.com/keys",
-                         "clientId": "many"},
-            "apps": [{"name": f"app{i}", "host": f"app{i}.example.com", "publicPaths": paths(i),
-                      "service": {"name": "web", "port": 80}} for i in range(apps)],
+            "platform": {"istioVersion": "1.30"},
+            "tls": {},
+            "identity": {
+                "issuerUrl": "https://idp.example.com",
+                "jwksUri": "https://idp.example.com/keys",
+                "clientId": "many",
+            },
+            "apps": [
+                {
+                    "name": f"app{i}",
+                    "host": f"app{i}.example.com",
+                    "publicPaths": paths(i),
+                    "service": {"name": "web", "port": 80},
+                }
+                for i in range(apps)
+            ],
         },
     }
 
 
 def _gateway_policies(bundle, action):
-    return {o["metadata"]["name"]: o["spec"]["rules"] for o in bundle.objects
-            if o["kind"] == "AuthorizationPolicy" and o["spec"].get("action") == action
-            and o["metadata"]["namespace"] == "istio-system"}
+    return {
+        o["metadata"]["name"]: o["spec"]["rules"]
+        for o in bundle.objects
+        if o["kind"] == "AuthorizationPolicy"
+        and o["spec"].get("action") == action
+        and o["metadata"]["namespace"] == "istio-system"
+    }
 
 
 def test_apps_that_open_the_same_paths_share_one_rule():
@@ -252,7 +339,10 @@ def test_apps_that_open_the_same_paths_share_one_rule():
     login = _gateway_policies(bundle, "CUSTOM")["many-login"]
     assert [(r["to"][0]["operation"]["hosts"], r["to"][0]["operation"]["notPaths"]) for r in login] == [
         (["app0.example.com", "app0.example.com:*", "app2.example.com", "app2.example.com:*"], [ACME]),
-        (["app1.example.com", "app1.example.com:*", "app3.example.com", "app3.example.com:*"], ["/healthz", ACME]),
+        (
+            ["app1.example.com", "app1.example.com:*", "app3.example.com", "app3.example.com:*"],
+            ["/healthz", ACME],
+        ),
     ]
     access = _gateway_policies(bundle, "ALLOW")["many-access"]
     assert [r["to"][0]["operation"].get("paths") for r in access[2:]] == [[ACME], ["/healthz", ACME]]

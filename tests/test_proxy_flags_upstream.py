@@ -21,7 +21,8 @@ def test_flags_and_variables_exist_in_the_chosen_release(path):
 
 
 def test_a_flag_the_release_lacks_is_caught(monkeypatch):
-    from meshauth import oauth2proxy, proxyflags
+    from meshauth.compat import proxyflags
+    from meshauth.rendering.aspects import proxyargs as oauth2proxy
 
     config = meshauth.load_config(VALID_CASES[0])
     monkeypatch.setattr(proxyflags, "flags_for", lambda version: frozenset({"provider"}))

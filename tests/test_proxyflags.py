@@ -1,4 +1,4 @@
-"""Tests for meshauth.proxyflags: unit tests, then conformance with the upstream reference.
+"""Tests for meshauth.compat.proxyflags: unit tests, then conformance with the upstream reference.
 
 The reference (``../shared/ref/oauth2-proxy/flags.json``, extracted from the oauth2-proxy Go source)
 lives outside the repository and is only read here; set ``MESHAUTH_SHARED_REF`` to the ``ref``
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from meshauth import proxyflags
-from meshauth.proxyflags import (
+from meshauth.compat import proxyflags
+from meshauth.compat.proxyflags import (
     KNOWN_VERSIONS,
     LATEST,
     flag_since,
@@ -39,8 +39,23 @@ def test_parse_version_accepts_release_tags(tag, expected):
 
 @pytest.mark.parametrize(
     "tag",
-    ["7.2.0", "v7.2", "v7", "v7.2.0-rc.1", "v7.2.0+build", " v7.2.0", "v7.2.0\n", "V7.2.0",
-     "v07.2.0", "v7.02.0", "v7.2.x", "", "latest", None, 7.2],
+    [
+        "7.2.0",
+        "v7.2",
+        "v7",
+        "v7.2.0-rc.1",
+        "v7.2.0+build",
+        " v7.2.0",
+        "v7.2.0\n",
+        "V7.2.0",
+        "v07.2.0",
+        "v7.02.0",
+        "v7.2.x",
+        "",
+        "latest",
+        None,
+        7.2,
+    ],
 )
 def test_parse_version_refuses_anything_else(tag):
     with pytest.raises(ValueError):
@@ -108,10 +123,26 @@ def test_pre_v7_and_malformed_versions_are_refused(func):
 
 
 V7_2_CORE = {
-    "upstream", "http-address", "cookie-refresh", "set-xauthrequest", "set-authorization-header",
-    "skip-jwt-bearer-tokens", "whitelist-domain", "cookie-samesite", "reverse-proxy",
-    "email-domain", "cookie-domain", "skip-auth-route", "client-id", "cookie-secret",
-    "provider", "oidc-issuer-url", "ping-path", "config", "version", "alpha-config",
+    "upstream",
+    "http-address",
+    "cookie-refresh",
+    "set-xauthrequest",
+    "set-authorization-header",
+    "skip-jwt-bearer-tokens",
+    "whitelist-domain",
+    "cookie-samesite",
+    "reverse-proxy",
+    "email-domain",
+    "cookie-domain",
+    "skip-auth-route",
+    "client-id",
+    "cookie-secret",
+    "provider",
+    "oidc-issuer-url",
+    "ping-path",
+    "config",
+    "version",
+    "alpha-config",
 }
 
 
@@ -128,9 +159,13 @@ def test_ready_path_arrives_in_v7_5_0():
 
 @pytest.mark.parametrize(
     ("flag", "since"),
-    [("force-json-errors", "v7.2.0"), ("code-challenge-method", "v7.3.0"),
-     ("bearer-token-login-fallback", "v7.9.0"), ("config-test", "v7.15.0"),
-     ("trusted-proxy-ip", "v7.15.2")],
+    [
+        ("force-json-errors", "v7.2.0"),
+        ("code-challenge-method", "v7.3.0"),
+        ("bearer-token-login-fallback", "v7.9.0"),
+        ("config-test", "v7.15.0"),
+        ("trusted-proxy-ip", "v7.15.2"),
+    ],
 )
 def test_flags_added_by_later_releases(flag, since):
     assert flag_since(flag) == since
@@ -170,8 +205,14 @@ def test_flags_for_is_cached_and_immutable():
 
 
 def test_flag_kinds():
-    for name in ("upstream", "email-domain", "cookie-domain", "whitelist-domain", "skip-auth-route",
-                 "--upstream"):
+    for name in (
+        "upstream",
+        "email-domain",
+        "cookie-domain",
+        "whitelist-domain",
+        "skip-auth-route",
+        "--upstream",
+    ):
         assert is_list_flag(name), name
     for name in ("reverse-proxy", "set-xauthrequest", "skip-jwt-bearer-tokens", "--cookie-secure"):
         assert is_bool_flag(name), name
@@ -206,14 +247,18 @@ def test_conformance_flags_of_v7_2_0():
     expected = {flag["name"] for flag in _reference_flags() if flag["in_v7_2_0"]}
     actual = flags_for("v7.2.0")
     assert {"missing": sorted(expected - actual), "extra": sorted(actual - expected)} == {
-        "missing": [], "extra": []}
+        "missing": [],
+        "extra": [],
+    }
 
 
 def test_conformance_flags_of_latest():
     expected = {flag["name"] for flag in _reference_flags() if flag["in_latest"]}
     actual = flags_for("v7.15.3")
     assert {"missing": sorted(expected - actual), "extra": sorted(actual - expected)} == {
-        "missing": [], "extra": []}
+        "missing": [],
+        "extra": [],
+    }
 
 
 def test_conformance_since_for_v7_flags():
@@ -222,6 +267,7 @@ def test_conformance_since_for_v7_flags():
         for flag in _reference_flags()
         if str(flag["since"]).startswith("v7.")  # older tags (e.g. "v2.1") are not vX.Y.Z
     }
-    wrong = {name: (flag_since(name), since) for name, since in reference.items()
-             if flag_since(name) != since}
+    wrong = {
+        name: (flag_since(name), since) for name, since in reference.items() if flag_since(name) != since
+    }
     assert wrong == {}, "flag: (ours, upstream)"

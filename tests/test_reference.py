@@ -8,21 +8,21 @@ import sys
 
 from conftest import ROOT
 
-from meshauth.config import MeshAuthConfig
-from meshauth.reference import github_anchor, reference_text, sections
+from meshauth.config.model import MeshAuthConfig
+from meshauth.config.reference import github_anchor, reference_text, sections
 
 SHIPPED = ROOT / "docs" / "reference.md"
 
 
 def test_shipped_reference_is_not_stale():
-    assert (
-        SHIPPED.read_text(encoding="utf-8") == reference_text()
-    ), "docs/reference.md is stale: run `python -m meshauth.reference > docs/reference.md`"
+    assert SHIPPED.read_text(encoding="utf-8") == reference_text(), (
+        "docs/reference.md is stale: run `python -m meshauth.config.reference > docs/reference.md`"
+    )
 
 
 def test_module_prints_the_reference():
     result = subprocess.run(
-        [sys.executable, "-m", "meshauth.reference"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "meshauth.config.reference"], capture_output=True, text=True, check=True
     )
     assert result.stdout == SHIPPED.read_text(encoding="utf-8")
 
@@ -34,7 +34,7 @@ def test_every_key_has_a_description():
         for name, info in section.model.model_fields.items()
         if not info.description
     ]
-    assert missing == [], f"add Field(description=...) in meshauth/config.py for: {missing}"
+    assert missing == [], f"add Field(description=...) in meshauth/config/model.py for: {missing}"
 
 
 def test_every_key_of_the_contract_example_is_in_the_reference():
@@ -65,12 +65,8 @@ def test_types_and_defaults_read_as_a_user_writes_them():
     assert "| `port` | integer 1–65535 | `80` |" in text
     assert "| `mtls` | one of `STRICT`, `PERMISSIVE` | `STRICT` |" in text
     assert "| `host` | host name | none |" in text
-    assert (
-        "| `namespace` | DNS label | the app name |" in text
-    )  # derived default, from its description
-    assert (
-        '| `emailDomains` | non-empty list of strings | `["*"]` |' in text
-    )  # quoted: [*] is an alias
+    assert "| `namespace` | DNS label | the app name |" in text  # derived default, from its description
+    assert '| `emailDomains` | non-empty list of strings | `["*"]` |' in text  # quoted: [*] is an alias
     assert "&lt;iss&gt;/&lt;sub&gt;" in text  # not swallowed as an HTML tag on GitHub
 
 

@@ -10,7 +10,7 @@ import pytest
 from conftest import EXAMPLES, OVERLAYS, ROOT, VALID_CASES
 
 import meshauth
-from meshauth import rules
+from meshauth.validation.rules import core as rules
 
 SEED = meshauth.render(ROOT / "examples" / "seed.yaml")
 QUICKSTART = meshauth.render(ROOT / "examples" / "quickstart.yaml")
@@ -65,13 +65,21 @@ def _drop_acme(objects, mesh):
 
 
 def _short_cookie_secret(objects, mesh):
-    objects.append({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "oauth2-proxy", "namespace": "oauth2-proxy"},
-                    "type": "Opaque", "stringData": {"client-secret": "s", "cookie-secret": "too-short"}})
+    objects.append(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "oauth2-proxy", "namespace": "oauth2-proxy"},
+            "type": "Opaque",
+            "stringData": {"client-secret": "s", "cookie-secret": "too-short"},
+        }
+    )
 
 
 def _when(name, condition):
     def mutate(objects, mesh):
         rules_of(objects, name)[0].setdefault("when", []).append(condition)
+
     return mutate
 
 
@@ -79,17 +87,22 @@ def _arg(old, new):
     def mutate(objects, mesh):
         values = args(objects)
         values[:] = [new if a.startswith(old) else a for a in values] if old else [*values, new]
+
     return mutate
 
 
 MUTATIONS = {
-    "MA001": lambda o, m: get(o, "AuthorizationPolicy", "quickstart-login")["spec"]["provider"].update(name="oauth2proxy"),
+    "MA001": lambda o, m: get(o, "AuthorizationPolicy", "quickstart-login")["spec"]["provider"].update(
+        name="oauth2proxy"
+    ),
     "MA002": _ma002,
     "MA003": _drop_acme,
     "MA004": _arg("--cookie-domain=", "--cookie-domain=example.org"),
     "MA005": _arg("--cookie-refresh=", "--cookie-refresh=4h"),
     "MA006": _short_cookie_secret,
-    "MA007": _when("quickstart-grafana-access", {"key": "request.auth.claims[email_verified]", "values": ["true"]}),
+    "MA007": _when(
+        "quickstart-grafana-access", {"key": "request.auth.claims[email_verified]", "values": ["true"]}
+    ),
     "MA008": _when("quickstart-login", {"key": "request.auth.claims[groups]", "values": ["admins"]}),
     "MA009": lambda o, m: rules_of(o, "quickstart-access")[1]["when"][0].update(values=["another-client"]),
     "MA010": lambda o, m: get(o, "Certificate", "quickstart-docs")["spec"].update(secretName="docs-cert"),
@@ -114,7 +127,13 @@ def test_ma014_istio_v1_apis_on_an_older_istio():
     findings = meshauth.validate(QUICKSTART, istio_version="1.16")
     assert rule_ids(findings) == {"MA014"}
     flagged = {f.object.split()[0] for f in findings}
-    assert flagged == {"AuthorizationPolicy", "RequestAuthentication", "PeerAuthentication", "Gateway", "VirtualService"}
+    assert flagged == {
+        "AuthorizationPolicy",
+        "RequestAuthentication",
+        "PeerAuthentication",
+        "Gateway",
+        "VirtualService",
+    }
 
 
 def test_ma018_warns_on_the_blog_refresh():
@@ -130,7 +149,8 @@ def test_ma001_names_the_defined_providers():
     login["spec"]["provider"]["name"] = "oauth2proxy"
     findings = rules.check(objects, SEED.mesh_config)
     assert [(f.rule, f.object, f.path) for f in findings] == [
-        ("MA001", "AuthorizationPolicy istio-system/blog-login", "spec.provider.name")]
+        ("MA001", "AuthorizationPolicy istio-system/blog-login", "spec.provider.name")
+    ]
     assert "denies every request" in findings[0].message and "defined: oauth2-proxy" in findings[0].message
 
 
@@ -143,8 +163,14 @@ def test_mesh_findings_name_the_mesh_document_and_file():
     provider(mesh)["envoyExtAuthzHttp"]["includeRequestHeadersInCheck"] = ["authorization"]
     bundle = meshauth.Bundle(**{**SEED.__dict__, "mesh_config": mesh})
     [finding] = meshauth.validate(bundle)
-    assert (finding.rule, finding.object, finding.file) == ("MA012", "IstioOperator istio-system/blog-mesh", "mesh/istio-operator.yaml")
-    assert finding.path == "spec.meshConfig.extensionProviders[0].envoyExtAuthzHttp.includeRequestHeadersInCheck"
+    assert (finding.rule, finding.object, finding.file) == (
+        "MA012",
+        "IstioOperator istio-system/blog-mesh",
+        "mesh/istio-operator.yaml",
+    )
+    assert (
+        finding.path == "spec.meshConfig.extensionProviders[0].envoyExtAuthzHttp.includeRequestHeadersInCheck"
+    )
 
 
 def test_messages_never_show_a_cookie_secret():
@@ -175,25 +201,65 @@ def test_every_rule_is_documented():
 # --- no false errors: configs across versions, issuers, IdPs, secret sources and app shapes -------
 
 ISTIO = ["1.9", "1.11", "1.14", "1.17", "1.22", "1.30"]
-TLS = [None, {"issuer": {"acme": {"email": "x@example.com"}}},
-       {"issuer": {"acme": {"solver": "dns01", "dns01": {"cloudDNS": {"project": "p"}}}}},
-       {"issuer": {"kind": "Issuer"}}, {"issuer": {"create": False}}]
-IDENTITY = [{"preset": "google", "clientId": "g.apps.googleusercontent.com"},
-            {"preset": "keycloak", "issuerUrl": "https://kc.example.com/realms/x", "clientId": "kc"},
-            {"issuerUrl": "https://idp.example.com", "jwksUri": "https://idp.example.com/k", "clientId": "cid"}]
-SECRETS = [{"source": "existing"},
-           {"source": "inline", "allowPlaintext": True,
-            "inline": {"clientSecret": "s", "cookieSecret": "0123456789abcdef0123456789abcdef"}},
-           {"source": "external-secrets", "externalSecret": {
-               "storeRef": {"name": "vault"}, "data": {"clientSecret": {"key": "k"}, "cookieSecret": {"key": "k2"}}}},
-           {"source": "sealed-secrets", "sealed": {"encryptedData": {"client-secret": "AgA", "cookie-secret": "AgB"}}}]
+TLS = [
+    None,
+    {"issuer": {"acme": {"email": "x@example.com"}}},
+    {"issuer": {"acme": {"solver": "dns01", "dns01": {"cloudDNS": {"project": "p"}}}}},
+    {"issuer": {"kind": "Issuer"}},
+    {"issuer": {"create": False}},
+]
+IDENTITY = [
+    {"preset": "google", "clientId": "g.apps.googleusercontent.com"},
+    {"preset": "keycloak", "issuerUrl": "https://kc.example.com/realms/x", "clientId": "kc"},
+    {"issuerUrl": "https://idp.example.com", "jwksUri": "https://idp.example.com/k", "clientId": "cid"},
+]
+SECRETS = [
+    {"source": "existing"},
+    {
+        "source": "inline",
+        "allowPlaintext": True,
+        "inline": {"clientSecret": "s", "cookieSecret": "0123456789abcdef0123456789abcdef"},
+    },
+    {
+        "source": "external-secrets",
+        "externalSecret": {
+            "storeRef": {"name": "vault"},
+            "data": {"clientSecret": {"key": "k"}, "cookieSecret": {"key": "k2"}},
+        },
+    },
+    {
+        "source": "sealed-secrets",
+        "sealed": {"encryptedData": {"client-secret": "AgA", "cookie-secret": "AgB"}},
+    },
+]
 APPS = [
     [{"name": "a", "host": "a.example.com"}],
-    [{"name": "a", "host": "a.example.com", "publicPaths": ["/healthz", "/static/*"],
-      "authorization": {"emails": ["x@example.com"]}},
-     {"name": "b", "namespace": "shared", "hosts": ["b.example.com", "c.example.com"], "deploy": {"image": "nginx"}}],
-    [{"name": "a", "host": "a.example.com", "deploy": {"image": "nginx", "containerPort": 8080},
-      "authorization": {"groups": ["g"], "claims": {"dept": ["x"]}, "principals": ["https://idp.example.com/123"]}}],
+    [
+        {
+            "name": "a",
+            "host": "a.example.com",
+            "publicPaths": ["/healthz", "/static/*"],
+            "authorization": {"emails": ["x@example.com"]},
+        },
+        {
+            "name": "b",
+            "namespace": "shared",
+            "hosts": ["b.example.com", "c.example.com"],
+            "deploy": {"image": "nginx"},
+        },
+    ],
+    [
+        {
+            "name": "a",
+            "host": "a.example.com",
+            "deploy": {"image": "nginx", "containerPort": 8080},
+            "authorization": {
+                "groups": ["g"],
+                "claims": {"dept": ["x"]},
+                "principals": ["https://idp.example.com/123"],
+            },
+        }
+    ],
 ]
 
 
@@ -217,21 +283,38 @@ def _apps_for(identity: dict, apps: list) -> list:
 def generated_configs(step: int = 7):
     import itertools
 
-    combos = itertools.product(ISTIO, TLS, IDENTITY, SECRETS, APPS, ["istioctl", "helm"], ["STRICT", "PERMISSIVE"])
+    combos = itertools.product(
+        ISTIO, TLS, IDENTITY, SECRETS, APPS, ["istioctl", "helm"], ["STRICT", "PERMISSIVE"]
+    )
     for index, (istio, tls, identity, secret, apps, install, mtls) in enumerate(combos):
         if index % step:
             continue
-        spec = {"platform": {"istioVersion": istio}, "identity": identity, "secret": secret,
-                "apps": _apps_for(identity, apps),
-                "mesh": {"install": install, "mtls": mtls},
-                "oauth2Proxy": {"cookie": {"refresh": "30m", "domains": ["example.com"], "secure": tls is not None}}}
+        spec = {
+            "platform": {"istioVersion": istio},
+            "identity": identity,
+            "secret": secret,
+            "apps": _apps_for(identity, apps),
+            "mesh": {"install": install, "mtls": mtls},
+            "oauth2Proxy": {
+                "cookie": {"refresh": "30m", "domains": ["example.com"], "secure": tls is not None}
+            },
+        }
         if tls:
             spec["tls"] = tls
-        yield f"{index}", {"apiVersion": "meshauth.dev/v1alpha1", "kind": "MeshAuthConfig",
-                           "metadata": {"name": "gen"}, "spec": spec}
+        yield (
+            f"{index}",
+            {
+                "apiVersion": "meshauth.dev/v1alpha1",
+                "kind": "MeshAuthConfig",
+                "metadata": {"name": "gen"},
+                "spec": spec,
+            },
+        )
 
 
-@pytest.mark.parametrize("name,data", list(generated_configs()), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    "name,data", list(generated_configs()), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_generated_configs_have_no_error_findings(name, data):
     findings = meshauth.validate(meshauth.render(data))
     assert [str(f) for f in findings if f.severity == "error"] == []

@@ -6,7 +6,7 @@ import copy
 
 from topology_support import of_kind, render_mode
 
-from meshauth import rules
+from meshauth.validation.rules import core as rules
 
 AMBIENT = render_mode("ambient+gateway-api")
 SIDECAR = render_mode("sidecar")
@@ -17,14 +17,20 @@ def findings(objects, rule_id):
 
 
 def get(objects, kind, name, namespace):
-    return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name
-                and o["metadata"].get("namespace") == namespace)
+    return next(
+        o
+        for o in objects
+        if o["kind"] == kind and o["metadata"]["name"] == name and o["metadata"].get("namespace") == namespace
+    )
 
 
 def test_rendered_bundles_pass_every_topology_rule():
     for bundle in (AMBIENT, SIDECAR, render_mode("gateway-api"), render_mode("ambient")):
-        assert [f for f in rules.check(bundle.objects, bundle.mesh_config)
-                if f.rule in ("MA070", "MA071", "MA072", "MA073")] == []
+        assert [
+            f
+            for f in rules.check(bundle.objects, bundle.mesh_config)
+            if f.rule in ("MA070", "MA071", "MA072", "MA073")
+        ] == []
 
 
 def test_ma070_selector_policy_with_l7_rules_in_an_ambient_namespace():
@@ -32,7 +38,9 @@ def test_ma070_selector_policy_with_l7_rules_in_an_ambient_namespace():
     policy = get(objects, "AuthorizationPolicy", "quickstart-docs-access", "docs")
     del policy["spec"]["targetRefs"]
     policy["spec"]["selector"] = {"matchLabels": {"app": "docs"}}
-    assert findings(objects, "MA070") == [("AuthorizationPolicy docs/quickstart-docs-access", "spec.selector")]
+    assert findings(objects, "MA070") == [
+        ("AuthorizationPolicy docs/quickstart-docs-access", "spec.selector")
+    ]
     # the same policy at a sidecar is fine, and an L4-only selector policy in ambient too
     assert findings(SIDECAR.objects, "MA070") == []
     policy["spec"]["rules"] = [{"from": [{"source": {"principals": ["cluster.local/ns/a/sa/b"]}}]}]
@@ -45,7 +53,8 @@ def test_ma070_request_authentication_with_a_selector_in_ambient():
     jwt["spec"]["selector"] = {"matchLabels": {"app": "grafana"}}
     del jwt["spec"]["targetRefs"]
     assert findings(objects, "MA070") == [
-        ("RequestAuthentication monitoring/quickstart-waypoint-jwt", "spec.selector")]
+        ("RequestAuthentication monitoring/quickstart-waypoint-jwt", "spec.selector")
+    ]
 
 
 def test_ma071_target_without_waypoint_enrollment():
@@ -67,8 +76,12 @@ def test_ma071_ingress_bypasses_the_waypoint():
 
 def test_ma072_policy_attached_to_a_gateway_not_rendered():
     objects = copy.deepcopy(list(AMBIENT.objects))
-    get(objects, "AuthorizationPolicy", "quickstart-login", "istio-system")["spec"]["targetRefs"][0]["name"] = "other"
-    assert findings(objects, "MA072") == [("AuthorizationPolicy istio-system/quickstart-login", "spec.targetRefs[0]")]
+    get(objects, "AuthorizationPolicy", "quickstart-login", "istio-system")["spec"]["targetRefs"][0][
+        "name"
+    ] = "other"
+    assert findings(objects, "MA072") == [
+        ("AuthorizationPolicy istio-system/quickstart-login", "spec.targetRefs[0]")
+    ]
     assert findings(SIDECAR.objects, "MA072") == []
 
 
@@ -80,6 +93,8 @@ def test_ma073_route_not_admitted_by_its_listener():
     route["metadata"]["namespace"] = "monitoring"
     route["spec"]["parentRefs"][0]["sectionName"] = "https-docs.example.com"
     messages = [f.message for f in rules.check(objects, None) if f.rule == "MA073"]
-    assert messages == ["listener https-docs.example.com serves docs.example.com, which is not among the "
-                        "route's hostnames; the route is not attached"]
+    assert messages == [
+        "listener https-docs.example.com serves docs.example.com, which is not among the "
+        "route's hostnames; the route is not attached"
+    ]
     assert len(of_kind(AMBIENT, "HTTPRoute")) == 3  # grafana, docs, wiki: all checked above

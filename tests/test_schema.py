@@ -11,7 +11,7 @@ import pytest
 import yaml
 from conftest import EXAMPLES, ROOT, VALID_CASES
 
-from meshauth.schema import SCHEMA_FILE, config_schema_text
+from meshauth.config.schema import SCHEMA_FILE, config_schema_text
 
 SHIPPED = ROOT / "schemas" / SCHEMA_FILE
 

@@ -1,6 +1,6 @@
 """The compiled schema check answers as jsonschema does, and never says "valid" when it is not.
 
-meshauth.schemacheck stands in front of jsonschema: when it accepts an object, jsonschema is not
+meshauth.validation.schemas.compiled stands in front of jsonschema: when it accepts an object, jsonschema is not
 asked. So every answer it gives must match jsonschema's ``is_valid`` (and a "no" where it cannot be
 sure is allowed only for the keywords it leaves to jsonschema).
 """
@@ -18,9 +18,9 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 import meshauth
-from meshauth.crdschemas import bundled_validator
-from meshauth.schemacheck import FastValidator, compile_check
-from meshauth.validation import core_validator, is_core_group
+from meshauth.validation.schemas.bundled import bundled_validator
+from meshauth.validation.schemas.compiled import FastValidator, compile_check
+from meshauth.validation.validate import core_validator, is_core_group
 
 # (schema, instances): every instance is checked against jsonschema's own answer.
 KEYWORD_CASES = [
@@ -43,15 +43,19 @@ KEYWORD_CASES = [
     ({"minimum": 1, "maximum": 3}, [0, 1, 3, 3.5, "9", True]),
     ({"exclusiveMinimum": 1, "exclusiveMaximum": 3}, [1, 2, 3, 2.5]),
     ({"properties": {"a": {"type": "string"}}}, [{}, {"a": "x"}, {"a": 1}, {"b": 1}, "not an object"]),
-    ({"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": False},
-     [{}, {"a": "x"}, {"b": 1}, [], None]),
+    (
+        {"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": False},
+        [{}, {"a": "x"}, {"b": 1}, [], None],
+    ),
     ({"additionalProperties": {"type": "integer"}}, [{"a": 1}, {"a": "1"}, "x"]),
     ({"type": "object", "required": ["a", "b"]}, [{"a": 1, "b": 2}, {"a": 1}, {}, []]),
     ({"required": ["a"]}, ["string", {"a": None}, {}]),
     ({"propertyNames": {"pattern": "^x"}}, [{"xa": 1}, {"ya": 1}, {}]),
     ({"minProperties": 1, "maxProperties": 2}, [{}, {"a": 1}, {"a": 1, "b": 2, "c": 3}, []]),
-    ({"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 2},
-     [[1], [], [1, 2, 3], ["a"], {}]),
+    (
+        {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 2},
+        [[1], [], [1, 2, 3], ["a"], {}],
+    ),
     ({"items": {"type": "string"}}, [["a"], [1], "not an array"]),
     ({"allOf": [{"type": "integer"}, {"minimum": 2}]}, [1, 2, "x"]),
     ({"anyOf": [{"type": "integer"}, {"type": "string"}]}, [1, "x", None]),
@@ -61,13 +65,18 @@ KEYWORD_CASES = [
     ({"not": {"required": ["a", "b"]}}, [{"a": 1}, {"a": 1, "b": 2}, "x"]),
     ({"not": True}, [1]),
     ({"not": False}, [1]),
-    ({"if": {"required": ["a"]}, "then": {"required": ["b"]}, "else": {"required": ["c"]}},
-     [{"a": 1, "b": 1}, {"a": 1}, {"c": 1}, {}, "x"]),
+    (
+        {"if": {"required": ["a"]}, "then": {"required": ["b"]}, "else": {"required": ["c"]}},
+        [{"a": 1, "b": 1}, {"a": 1}, {"c": 1}, {}, "x"],
+    ),
     ({"then": {"required": ["b"]}}, [{}]),  # then without if does nothing
     ({"$ref": "#/$defs/name", "$defs": {"name": {"type": "string", "maxLength": 3}}}, ["abc", "abcd", 1]),
     (True, [1, None]),
     (False, [1, None]),
-    ({"description": "only annotations", "format": "int-or-string", "x-kubernetes-list-type": "map"}, [1, "x"]),
+    (
+        {"description": "only annotations", "format": "int-or-string", "x-kubernetes-list-type": "map"},
+        [1, "x"],
+    ),
 ]
 
 # Keywords meshauth leaves to jsonschema: the check may say no when jsonschema says yes, never the reverse.
@@ -80,9 +89,19 @@ DEFERRED_CASES = [
     ({"if": {"uniqueItems": True}, "then": {"minItems": 2}}, [[1], [1, 1]]),
     ({"enum": [[1], {"a": 1}]}, [[1], {"a": 1}, [2]]),
     # A recursive type (none among the kinds meshauth emits): an instance that recurses is left to jsonschema.
-    ({"$defs": {"node": {"type": "object", "properties": {"next": {"$ref": "#/$defs/node"}},
-                          "additionalProperties": False}}, "$ref": "#/$defs/node"},
-     [{}, {"next": {}}, {"next": {"next": {"x": 1}}}, {"x": 1}]),
+    (
+        {
+            "$defs": {
+                "node": {
+                    "type": "object",
+                    "properties": {"next": {"$ref": "#/$defs/node"}},
+                    "additionalProperties": False,
+                }
+            },
+            "$ref": "#/$defs/node",
+        },
+        [{}, {"next": {}}, {"next": {"next": {"x": 1}}}, {"x": 1}],
+    ),
 ]
 
 
@@ -111,7 +130,10 @@ def test_an_unresolvable_reference_is_left_to_jsonschema_to_report():
 
 
 def test_references_resolve_from_the_document_that_holds_them():
-    shared = {"$id": "https://example.com/defs.json", "$defs": {"n": {"$ref": "#/$defs/s"}, "s": {"type": "string"}}}
+    shared = {
+        "$id": "https://example.com/defs.json",
+        "$defs": {"n": {"$ref": "#/$defs/s"}, "s": {"type": "string"}},
+    }
     schema = {"$id": "https://example.com/root.json", "properties": {"a": {"$ref": "defs.json#/$defs/n"}}}
     registry = Registry().with_resource(shared["$id"], DRAFT202012.create_resource(shared))
     check = compile_check(schema, registry)
@@ -121,7 +143,10 @@ def test_references_resolve_from_the_document_that_holds_them():
 
 def _corpus():
     bundles = [meshauth.render(path) for path in EXAMPLES + VALID_CASES]
-    bundles += [meshauth.render(meshauth.load_config(ROOT / "examples" / "seed.yaml", overlays=[path])) for path in OVERLAYS]
+    bundles += [
+        meshauth.render(meshauth.load_config(ROOT / "examples" / "seed.yaml", overlays=[path]))
+        for path in OVERLAYS
+    ]
     seen = {}
     for bundle in bundles:
         for obj in bundle.objects:
@@ -142,8 +167,16 @@ CORPUS = _corpus()
 
 def test_the_corpus_covers_every_kind_meshauth_emits():
     kinds = {obj["kind"] for obj, _ in CORPUS}
-    assert {"Deployment", "AuthorizationPolicy", "RequestAuthentication", "Certificate", "VirtualService",
-            "Gateway", "NetworkPolicy", "PeerAuthentication"} <= kinds
+    assert {
+        "Deployment",
+        "AuthorizationPolicy",
+        "RequestAuthentication",
+        "Certificate",
+        "VirtualService",
+        "Gateway",
+        "NetworkPolicy",
+        "PeerAuthentication",
+    } <= kinds
     assert len(kinds) >= 15
 
 
@@ -157,12 +190,16 @@ def test_validators_are_fast_validators_with_jsonschema_behind():
     obj, validator = CORPUS[0]
     assert isinstance(validator, FastValidator)
     broken = {**obj, "bogus": 1}
-    assert [e.validator for e in validator.iter_errors(broken)] == [e.validator for e in validator.validator.iter_errors(broken)]
+    assert [e.validator for e in validator.iter_errors(broken)] == [
+        e.validator for e in validator.validator.iter_errors(broken)
+    ]
     assert list(validator.iter_errors(broken))
 
 
 # Mutations an author (or a bad overlay) makes: a wrong type, a missing field, an unknown field.
-VALUES = st.sampled_from([None, 0, -1, 1.5, True, False, "", "x", "Not-A-Name!", [], [1], {}, {"a": 1}, 2**40])
+VALUES = st.sampled_from(
+    [None, 0, -1, 1.5, True, False, "", "x", "Not-A-Name!", [], [1], {}, {"a": 1}, 2**40]
+)
 
 
 def _paths(node, prefix=()):

@@ -8,18 +8,18 @@ import pytest
 from conftest import ROOT
 
 import meshauth
-from meshauth.validation import core_validator, is_core_group
+from meshauth.validation.validate import core_validator, is_core_group
 
 BUNDLE = meshauth.render(ROOT / "examples" / "quickstart.yaml")
 CORE = [o for o in BUNDLE.objects if is_core_group(o["apiVersion"])]
 
 
 def _reference_validator(obj):
+    import json
+
     from jsonschema import Draft202012Validator
 
-    from meshauth.validation import _registry, _schema_root
-
-    import json
+    from meshauth.validation.validate import _registry, _schema_root
 
     root = _schema_root(BUNDLE.kubernetes_version)
     group, _, version = obj["apiVersion"].rpartition("/")

@@ -38,12 +38,20 @@ BASE: dict[str, Any] = {
     "spec": {
         "platform": {"istioVersion": "1.30"},
         "tls": {},
-        "identity": {"issuerUrl": "https://idp.example.com", "jwksUri": "https://idp.example.com/k",
-                     "clientId": "meshauth"},
-        "secret": {"source": "inline", "allowPlaintext": True,
-                   "inline": {"clientSecret": CLIENT, "cookieSecret": COOKIE, "redisPassword": REDIS}},
-        "oauth2Proxy": {"cookie": {"refresh": "30m"},
-                        "sessionStore": {"type": "redis", "url": "redis://redis.example.internal:6379"}},
+        "identity": {
+            "issuerUrl": "https://idp.example.com",
+            "jwksUri": "https://idp.example.com/k",
+            "clientId": "meshauth",
+        },
+        "secret": {
+            "source": "inline",
+            "allowPlaintext": True,
+            "inline": {"clientSecret": CLIENT, "cookieSecret": COOKIE, "redisPassword": REDIS},
+        },
+        "oauth2Proxy": {
+            "cookie": {"refresh": "30m"},
+            "sessionStore": {"type": "redis", "url": "redis://redis.example.internal:6379"},
+        },
         "apps": [{"name": "web", "host": "web.example.com", "publicPaths": ["/healthz"]}],
     },
 }
@@ -66,8 +74,9 @@ def write(tmp_path: Path, data: dict) -> str:
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "meshauth", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "meshauth", *args], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
 
 
 # --- the model and the bundle --------------------------------------------------------------------------
@@ -75,9 +84,16 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 def test_the_config_model_never_shows_a_secret():
     model = meshauth.load_config(config())
-    for text in (repr(model), str(model), repr(model.spec.secret), str(model.model_dump()),
-                 json.dumps(model.model_dump(mode="json")), model.model_dump_json(),
-                 str(model.model_dump(by_alias=True)), repr(model.spec.secret.inline)):
+    for text in (
+        repr(model),
+        str(model),
+        repr(model.spec.secret),
+        str(model.model_dump()),
+        json.dumps(model.model_dump(mode="json")),
+        model.model_dump_json(),
+        str(model.model_dump(by_alias=True)),
+        repr(model.spec.secret.inline),
+    ):
         assert leaks(text) == []
 
 
@@ -111,8 +127,9 @@ def test_inline_warns_on_every_render():
         bundle = meshauth.render(config())
         warning = [w for w in bundle.warnings if w.path == "spec.secret.source"]
         assert len(warning) == 1 and warning[0].severity == "warning" and "plain text" in warning[0].message
-    opted_in = meshauth.load_config(config(lambda d: d["spec"]["secret"].pop("allowPlaintext")),
-                                    allow_plaintext_secrets=True)
+    opted_in = meshauth.load_config(
+        config(lambda d: d["spec"]["secret"].pop("allowPlaintext")), allow_plaintext_secrets=True
+    )
     assert [w for w in meshauth.render(opted_in).warnings if w.path == "spec.secret.source"]
 
 
@@ -190,11 +207,16 @@ def test_no_command_prints_a_secret_except_render_into_the_secret(tmp_path):
     rendered = run("render", path, *common)
     assert rendered.returncode == 0 and leaks(rendered.stderr) == []
     assert all(rendered.stdout.count(s) == 1 for s in SECRETS)
-    for args in (["render", path, "--mesh-config"], ["render", path, "-o", str(tmp_path / "o")],
-                 ["validate", path], ["validate", path, "--output", "json"],
-                 ["simulate", path, "--host", "web.example.com", "--path", "/", "-v"],
-                 ["simulate", path, "--host", "web.example.com", "--path", "/", "--output", "json"],
-                 ["explain", path], ["explain", path, "--format", "markdown"]):
+    for args in (
+        ["render", path, "--mesh-config"],
+        ["render", path, "-o", str(tmp_path / "o")],
+        ["validate", path],
+        ["validate", path, "--output", "json"],
+        ["simulate", path, "--host", "web.example.com", "--path", "/", "-v"],
+        ["simulate", path, "--host", "web.example.com", "--path", "/", "--output", "json"],
+        ["explain", path],
+        ["explain", path, "--format", "markdown"],
+    ):
         result = run(*args, *common)
         assert result.returncode == 0, (args, result.stderr)
         assert leaks(result.stdout + result.stderr) == [], args
@@ -203,8 +225,13 @@ def test_no_command_prints_a_secret_except_render_into_the_secret(tmp_path):
 
 def test_cli_errors_about_secrets_print_no_secret(tmp_path):
     path = write(tmp_path, config(_bad))
-    for args in (["render", path], ["validate", path], ["validate", path, "--output", "json"],
-                 ["simulate", path, "--host", "h.example.com", "--path", "/"], ["explain", path]):
+    for args in (
+        ["render", path],
+        ["validate", path],
+        ["validate", path, "--output", "json"],
+        ["simulate", path, "--host", "h.example.com", "--path", "/"],
+        ["explain", path],
+    ):
         result = run(*args)
         assert result.returncode == 1 and "Traceback" not in result.stderr
         assert BAD_COOKIE not in result.stdout + result.stderr and not leaks(result.stdout + result.stderr)
@@ -216,24 +243,41 @@ def test_cli_errors_about_secrets_print_no_secret(tmp_path):
 def _reads(deployment: dict) -> set[tuple[str, str]]:
     """(secret name, key) of everything the oauth2-proxy pod reads from Secrets."""
     pod = deployment["spec"]["template"]["spec"]
-    reads = {(e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
-             for e in pod["containers"][0].get("env") or [] if "secretKeyRef" in e.get("valueFrom", {})}
-    reads |= {(v["secret"]["secretName"], i["key"]) for v in pod.get("volumes") or [] if "secret" in v
-              for i in v["secret"]["items"]}
+    reads = {
+        (e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
+        for e in pod["containers"][0].get("env") or []
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
+    reads |= {
+        (v["secret"]["secretName"], i["key"])
+        for v in pod.get("volumes") or []
+        if "secret" in v
+        for i in v["secret"]["items"]
+    }
     return reads
 
 
-EXTERNAL = {"source": "external-secrets", "name": "sso", "externalSecret": {
-    "storeRef": {"name": "vault"},
-    "data": {"clientSecret": {"key": "sso/app", "property": "client-secret"},
-             "cookieSecret": {"key": "sso/app", "property": "cookie-secret"},
-             "redisPassword": {"key": "sso/redis"}}}}
+EXTERNAL = {
+    "source": "external-secrets",
+    "name": "sso",
+    "externalSecret": {
+        "storeRef": {"name": "vault"},
+        "data": {
+            "clientSecret": {"key": "sso/app", "property": "client-secret"},
+            "cookieSecret": {"key": "sso/app", "property": "cookie-secret"},
+            "redisPassword": {"key": "sso/redis"},
+        },
+    },
+}
 
 
 @pytest.mark.parametrize("version", ["v7.2.0", "v7.15.3"])
 def test_the_external_secret_produces_exactly_the_keys_the_deployment_reads(version):
-    bundle = meshauth.render(config(lambda d: (d["spec"].update(secret=EXTERNAL),
-                                               d["spec"]["oauth2Proxy"].update(version=version))))
+    bundle = meshauth.render(
+        config(
+            lambda d: (d["spec"].update(secret=EXTERNAL), d["spec"]["oauth2Proxy"].update(version=version))
+        )
+    )
     external = next(o for o in bundle.objects if o["kind"] == "ExternalSecret")
     deployment = next(o for o in bundle.objects if o["kind"] == "Deployment")
     produced = {(external["spec"]["target"]["name"], d["secretKey"]) for d in external["spec"]["data"]}
@@ -247,8 +291,9 @@ def test_the_external_secret_produces_exactly_the_keys_the_deployment_reads(vers
 def test_without_a_redis_password_the_external_secret_produces_the_two_keys():
     secret = copy.deepcopy(EXTERNAL)
     del secret["externalSecret"]["data"]["redisPassword"]
-    bundle = meshauth.render(config(lambda d: (d["spec"].update(secret=secret),
-                                               d["spec"]["oauth2Proxy"].pop("sessionStore"))))
+    bundle = meshauth.render(
+        config(lambda d: (d["spec"].update(secret=secret), d["spec"]["oauth2Proxy"].pop("sessionStore")))
+    )
     external = next(o for o in bundle.objects if o["kind"] == "ExternalSecret")
     assert [d["secretKey"] for d in external["spec"]["data"]] == ["client-secret", "cookie-secret"]
     deployment = next(o for o in bundle.objects if o["kind"] == "Deployment")
@@ -256,11 +301,20 @@ def test_without_a_redis_password_the_external_secret_produces_the_two_keys():
 
 
 def test_the_sealed_secret_is_strictly_scoped_to_a_stable_name_and_namespace():
-    sealed = {"source": "sealed-secrets", "name": "sso",
-              "sealed": {"encryptedData": {"cookie-secret": "AgB2", "client-secret": "AgB1"}}}
+    sealed = {
+        "source": "sealed-secrets",
+        "name": "sso",
+        "sealed": {"encryptedData": {"cookie-secret": "AgB2", "client-secret": "AgB1"}},
+    }
     for namespace in ("oauth2-proxy", "auth"):
-        bundle = meshauth.render(config(lambda d: (d["spec"].update(secret=sealed),
-                                                   d["spec"]["oauth2Proxy"].update(namespace=namespace))))
+        bundle = meshauth.render(
+            config(
+                lambda d: (
+                    d["spec"].update(secret=sealed),
+                    d["spec"]["oauth2Proxy"].update(namespace=namespace),
+                )
+            )
+        )
         (obj,) = [o for o in bundle.objects if o["kind"] == "SealedSecret"]
         meta, template = obj["metadata"], obj["spec"]["template"]["metadata"]
         assert (meta["name"], meta["namespace"]) == ("sso", namespace)
@@ -276,11 +330,20 @@ def test_existing_renders_no_secret_object_only_references():
     bundle = meshauth.render(config(lambda d: d["spec"].pop("secret")))
     assert not [o for o in bundle.objects if o["kind"] in ("Secret", "ExternalSecret", "SealedSecret")]
     deployment = next(o for o in bundle.objects if o["kind"] == "Deployment")
-    assert _reads(deployment) == {("oauth2-proxy", "client-secret"), ("oauth2-proxy", "cookie-secret"),
-                                  ("oauth2-proxy", "redis-password")}
+    assert _reads(deployment) == {
+        ("oauth2-proxy", "client-secret"),
+        ("oauth2-proxy", "cookie-secret"),
+        ("oauth2-proxy", "redis-password"),
+    }
     env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
-    assert env == [{"name": "OAUTH2_PROXY_REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {
-        "name": "oauth2-proxy", "key": "redis-password", "optional": True}}}]
+    assert env == [
+        {
+            "name": "OAUTH2_PROXY_REDIS_PASSWORD",
+            "valueFrom": {
+                "secretKeyRef": {"name": "oauth2-proxy", "key": "redis-password", "optional": True}
+            },
+        }
+    ]
 
 
 def test_no_snapshot_holds_a_plain_secret():

@@ -11,7 +11,7 @@ from conftest import ROOT
 from upstream_flags import proxy_container, proxy_problems
 
 import meshauth
-from meshauth.emit import KIND_ORDER
+from meshauth.files.yamltext import KIND_ORDER
 
 QUICKSTART = yaml.safe_load((ROOT / "examples" / "quickstart.yaml").read_text())
 
@@ -39,26 +39,41 @@ def flags(bundle) -> list[str]:
 
 
 def env(bundle) -> dict[str, tuple[str, str]]:
-    return {e["name"]: (e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
-            for e in proxy_container(bundle)["env"]}
+    return {
+        e["name"]: (e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
+        for e in proxy_container(bundle)["env"]
+    }
 
 
 def test_redis_password_comes_from_a_secret_not_a_flag():
-    bundle = render({"type": "redis", "url": "redis://cache:6379", "passwordSecret": {"name": "r", "key": "pw"}})
+    bundle = render(
+        {"type": "redis", "url": "redis://cache:6379", "passwordSecret": {"name": "r", "key": "pw"}}
+    )
     assert env(bundle)["OAUTH2_PROXY_REDIS_PASSWORD"] == ("r", "pw")
     assert not [a for a in flags(bundle) if "password" in a]
 
 
 def test_sentinel_flags_and_both_passwords():
-    bundle = render({"type": "redis", "passwordSecret": {"name": "r", "key": "pw"},
-                     "sentinel": {"masterName": "sessions", "urls": ["redis://s0:26379", "redis://s1:26379"],
-                                  "passwordSecret": {"name": "r", "key": "sentinel"}}})
+    bundle = render(
+        {
+            "type": "redis",
+            "passwordSecret": {"name": "r", "key": "pw"},
+            "sentinel": {
+                "masterName": "sessions",
+                "urls": ["redis://s0:26379", "redis://s1:26379"],
+                "passwordSecret": {"name": "r", "key": "sentinel"},
+            },
+        }
+    )
     args = flags(bundle)
     start = args.index("--session-store-type=redis")
-    assert args[start:start + 5] == [
-        "--session-store-type=redis", "--redis-use-sentinel=true", "--redis-sentinel-master-name=sessions",
+    assert args[start : start + 5] == [
+        "--session-store-type=redis",
+        "--redis-use-sentinel=true",
+        "--redis-sentinel-master-name=sessions",
         "--redis-sentinel-connection-urls=redis://s0:26379",
-        "--redis-sentinel-connection-urls=redis://s1:26379"]
+        "--redis-sentinel-connection-urls=redis://s1:26379",
+    ]
     assert env(bundle)["OAUTH2_PROXY_REDIS_SENTINEL_PASSWORD"] == ("r", "sentinel")
     assert not [a for a in args if a.startswith("--redis-connection-url")]
 
@@ -66,8 +81,11 @@ def test_sentinel_flags_and_both_passwords():
 def test_cluster_flags():
     args = flags(render({"type": "redis", "cluster": {"urls": ["rediss://c0:6380", "rediss://c1:6380"]}}))
     start = args.index("--redis-use-cluster=true")
-    assert args[start:start + 3] == ["--redis-use-cluster=true", "--redis-cluster-connection-urls=rediss://c0:6380",
-                         "--redis-cluster-connection-urls=rediss://c1:6380"]
+    assert args[start : start + 3] == [
+        "--redis-use-cluster=true",
+        "--redis-cluster-connection-urls=rediss://c0:6380",
+        "--redis-cluster-connection-urls=rediss://c1:6380",
+    ]
 
 
 def test_username_needs_v7_6_0():
@@ -79,11 +97,22 @@ def test_username_needs_v7_6_0():
 
 @pytest.mark.parametrize(
     "store, version",
-    [({"type": "redis", "deploy": True, "passwordSecret": {"name": "r", "key": "pw"}}, "v7.0.0"),
-     ({"type": "redis", "username": "u", "url": "redis://c:6379"}, "v7.6.0"),
-     ({"type": "redis", "sentinel": {"masterName": "m", "urls": ["redis://s:26379"],
-                                     "passwordSecret": {"name": "r", "key": "s"}}}, "v7.2.0"),
-     ({"type": "redis", "cluster": {"urls": ["redis://c:6379"]}}, "v7.15.3")],
+    [
+        ({"type": "redis", "deploy": True, "passwordSecret": {"name": "r", "key": "pw"}}, "v7.0.0"),
+        ({"type": "redis", "username": "u", "url": "redis://c:6379"}, "v7.6.0"),
+        (
+            {
+                "type": "redis",
+                "sentinel": {
+                    "masterName": "m",
+                    "urls": ["redis://s:26379"],
+                    "passwordSecret": {"name": "r", "key": "s"},
+                },
+            },
+            "v7.2.0",
+        ),
+        ({"type": "redis", "cluster": {"urls": ["redis://c:6379"]}}, "v7.15.3"),
+    ],
 )
 def test_every_session_flag_and_variable_exists_upstream(store, version):
     assert proxy_problems(render(store, version=version), version) == []
@@ -93,15 +122,23 @@ def test_deployed_redis_takes_the_password_and_admits_only_oauth2_proxy():
     bundle = render({"type": "redis", "deploy": True, "passwordSecret": {"name": "redis-auth", "key": "pw"}})
     container = get(bundle, "Deployment", "oauth2-proxy-redis")["spec"]["template"]["spec"]["containers"][0]
     assert container["args"][-2:] == ["--requirepass", "$(REDIS_PASSWORD)"]
-    assert container["env"] == [{"name": "REDIS_PASSWORD",
-                                 "valueFrom": {"secretKeyRef": {"name": "redis-auth", "key": "pw"}}}]
+    assert container["env"] == [
+        {"name": "REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "redis-auth", "key": "pw"}}}
+    ]
     policy = get(bundle, "NetworkPolicy", "oauth2-proxy-redis")["spec"]
     assert policy["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "oauth2-proxy-redis"}
     # security's generic guard: oauth2-proxy's pods, in oauth2-proxy's namespace only
-    assert policy["ingress"] == [{"from": [{
-        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "oauth2-proxy"}},
-        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "oauth2-proxy"}}}],
-        "ports": [{"port": 6379, "protocol": "TCP"}]}]
+    assert policy["ingress"] == [
+        {
+            "from": [
+                {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "oauth2-proxy"}},
+                    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "oauth2-proxy"}},
+                }
+            ],
+            "ports": [{"port": 6379, "protocol": "TCP"}],
+        }
+    ]
     assert env(bundle)["OAUTH2_PROXY_REDIS_PASSWORD"] == ("redis-auth", "pw")
 
 
@@ -117,11 +154,14 @@ def test_redis_is_addressable_before_oauth2_proxy_starts_and_the_proxy_waits_for
     bundle = render({"type": "redis", "deploy": True})
     names = [(o["kind"], o["metadata"]["name"]) for o in bundle.objects]
     assert names.index(("Service", "oauth2-proxy-redis")) < names.index(("Deployment", "oauth2-proxy"))
-    assert names.index(("NetworkPolicy", "oauth2-proxy-redis")) < names.index(("Deployment", "oauth2-proxy-redis"))
+    assert names.index(("NetworkPolicy", "oauth2-proxy-redis")) < names.index(
+        ("Deployment", "oauth2-proxy-redis")
+    )
     assert KIND_ORDER.index("NetworkPolicy") < KIND_ORDER.index("Deployment")
     pod = get(bundle, "Deployment", "oauth2-proxy")["spec"]["template"]
     assert pod["metadata"]["annotations"] == {
-        "proxy.istio.io/config": '{"holdApplicationUntilProxyStarts":true}'}
+        "proxy.istio.io/config": '{"holdApplicationUntilProxyStarts":true}'
+    }
     assert pod["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"] == "/ready"
 
 
@@ -129,8 +169,12 @@ def test_redis_is_addressable_before_oauth2_proxy_starts_and_the_proxy_waits_for
 
 AZURE = {"preset": "azure", "tenant": "72f988bf-86f1-41af-91ab-2d7cd011db47", "clientId": "c"}
 GOOGLE = {"preset": "google", "clientId": "c.apps.googleusercontent.com"}
-DEX = {"preset": "dex", "issuerUrl": "https://dex.example.com", "clientId": "c",
-       "scopes": ["openid", "email", "groups"]}
+DEX = {
+    "preset": "dex",
+    "issuerUrl": "https://dex.example.com",
+    "clientId": "c",
+    "scopes": ["openid", "email", "groups"],
+}
 
 
 def size_warnings(bundle):
@@ -140,7 +184,9 @@ def size_warnings(bundle):
 def test_entra_id_cookie_sessions_pass_4kb_and_redis_is_suggested():
     (warning,) = size_warnings(render(identity=AZURE, apps=[{"name": "a", "host": "a.example.com"}]))
     assert warning.path == "spec.oauth2Proxy.sessionStore"
-    assert "about 7.3 KB" in warning.message and "sessionStore: {type: redis, deploy: true}" in warning.message
+    assert (
+        "about 7.3 KB" in warning.message and "sessionStore: {type: redis, deploy: true}" in warning.message
+    )
     assert size_warnings(render({"type": "redis", "deploy": True}, identity=AZURE)) == []
 
 

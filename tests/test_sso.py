@@ -9,7 +9,7 @@ import yaml
 from conftest import ROOT
 
 import meshauth
-from meshauth import sso
+from meshauth.config import sso
 
 QUICKSTART = yaml.safe_load((ROOT / "examples" / "quickstart.yaml").read_text())
 
@@ -23,8 +23,9 @@ def config(hosts_per_app: list[list[str]], **cookie) -> dict:
 
 def proxy_args(data: dict) -> list[str]:
     bundle = meshauth.render(meshauth.load_config(data))
-    deployment = next(o for o in bundle.objects if o["kind"] == "Deployment"
-                      and o["metadata"]["name"] == "oauth2-proxy")
+    deployment = next(
+        o for o in bundle.objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "oauth2-proxy"
+    )
     return deployment["spec"]["template"]["spec"]["containers"][0]["args"]
 
 
@@ -50,8 +51,17 @@ def test_common_parent(hosts, parent):
 
 @pytest.mark.parametrize(
     "domain, public",
-    [("com", True), ("co.uk", True), ("github.io", True), ("com.au", True), ("example.com", False),
-     ("acme.co.uk", False), ("internal", True), (".co.uk", True), ("user.github.io", False)],
+    [
+        ("com", True),
+        ("co.uk", True),
+        ("github.io", True),
+        ("com.au", True),
+        ("example.com", False),
+        ("acme.co.uk", False),
+        ("internal", True),
+        (".co.uk", True),
+        ("user.github.io", False),
+    ],
 )
 def test_public_suffixes(domain, public):
     assert sso.is_public_suffix(domain) is public
@@ -61,9 +71,11 @@ def test_apps_under_one_parent_share_one_cookie():
     data = config([["grafana.apps.example.com"], ["kiali.apps.example.com", "jaeger.apps.example.com"]])
     assert cookie_flags(data) == ["--cookie-domain=apps.example.com"]
     whitelist = [a for a in proxy_args(data) if a.startswith("--whitelist-domain=")]
-    assert whitelist == ["--whitelist-domain=grafana.apps.example.com",
-                         "--whitelist-domain=kiali.apps.example.com",
-                         "--whitelist-domain=jaeger.apps.example.com"]
+    assert whitelist == [
+        "--whitelist-domain=grafana.apps.example.com",
+        "--whitelist-domain=kiali.apps.example.com",
+        "--whitelist-domain=jaeger.apps.example.com",
+    ]
 
 
 def test_one_host_keeps_a_host_only_cookie():
@@ -110,8 +122,10 @@ def test_whitelist_entries_keep_their_subdomain_prefix():
     data = config([["a.example.com"]])
     data["spec"]["oauth2Proxy"]["whitelistDomains"] = [".example.com", "*.example.org", "login.example.net:*"]
     assert [a for a in proxy_args(data) if a.startswith("--whitelist-domain=")] == [
-        "--whitelist-domain=.example.com", "--whitelist-domain=*.example.org",
-        "--whitelist-domain=login.example.net:*"]
+        "--whitelist-domain=.example.com",
+        "--whitelist-domain=*.example.org",
+        "--whitelist-domain=login.example.net:*",
+    ]
 
 
 def test_multi_app_configs_share_one_login_in_every_repository_config():
@@ -121,7 +135,11 @@ def test_multi_app_configs_share_one_login_in_every_repository_config():
     for path in paths:
         loaded = meshauth.load_config(path)
         hosts = loaded.spec.hosts()
-        if len(hosts) < 2 or not loaded.spec.oauth2_proxy.cookie.shared or loaded.spec.authorizer != "oauth2-proxy":
+        if (
+            len(hosts) < 2
+            or not loaded.spec.oauth2_proxy.cookie.shared
+            or loaded.spec.authorizer != "oauth2-proxy"
+        ):
             continue  # one host, a cookie per host, or authservice (no oauth2-proxy)
         domains = [a.split("=", 1)[1] for a in proxy_args(loaded) if a.startswith("--cookie-domain=")]
         assert domains, path.name
@@ -139,6 +157,11 @@ def test_builtin_suffixes_are_public_suffix_list_entries():
     path = Path("/usr/share/publicsuffix/public_suffix_list.dat")
     if not path.is_file():
         pytest.skip("no system copy of the Public Suffix List (Debian package publicsuffix)")
-    rules = {line.strip() for line in path.read_text(encoding="utf-8").splitlines()
-             if line.strip() and not line.startswith("//")}
-    assert sorted(s for s in sso.MULTI_LABEL_PUBLIC_SUFFIXES if s not in rules and f"*.{s}" not in rules) == []
+    rules = {
+        line.strip()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("//")
+    }
+    assert (
+        sorted(s for s in sso.MULTI_LABEL_PUBLIC_SUFFIXES if s not in rules and f"*.{s}" not in rules) == []
+    )

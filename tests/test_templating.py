@@ -8,7 +8,7 @@ import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from meshauth.templating import environment, quote, render_object
+from meshauth.rendering.templating import environment, quote
 
 HOSTILE = [
     "x\n---\nkind: Secret",
@@ -48,9 +48,13 @@ def test_any_text_stays_one_value(value):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
-                    max_leaves=8))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+        max_leaves=8,
+    )
+)
 def test_any_structure_round_trips(value):
     assert _roundtrip(value)["first"] == value
 
@@ -80,7 +84,7 @@ def test_every_template_parses_to_one_object_and_uses_q():
 
 
 def test_render_object_with_two_documents(tmp_path, monkeypatch):
-    import meshauth.templating as templating
+    import meshauth.rendering.templating as templating
 
     monkeypatch.setattr(templating, "render_text", lambda template, values: "a: 1\n---\nb: 2\n")
     with pytest.raises(ValueError, match="exactly one mapping"):

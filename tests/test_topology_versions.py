@@ -10,13 +10,19 @@ from topology_support import MODES, config, of_kind
 from upstream import UpstreamSchemas, require_ref
 
 import meshauth
-from meshauth.validation import is_core_group
-from meshauth.versions import NEWEST_KNOWN_ISTIO, kubernetes_versions
+from meshauth.compat.versions import NEWEST_KNOWN_ISTIO, kubernetes_versions
+from meshauth.validation.validate import is_core_group
 
 ISTIO = [f"1.{minor}" for minor in range(6, NEWEST_KNOWN_ISTIO[1] + 1)]
 KUBERNETES = [f"{major}.{minor}" for major, minor in kubernetes_versions()]
-SINCE = {"sidecar": (1, 6), "envoyfilter": (1, 6), "authservice": (1, 9), "gateway-api": (1, 22),
-         "ambient": (1, 25), "ambient+gateway-api": (1, 25)}
+SINCE = {
+    "sidecar": (1, 6),
+    "envoyfilter": (1, 6),
+    "authservice": (1, 9),
+    "gateway-api": (1, 22),
+    "ambient": (1, 25),
+    "ambient+gateway-api": (1, 25),
+}
 
 
 def minor(version: str) -> tuple[int, int]:
@@ -29,8 +35,13 @@ def mode_config(mode: str, istio: str, kubernetes: str = "1.30") -> dict:
     return config(istio=istio, kubernetes=kubernetes, **overrides)
 
 
-CASES = [(mode, istio) for istio in ISTIO for mode in sorted(MODES) if mode != "envoyfilter"
-         if minor(istio) >= SINCE[mode]]
+CASES = [
+    (mode, istio)
+    for istio in ISTIO
+    for mode in sorted(MODES)
+    if mode != "envoyfilter"
+    if minor(istio) >= SINCE[mode]
+]
 
 
 def test_the_matrix_spans_the_supported_versions():
@@ -48,12 +59,14 @@ def test_mode_renders_the_api_shapes_of_its_istio_version(mode, istio):
         kinds.setdefault(obj["kind"], set()).add(obj["apiVersion"])
     security = "security.istio.io/v1" if version >= (1, 17) else "security.istio.io/v1beta1"
     assert kinds["AuthorizationPolicy"] == kinds["RequestAuthentication"] == {security}
-    assert kinds["PeerAuthentication"] == {"security.istio.io/v1" if version >= (1, 22)
-                                           else "security.istio.io/v1beta1"}
+    assert kinds["PeerAuthentication"] == {
+        "security.istio.io/v1" if version >= (1, 22) else "security.istio.io/v1beta1"
+    }
     networking = "networking.istio.io/v1" if version >= (1, 22) else "networking.istio.io/v1beta1"
     assert kinds["DestinationRule"] == {networking}
-    assert kinds["ServiceEntry"] == {"networking.istio.io/v1" if version >= (1, 22)
-                                     else "networking.istio.io/v1alpha3"}
+    assert kinds["ServiceEntry"] == {
+        "networking.istio.io/v1" if version >= (1, 22) else "networking.istio.io/v1alpha3"
+    }
     if "gateway-api" in mode:
         assert kinds["HTTPRoute"] == kinds["Gateway"] == {"gateway.networking.k8s.io/v1"}
         assert "VirtualService" not in kinds and "IngressClass" not in kinds
@@ -71,17 +84,30 @@ def test_mode_renders_the_api_shapes_of_its_istio_version(mode, istio):
     assert all(version >= (1, 22) for _ in uses_target_refs)
 
 
-@pytest.mark.parametrize("istio, manager, api", [
-    ("1.6", "envoy.http_connection_manager", "envoy.config.filter.http.ext_authz.v2"),
-    ("1.7", "envoy.filters.network.http_connection_manager", "envoy.extensions.filters.http.ext_authz.v3"),
-    ("1.8", "envoy.filters.network.http_connection_manager", "envoy.extensions.filters.http.ext_authz.v3"),
-])
+@pytest.mark.parametrize(
+    "istio, manager, api",
+    [
+        ("1.6", "envoy.http_connection_manager", "envoy.config.filter.http.ext_authz.v2"),
+        (
+            "1.7",
+            "envoy.filters.network.http_connection_manager",
+            "envoy.extensions.filters.http.ext_authz.v3",
+        ),
+        (
+            "1.8",
+            "envoy.filters.network.http_connection_manager",
+            "envoy.extensions.filters.http.ext_authz.v3",
+        ),
+    ],
+)
 def test_envoy_filter_shape_follows_the_proxy_s_api(istio, manager, api):
     bundle = meshauth.render(config(istio=istio))
     patches = next(iter(of_kind(bundle, "EnvoyFilter")))["spec"]["configPatches"]
     http = [p for p in patches if p["applyTo"] == "HTTP_FILTER"]
     assert {p["match"]["listener"]["filterChain"]["filter"]["name"] for p in http} == {manager}
-    assert {p["patch"]["value"]["typed_config"]["@type"] for p in http} == {f"type.googleapis.com/{api}.ExtAuthz"}
+    assert {p["patch"]["value"]["typed_config"]["@type"] for p in http} == {
+        f"type.googleapis.com/{api}.ExtAuthz"
+    }
     routes = [p for p in patches if p["applyTo"] == "HTTP_ROUTE"]
     per_route = routes[0]["patch"]["value"]["typed_per_filter_config"]["envoy.filters.http.ext_authz"]
     assert per_route["@type"] == f"type.googleapis.com/{api}.ExtAuthzPerRoute"
@@ -124,12 +150,15 @@ def test_mode_validates_against_each_kubernetes_version(mode, kubernetes):
     bundle = meshauth.render(mode_config(mode, istio, kubernetes))
     assert [str(f) for f in meshauth.validate(bundle) if f.severity == "error"] == []
     assert {o["apiVersion"] for o in bundle.objects if o["kind"] in ("Role", "RoleBinding")} <= {
-        "rbac.authorization.k8s.io/v1"}
+        "rbac.authorization.k8s.io/v1"
+    }
     assert {o["apiVersion"] for o in bundle.objects if o["kind"] == "Deployment"} == {"apps/v1"}
 
 
-@pytest.mark.parametrize("istio, key", [("1.6", "class"), ("1.8", "class"), ("1.9", "ingressClassName"),
-                                        ("1.30", "ingressClassName")])
+@pytest.mark.parametrize(
+    "istio, key",
+    [("1.6", "class"), ("1.8", "class"), ("1.9", "ingressClassName"), ("1.30", "ingressClassName")],
+)
 def test_acme_solver_names_the_istio_ingress_class_as_the_version_honours_it(istio, key):
     issuer = next(iter(of_kind(meshauth.render(config(istio=istio)), "ClusterIssuer")))
     assert issuer["spec"]["acme"]["solvers"] == [{"http01": {"ingress": {key: "istio"}}}]

@@ -11,7 +11,7 @@ from conftest import EXAMPLES, OVERLAYS, ROOT, VALID_CASES
 from upstream import UpstreamSchemas, require_ref
 
 import meshauth
-from meshauth.validation import is_core_group
+from meshauth.validation.validate import is_core_group
 
 ISTIO_VERSIONS = ["1.9", "1.10", "1.13", "1.14", "1.16", "1.17", "1.21", "1.22", "1.26", "1.30"]
 
@@ -64,8 +64,12 @@ def test_kubernetes_schema_validation_catches_a_broken_core_object():
     deployment = next(o for o in broken if o["kind"] == "Deployment")
     deployment["spec"]["replicas"] = "two"
     deployment["spec"]["template"]["spec"]["bogus"] = True
-    old_ingress_class = {"apiVersion": "networking.k8s.io/v1beta1", "kind": "IngressClass",
-                         "metadata": {"name": "istio"}, "spec": {"controller": "istio.io/ingress-controller"}}
+    old_ingress_class = {
+        "apiVersion": "networking.k8s.io/v1beta1",
+        "kind": "IngressClass",
+        "metadata": {"name": "istio"},
+        "spec": {"controller": "istio.io/ingress-controller"},
+    }
     findings = meshauth.validate([*broken, old_ingress_class], kubernetes_version="1.30")
     messages = [f"{f.object} {f.path}: {f.message}" for f in findings if f.rule == "schema"]
     assert any("spec.replicas: must be of type" in m for m in messages), messages

@@ -8,9 +8,10 @@ Everything that reads ../shared/ref goes through ``require_ref()`` and skips wit
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -116,7 +117,9 @@ def virtual_service(version: str) -> dict[str, Any]:
             "http": [
                 {
                     "match": [{"uri": {"prefix": "/"}}],
-                    "route": [{"destination": {"host": "web.apps.svc.cluster.local", "port": {"number": 8080}}}],
+                    "route": [
+                        {"destination": {"host": "web.apps.svc.cluster.local", "port": {"number": 8080}}}
+                    ],
                 }
             ],
         },
@@ -170,7 +173,9 @@ def external_secret() -> dict[str, Any]:
             "refreshInterval": "1h",
             "secretStoreRef": {"name": "vault", "kind": "ClusterSecretStore"},
             "target": {"name": "oidc-client", "creationPolicy": "Owner"},
-            "data": [{"secretKey": "client-secret", "remoteRef": {"key": "apps/oidc", "property": "client_secret"}}],
+            "data": [
+                {"secretKey": "client-secret", "remoteRef": {"key": "apps/oidc", "property": "client_secret"}}
+            ],
         },
     }
 
@@ -200,7 +205,10 @@ def argo_application() -> dict[str, Any]:
                 "path": "overlays/prod",
             },
             "destination": {"server": "https://kubernetes.default.svc", "namespace": "apps"},
-            "syncPolicy": {"automated": {"prune": True, "selfHeal": True}, "syncOptions": ["CreateNamespace=true"]},
+            "syncPolicy": {
+                "automated": {"prune": True, "selfHeal": True},
+                "syncOptions": ["CreateNamespace=true"],
+            },
         },
     }
 
@@ -233,7 +241,10 @@ def gateway_api_gateway() -> dict[str, Any]:
                     "hostname": "web.example.com",
                     "port": 443,
                     "protocol": "HTTPS",
-                    "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": "web-example-com-tls"}]},
+                    "tls": {
+                        "mode": "Terminate",
+                        "certificateRefs": [{"kind": "Secret", "name": "web-example-com-tls"}],
+                    },
                     "allowedRoutes": {"namespaces": {"from": "All"}},
                 }
             ],
@@ -340,7 +351,12 @@ CASES = [
         ("spec", "listeners", 0, "tls", "certificateRefs", 0),
         (("spec", "listeners", 0, "port"), "443"),
     ),
-    Case("HTTPRoute", http_route, ("spec", "rules", 0, "backendRefs", 0), (("spec", "hostnames"), "web.example.com")),
+    Case(
+        "HTTPRoute",
+        http_route,
+        ("spec", "rules", 0, "backendRefs", 0),
+        (("spec", "hostnames"), "web.example.com"),
+    ),
 ]
 
 
@@ -644,10 +660,16 @@ def test_released_prefers_released_files_and_falls_back_to_newest(ref: Path) -> 
     released = UpstreamSchemas.released(ref)
     newest = UpstreamSchemas.newest(ref)
     crds = (ref / "crds").resolve()
-    assert released.source("security.istio.io/v1", "AuthorizationPolicy") == crds / "released" / "istio-crds-1.30.3.yaml"
+    assert (
+        released.source("security.istio.io/v1", "AuthorizationPolicy")
+        == crds / "released" / "istio-crds-1.30.3.yaml"
+    )
     assert newest.source("security.istio.io/v1", "AuthorizationPolicy") == crds / "istio-crds.yaml"
     # no released copy: the top-level file stands in
-    assert released.source("external-secrets.io/v1", "ExternalSecret") == crds / "external-secrets-externalsecrets.yaml"
+    assert (
+        released.source("external-secrets.io/v1", "ExternalSecret")
+        == crds / "external-secrets-externalsecrets.yaml"
+    )
     assert released.kinds() == newest.kinds()
 
 
@@ -667,7 +689,12 @@ def test_every_served_version_builds_and_only_reports_required_fields(ref: Path,
         for entry in schemas._crds[(group, kind)]["spec"]["versions"]:
             if not entry.get("served"):
                 continue
-            obj = {"apiVersion": f"{group}/{entry['name']}", "kind": kind, "metadata": {"name": "x"}, "spec": {}}
+            obj = {
+                "apiVersion": f"{group}/{entry['name']}",
+                "kind": kind,
+                "metadata": {"name": "x"},
+                "spec": {},
+            }
             for message in schemas.errors(obj):
                 assert message.endswith("required field is missing"), message
             checked += 1

@@ -46,8 +46,12 @@ def test_istio_api_versions(istio, security, peer, networking):
 
 @pytest.mark.parametrize(
     "istio, include_key, on_allow",
-    [("1.9", "includeHeadersInCheck", False), ("1.10", "includeRequestHeadersInCheck", False),
-     ("1.13", "includeRequestHeadersInCheck", False), ("1.14", "includeRequestHeadersInCheck", True)],
+    [
+        ("1.9", "includeHeadersInCheck", False),
+        ("1.10", "includeRequestHeadersInCheck", False),
+        ("1.13", "includeRequestHeadersInCheck", False),
+        ("1.14", "includeRequestHeadersInCheck", True),
+    ],
 )
 def test_extension_provider_fields(istio, include_key, on_allow):
     provider = render(istio).mesh_config["spec"]["meshConfig"]["extensionProviders"][0]
@@ -60,11 +64,14 @@ def test_extension_provider_fields(istio, include_key, on_allow):
 
 
 def _proxy(bundle):
-    return next(o for o in bundle.objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "oauth2-proxy")
+    return next(
+        o for o in bundle.objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "oauth2-proxy"
+    )
 
 
 @pytest.mark.parametrize(
-    "version, ready, uid", [("v7.2.0", "/ping", 2000), ("v7.4.0", "/ping", 65532), ("v7.5.0", "/ready", 65532)]
+    "version, ready, uid",
+    [("v7.2.0", "/ping", 2000), ("v7.4.0", "/ping", 65532), ("v7.5.0", "/ready", 65532)],
 )
 def test_oauth2_proxy_probes_and_user_follow_the_release(version, ready, uid):
     pod = _proxy(render(proxy=version))["spec"]["template"]["spec"]
@@ -78,7 +85,9 @@ def test_oauth2_proxy_probes_and_user_follow_the_release(version, ready, uid):
 def test_default_oauth2_proxy_version_is_the_newest_known():
     data = copy.deepcopy(BASE)
     del data["spec"]["oauth2Proxy"]
-    assert _proxy(meshauth.render(data))["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":v7.15.3")
+    assert _proxy(meshauth.render(data))["spec"]["template"]["spec"]["containers"][0]["image"].endswith(
+        ":v7.15.3"
+    )
 
 
 def test_oauth2_proxy_is_configured_to_answer_envoy_correctly():
@@ -94,7 +103,9 @@ def test_oauth2_proxy_is_configured_to_answer_envoy_correctly():
 def test_extra_args_are_checked_against_the_chosen_release():
     data = copy.deepcopy(BASE)
     data["spec"]["oauth2Proxy"]["extraArgs"] = {"ready-path": "/r"}
-    with pytest.raises(meshauth.ConfigError, match="not a flag of oauth2-proxy v7.2.0 .it appeared in v7.5.0"):
+    with pytest.raises(
+        meshauth.ConfigError, match="not a flag of oauth2-proxy v7.2.0 .it appeared in v7.5.0"
+    ):
         meshauth.load_config(data)
     data["spec"]["oauth2Proxy"]["version"] = "v7.5.0"
     args = _proxy(meshauth.render(data))["spec"]["template"]["spec"]["containers"][0]["args"]

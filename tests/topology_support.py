@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import yaml
 from conftest import ROOT
@@ -11,8 +12,12 @@ from conftest import ROOT
 import meshauth
 
 BASE = yaml.safe_load((ROOT / "examples" / "quickstart.yaml").read_text())
-EXTERNAL = {"name": "wiki", "host": "wiki.example.com",
-            "upstream": {"host": "wiki.internal.example.net"}, "publicPaths": ["/status"]}
+EXTERNAL = {
+    "name": "wiki",
+    "host": "wiki.example.com",
+    "upstream": {"host": "wiki.internal.example.net"},
+    "publicPaths": ["/status"],
+}
 
 # mode name -> (spec overrides); every mode serves the same apps and external service.
 MODES: dict[str, dict[str, Any]] = {
@@ -25,8 +30,9 @@ MODES: dict[str, dict[str, Any]] = {
 }
 
 
-def config(istio: str = "1.30", kubernetes: str = "1.30", external: bool = True,
-           **spec: Any) -> dict[str, Any]:
+def config(
+    istio: str = "1.30", kubernetes: str = "1.30", external: bool = True, **spec: Any
+) -> dict[str, Any]:
     data = copy.deepcopy(BASE)
     data["spec"]["platform"] = {"istioVersion": istio, "kubernetesVersion": kubernetes}
     if external:
@@ -71,8 +77,12 @@ def login_hosts(bundle: meshauth.Bundle) -> set[str]:
         if policy["spec"].get("action") == "CUSTOM":
             for rule in policy["spec"]["rules"]:
                 hosts |= _bare(rule["to"][0]["operation"]["hosts"])
-    servers = {h: s["hosts"] for g in of_kind(bundle, "Gateway") for s in g["spec"].get("servers", [])
-               for h in s["hosts"]}
+    servers = {
+        h: s["hosts"]
+        for g in of_kind(bundle, "Gateway")
+        for s in g["spec"].get("servers", [])
+        for h in s["hosts"]
+    }
     for envoy_filter in of_kind(bundle, "EnvoyFilter"):
         for patch in envoy_filter["spec"]["configPatches"]:
             sni = patch["match"].get("listener", {}).get("filterChain", {}).get("sni")

@@ -114,7 +114,7 @@ def require_ref() -> Path:
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load_crds(path: Path) -> tuple[dict[str, Any], ...]:
     """The CustomResourceDefinitions in one YAML file (treat the result as read-only)."""
     with path.open("rb") as fh:
@@ -131,7 +131,7 @@ def _load_crds(path: Path) -> tuple[dict[str, Any], ...]:
     return tuple(crds)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _bundle(cls: type, which: str, ref: Path) -> UpstreamSchemas:
     crd_dir = ref / "crds"
     top = sorted(crd_dir.glob("*.yaml"))
@@ -145,7 +145,11 @@ def _bundle(cls: type, which: str, ref: Path) -> UpstreamSchemas:
 # --------------------------------------------------------------------------------------------
 # Schema transformation and the Kubernetes-flavoured validator
 
-_OBJECT_ENVELOPE = {"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"}}
+_OBJECT_ENVELOPE = {
+    "apiVersion": {"type": "string"},
+    "kind": {"type": "string"},
+    "metadata": {"type": "object"},
+}
 
 
 def _strict(schema: Mapping[str, Any], *, envelope: bool = False) -> dict[str, Any]:
@@ -167,7 +171,11 @@ def _strict(schema: Mapping[str, Any], *, envelope: bool = False) -> dict[str, A
     if isinstance(s.get("additionalProperties"), Mapping):
         s["additionalProperties"] = _strict(s["additionalProperties"])
     is_object = s.get("type") == "object" or "properties" in s
-    if is_object and "additionalProperties" not in s and s.get("x-kubernetes-preserve-unknown-fields") is not True:
+    if (
+        is_object
+        and "additionalProperties" not in s
+        and s.get("x-kubernetes-preserve-unknown-fields") is not True
+    ):
         if envelope:
             props = dict(s.get("properties") or {})
             for name, sub in _OBJECT_ENVELOPE.items():
@@ -182,7 +190,9 @@ def _apply_defaults(value: Any, schema: Mapping[str, Any]) -> None:
     if isinstance(value, dict):
         props = schema.get("properties") or {}
         for name, sub in props.items():
-            if "default" in sub and (name not in value or (value[name] is None and sub.get("nullable") is not True)):
+            if "default" in sub and (
+                name not in value or (value[name] is None and sub.get("nullable") is not True)
+            ):
                 value[name] = copy.deepcopy(sub["default"])
         extra = schema.get("additionalProperties")
         for name, item in value.items():
@@ -237,7 +247,9 @@ def _int_or_string(validator, value, instance, schema):
         return
     if isinstance(instance, str) or (isinstance(instance, int) and not isinstance(instance, bool)):
         return
-    yield ValidationError(f"expected an integer or a string (x-kubernetes-int-or-string), got {_json_type(instance)}")
+    yield ValidationError(
+        f"expected an integer or a string (x-kubernetes-int-or-string), got {_json_type(instance)}"
+    )
 
 
 def _list_type(validator, value, instance, schema):
@@ -256,7 +268,8 @@ def _list_type(validator, value, instance, schema):
         ident = identity(item)
         if ident in seen:
             yield ValidationError(
-                f"duplicate entry (x-kubernetes-list-type: {what}); same as item [{seen[ident]}]", path=[index]
+                f"duplicate entry (x-kubernetes-list-type: {what}); same as item [{seen[ident]}]",
+                path=[index],
             )
         else:
             seen[ident] = index
@@ -322,9 +335,21 @@ _DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z
 _QUALIFIED_NAME_PART = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 _OBJECT_META_FIELDS = frozenset(
     {
-        "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
-        "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels",
-        "annotations", "ownerReferences", "finalizers", "managedFields",
+        "name",
+        "generateName",
+        "namespace",
+        "selfLink",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "labels",
+        "annotations",
+        "ownerReferences",
+        "finalizers",
+        "managedFields",
     }
 )
 _ANNOTATIONS_MAX_BYTES = 256 * 1024
@@ -373,7 +398,9 @@ def _metadata_problems(metadata: Any, kind: str, scope: str | None) -> list[tupl
         )
     if "namespace" in metadata:
         if scope == "Cluster":
-            out.append(("metadata.namespace", f"{kind} is cluster-scoped: metadata.namespace must not be set"))
+            out.append(
+                ("metadata.namespace", f"{kind} is cluster-scoped: metadata.namespace must not be set")
+            )
         if not _is_dns1123_label(metadata["namespace"]):
             out.append(
                 (
@@ -387,24 +414,34 @@ def _metadata_problems(metadata: Any, kind: str, scope: str | None) -> list[tupl
             continue
         mapping = metadata[field]
         if not isinstance(mapping, Mapping):
-            out.append((f"metadata.{field}", f"expected a map of string to string, got {_json_type(mapping)}"))
+            out.append(
+                (f"metadata.{field}", f"expected a map of string to string, got {_json_type(mapping)}")
+            )
             continue
         for key, value in mapping.items():
             where = _format_path(["metadata", field, key])
             if not _is_qualified_name(key):
                 out.append(
-                    (where, f"key {key!r} is not a valid qualified name ([prefix/]name; name at most 63 characters)")
+                    (
+                        where,
+                        f"key {key!r} is not a valid qualified name ([prefix/]name; name at most 63 characters)",
+                    )
                 )
             if not isinstance(value, str):
                 out.append((where, f"value must be a string, got {_json_type(value)}"))
             elif field == "labels" and not _is_label_value(value):
                 out.append(
-                    (where, f"{value!r} is not a valid label value (at most 63 characters, alphanumerics, '-', '_', '.')")
+                    (
+                        where,
+                        f"{value!r} is not a valid label value (at most 63 characters, alphanumerics, '-', '_', '.')",
+                    )
                 )
         if field == "annotations":
             size = sum(len(str(k).encode()) + len(str(v).encode()) for k, v in mapping.items())
             if size > _ANNOTATIONS_MAX_BYTES:
-                out.append(("metadata.annotations", f"total size {size} bytes exceeds {_ANNOTATIONS_MAX_BYTES}"))
+                out.append(
+                    ("metadata.annotations", f"total size {size} bytes exceeds {_ANNOTATIONS_MAX_BYTES}")
+                )
     return out
 
 
@@ -433,9 +470,15 @@ def _short(text: str, limit: int = 400) -> str:
 def _describe(error: ValidationError) -> list[tuple[str, str]]:
     path = list(error.absolute_path)
     instance = error.instance
-    if error.validator == "additionalProperties" and error.validator_value is False and isinstance(instance, Mapping):
+    if (
+        error.validator == "additionalProperties"
+        and error.validator_value is False
+        and isinstance(instance, Mapping)
+    ):
         known = sorted((error.schema.get("properties") or {}) if isinstance(error.schema, Mapping) else ())
-        hint = f"known fields here: {_short(', '.join(known), 300)}" if known else "no fields are allowed here"
+        hint = (
+            f"known fields here: {_short(', '.join(known), 300)}" if known else "no fields are allowed here"
+        )
         return [
             (_format_path([*path, key]), f"unknown field (not in the upstream schema; {hint})")
             for key in sorted(set(instance) - set(known), key=str)
@@ -451,7 +494,7 @@ def _describe(error: ValidationError) -> list[tuple[str, str]]:
     message = error.message
     shown = repr(instance)
     if len(shown) > 80 and message.startswith(shown):
-        message = "value" + message[len(shown):]
+        message = "value" + message[len(shown) :]
     if error.validator in ("anyOf", "oneOf") and error.context:
         causes = sorted(
             {f"{_format_path(sub.absolute_path)}: {_short(sub.message, 120)}" for sub in error.context}
@@ -480,7 +523,9 @@ class UpstreamSchemas:
             for crd in _load_crds(path):
                 key = (crd["spec"]["group"], crd["spec"]["names"]["kind"])
                 if key in self._crds:
-                    raise ValueError(f"{key[1]}.{key[0]} is defined twice: in {self._sources[key]} and in {path}")
+                    raise ValueError(
+                        f"{key[1]}.{key[0]} is defined twice: in {self._sources[key]} and in {path}"
+                    )
                 self._crds[key] = crd
                 self._sources[key] = path
         primary = set(self._crds)
@@ -538,7 +583,9 @@ class UpstreamSchemas:
         crd, version = self._resolve(obj.get("apiVersion"), kind, problems)
         problems += _metadata_problems(metadata, str(kind), crd["spec"]["scope"] if crd else None)
         if crd is not None and version is not None:
-            validator, schema = self._validator_for(crd["spec"]["group"], version, crd["spec"]["names"]["kind"])
+            validator, schema = self._validator_for(
+                crd["spec"]["group"], version, crd["spec"]["names"]["kind"]
+            )
             instance = copy.deepcopy(dict(obj))
             _apply_defaults(instance, schema)
             for error in validator.iter_errors(instance):
@@ -559,13 +606,17 @@ class UpstreamSchemas:
             problems.append(("apiVersion", f"{api_version!r} is not a valid apiVersion (group/version)"))
             return None, None
         if group is None:
-            problems.append(("apiVersion", f"{api_version!r} is the core API group: no upstream CRD defines it"))
+            problems.append(
+                ("apiVersion", f"{api_version!r} is the core API group: no upstream CRD defines it")
+            )
             return None, None
         crd = self._crds.get((group, kind))
         if crd is None:
             if group in self._groups:
                 known = ", ".join(k for g, k in sorted(self._crds) if g == group)
-                problems.append(("kind", f"no upstream CRD for kind {kind!r} in group {group} (known kinds: {known})"))
+                problems.append(
+                    ("kind", f"no upstream CRD for kind {kind!r} in group {group} (known kinds: {known})")
+                )
             else:
                 problems.append(("apiVersion", f"no upstream CRD defines API group {group!r}"))
             return None, None
@@ -575,7 +626,10 @@ class UpstreamSchemas:
         crd_name = crd["metadata"]["name"]
         if entry is None:
             problems.append(
-                ("apiVersion", f"{api_version} is not a version of CRD {crd_name}; served versions: {served_text}")
+                (
+                    "apiVersion",
+                    f"{api_version} is not a version of CRD {crd_name}; served versions: {served_text}",
+                )
             )
             return crd, None
         if entry.get("served") is not True:

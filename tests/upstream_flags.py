@@ -45,17 +45,24 @@ def upstream_env_vars() -> set[str]:
 
 
 def proxy_container(bundle: Any) -> dict[str, Any]:
-    deployment = next(o for o in bundle.objects
-                      if o["kind"] == "Deployment" and o["metadata"]["name"] == "oauth2-proxy")
+    deployment = next(
+        o for o in bundle.objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "oauth2-proxy"
+    )
     return deployment["spec"]["template"]["spec"]["containers"][0]
 
 
 def proxy_problems(bundle: Any, version: str) -> list[str]:
     container = proxy_container(bundle)
     defined = upstream_flags(version)
-    problems = [f"{arg} is not a flag of oauth2-proxy {version}" for arg in container["args"]
-                if arg.split("=", 1)[0].removeprefix("--") not in defined]
+    problems = [
+        f"{arg} is not a flag of oauth2-proxy {version}"
+        for arg in container["args"]
+        if arg.split("=", 1)[0].removeprefix("--") not in defined
+    ]
     known = upstream_env_vars()
-    problems += [f"{e['name']} is bound by no oauth2-proxy flag" for e in container.get("env", [])
-                 if e["name"] not in known]
+    problems += [
+        f"{e['name']} is bound by no oauth2-proxy flag"
+        for e in container.get("env", [])
+        if e["name"] not in known
+    ]
     return problems

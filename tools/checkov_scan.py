@@ -21,9 +21,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".checkov-venv"
@@ -37,7 +37,7 @@ class Scan:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (check id, reason)
 
 
-def find_checkov() -> Optional[str]:
+def find_checkov() -> str | None:
     """The checkov executable: .checkov-venv, then $CHECKOV, then PATH; None when there is none."""
     candidates = [VENV / "bin" / "checkov", os.environ.get("CHECKOV"), shutil.which("checkov")]
     for candidate in candidates:
@@ -49,8 +49,15 @@ def find_checkov() -> Optional[str]:
 def install() -> str:
     """Create .checkov-venv with checkov in it (pip, network needed); return the executable."""
     subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    pip = [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet",
-           "--disable-pip-version-check", "checkov"]
+    pip = [
+        str(VENV / "bin" / "python"),
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "checkov",
+    ]
     subprocess.run(pip, check=True)
     return str(VENV / "bin" / "checkov")
 
@@ -76,8 +83,7 @@ def scan(checkov: str, cases: Sequence[tuple[str, Sequence[Path]]]) -> list[Scan
             out = Path(tmp) / str(index)
             meshauth.render(meshauth.load_config(config, overlays=overlays)).write(out)
             shutil.rmtree(out / "mesh", ignore_errors=True)  # istiod/istioctl input, no object
-        command = [checkov, "-d", tmp, "--framework", "kubernetes", "--output", "json",
-                   "--skip-download"]
+        command = [checkov, "-d", tmp, "--framework", "kubernetes", "--output", "json", "--skip-download"]
         env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}
         result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1200)
     return _parse([label for label, _ in cases], result.stdout, result.stderr)
@@ -97,16 +103,14 @@ def _parse(labels: Sequence[str], stdout: str, stderr: str) -> list[Scan]:
                 if kind == "passed_checks":
                     scan_of.passed += 1
                 elif kind == "failed_checks":
-                    scan_of.failed.append(
-                        f"{check['check_id']} {check['resource']}: {check['check_name']}"
-                    )
+                    scan_of.failed.append(f"{check['check_id']} {check['resource']}: {check['check_name']}")
                 else:
                     reason = (check.get("check_result") or {}).get("suppress_comment", "")
                     scan_of.skipped.append((check["check_id"], reason))
     return found
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("configs", nargs="*", type=Path, metavar="CONFIG")
     parser.add_argument("--install", action="store_true", help="install checkov into .checkov-venv")
@@ -121,8 +125,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cases = [(p.stem, [p]) for p in args.configs] if args.configs else default_cases()
     failed = 0
     for result in scan(checkov, cases):
-        print(f"{result.label}: {result.passed} passed, {len(result.failed)} failed, "
-              f"{len(result.skipped)} skipped ({', '.join(sorted({c for c, _ in result.skipped}))})")
+        print(
+            f"{result.label}: {result.passed} passed, {len(result.failed)} failed, "
+            f"{len(result.skipped)} skipped ({', '.join(sorted({c for c, _ in result.skipped}))})"
+        )
         for line in result.failed:
             print(f"  FAILED {line}")
         failed += len(result.failed)

@@ -1,0 +1,1 @@
+"""Istio authorization, decided: the matcher, requests and tokens, simulate and explain."""

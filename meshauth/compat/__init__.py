@@ -1,0 +1,1 @@
+"""What each upstream release accepts: Istio versions and oauth2-proxy flags."""

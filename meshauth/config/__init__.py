@@ -1,0 +1,1 @@
+"""The typed config: models, loading, its JSON Schema and reference, presets, discovery."""

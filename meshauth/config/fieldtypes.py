@@ -1,0 +1,253 @@
+"""Constrained string types of the config file, each with a message that says what is expected.
+
+Messages name the rule, not the value: the field path already says where the problem is, and a value
+that landed in the wrong field might be a secret.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_DURATION_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+_MAJOR_MINOR = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\Z")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CLAIM_NAME = re.compile(r"^[A-Za-z0-9_.:/-]+$")
+_COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# \Z, not $: "$" also matches before a trailing newline, which would let "host\n" through
+_PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]*\Z")
+
+
+def _check(predicate: Callable[[str], bool], message: str) -> AfterValidator:
+    def validate(value: str) -> str:
+        if not predicate(value):
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(validate)
+
+
+def is_dns_label(value: str) -> bool:
+    return bool(_DNS_LABEL.match(value))
+
+
+def is_dns_subdomain(value: str) -> bool:
+    return 0 < len(value) <= 253 and all(is_dns_label(part) for part in value.split("."))
+
+
+def duration_seconds(value: str) -> float:
+    """Seconds in a Go duration such as ``1h30m`` (``0`` is zero); ValueError when unparseable."""
+    if value == "0":
+        return 0.0
+    parts = _DURATION_PART.findall(value)
+    if not parts or "".join(n + u for n, u in parts) != value:
+        raise ValueError("must be a duration such as 30m, 1h or 1h30m (units h, m, s, ms)")
+    return sum(float(number) * _DURATION_SECONDS[unit] for number, unit in parts)
+
+
+def major_minor(value: str) -> tuple[int, int]:
+    major, minor = value.split(".")
+    return int(major), int(minor)
+
+
+def _no_control_characters(value: object) -> object:
+    if isinstance(value, str) and not _PRINTABLE.match(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _version_string(value: object) -> object:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ValueError(
+            'must be a quoted string such as "1.10": YAML reads an unquoted 1.10 as the number 1.1'
+        )
+    return value
+
+
+def _path_ok(value: str) -> bool:
+    if not value.startswith("/") or any(c in value for c in "?# \t"):
+        return False
+    star = value.find("*")
+    return star == -1 or star == len(value) - 1
+
+
+def _duration_ok(value: str) -> bool:
+    try:
+        duration_seconds(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _url_ok(schemes: tuple[str, ...]) -> Callable[[str], bool]:
+    def ok(value: str) -> bool:
+        scheme, sep, rest = value.partition("://")
+        host = rest.split("/", 1)[0].split(":", 1)[0]
+        return bool(sep) and scheme in schemes and bool(host) and " " not in value
+
+    return ok
+
+
+Text = Annotated[str, BeforeValidator(_no_control_characters)]
+"""Any single-line text: control characters are refused everywhere."""
+
+DnsLabel = Annotated[
+    Text,
+    _check(is_dns_label, "must be a DNS label: lowercase letters, digits and '-', at most 63"),
+    Field(json_schema_extra={"pattern": _DNS_LABEL.pattern}),
+]
+DnsSubdomain = Annotated[
+    Text,
+    _check(is_dns_subdomain, "must be a DNS name: lowercase labels separated by dots, at most 253"),
+]
+Host = Annotated[
+    Text,
+    _check(
+        lambda v: is_dns_subdomain(v) and "." in v,
+        "must be a fully qualified host name in lowercase, such as app.example.com "
+        "(no scheme, port, path or wildcard)",
+    ),
+]
+
+
+def is_label_key(value: str) -> bool:
+    """``name`` or ``prefix/name``: a DNS-subdomain prefix and a 63-character name."""
+    prefix, _, name = value.rpartition("/")
+    return (not prefix or is_dns_subdomain(prefix)) and bool(_LABEL_NAME.match(name))
+
+
+LabelKey = Annotated[
+    Text,
+    _check(is_label_key, "must be a Kubernetes label key such as app or example.com/tier"),
+]
+LabelValue = Annotated[
+    Text,
+    _check(
+        lambda v: bool(_LABEL_VALUE.match(v)),
+        "must be a Kubernetes label value (at most 63 "
+        "letters, digits, '-', '_' or '.', starting and ending alphanumeric)",
+    ),
+]
+Duration = Annotated[
+    Text,
+    _check(_duration_ok, "must be a duration such as 30m, 1h or 1h30m (units h, m, s, ms)"),
+]
+MajorMinor = Annotated[
+    str,
+    BeforeValidator(_version_string),
+    _check(lambda v: bool(_MAJOR_MINOR.match(v)), 'must be "MAJOR.MINOR", such as "1.22"'),
+]
+HttpUrl = Annotated[
+    Text,
+    _check(_url_ok(("https", "http")), "must be an absolute URL such as https://idp.example.com"),
+]
+HttpsUrl = Annotated[Text, _check(_url_ok(("https",)), "must be an absolute https:// URL")]
+RedisUrl = Annotated[
+    Text,
+    _check(_url_ok(("redis", "rediss")), "must be a redis:// or rediss:// URL"),
+]
+Email = Annotated[Text, _check(lambda v: bool(_EMAIL.match(v)), "must be an email address")]
+IstioPath = Annotated[
+    Text,
+    _check(
+        _path_ok,
+        'must be an absolute path in Istio syntax: exact "/healthz" or prefix "/static/*" '
+        "(no query, fragment or space; '*' only at the end)",
+    ),
+]
+ClaimName = Annotated[
+    Text,
+    _check(lambda v: bool(_CLAIM_NAME.match(v)), "must be a JWT claim name (letters, digits, _ . : / -)"),
+]
+_IMAGE_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_REF = re.compile(
+    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]+)?/)?"  # registry host[:port]/
+    rf"{_IMAGE_COMPONENT}(?:/{_IMAGE_COMPONENT})*"  # path
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"  # :tag
+    r"(?:@sha256:[0-9a-f]{64})?\Z"  # @digest
+)
+ImageRef = Annotated[
+    Text,
+    _check(
+        lambda v: bool(_IMAGE_REF.match(v)),
+        "must be an image reference such as nginxinc/nginx-unprivileged:1.27 or "
+        "registry.example.com/team/app:1.0@sha256:<64 hex>",
+    ),
+]
+ImageDigest = Annotated[
+    Text,
+    _check(
+        lambda v: bool(re.fullmatch(r"sha256:[0-9a-f]{64}", v)),
+        "must be an image digest: sha256: and 64 lowercase hex digits",
+    ),
+]
+CookieName = Annotated[Text, _check(lambda v: bool(_COOKIE_NAME.match(v)), "must be a valid cookie name")]
+
+
+def _principal_ok(value: str) -> bool:
+    """``<issuer>/<subject>``: the issuer may be a URL, so look for a subject after its host."""
+    rest = value.split("://", 1)[1] if "://" in value else value
+    issuer_host, _, path = rest.partition("/")
+    return bool(issuer_host) and bool(path) and not path.endswith("/")
+
+
+RequestPrincipal = Annotated[
+    Text,
+    _check(
+        _principal_ok,
+        'must be "<issuer>/<subject>", such as https://accounts.google.com/1234567890',
+    ),
+]
+
+
+# --- GitOps settings (spec.gitops) -----------------------------------------------------------------
+
+_SCP_GIT_URL = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$")
+_GIT_REVISION = re.compile(r"^[^\s~^:?*\[\\]+$")
+
+
+def is_scp_git_url(value: str) -> bool:
+    """``git@github.com:org/repo.git``: the short SSH form Git and Argo CD accept, Flux does not."""
+    return bool(_SCP_GIT_URL.match(value))
+
+
+def normalize_repo_path(value: str) -> str:
+    """A folder inside a repository as Git sees it: ``./a/b/`` -> ``a/b``; ``.`` or ``""`` -> ``""``."""
+    parts = [part for part in value.replace("\\", "/").split("/") if part not in ("", ".")]
+    return "/".join(parts)
+
+
+def _repo_path_ok(value: str) -> bool:
+    return not value.startswith("/") and "\\" not in value and ".." not in value.split("/")
+
+
+GitUrl = Annotated[
+    Text,
+    _check(
+        lambda v: _url_ok(("https", "http", "ssh"))(v) or is_scp_git_url(v),
+        "must be a Git repository URL: https://host/org/repo.git, ssh://git@host/org/repo.git or "
+        "git@host:org/repo.git",
+    ),
+]
+GitRevision = Annotated[
+    Text,
+    _check(
+        lambda v: bool(_GIT_REVISION.match(v)) and not v.startswith("-"),
+        "must be a Git branch, tag, full ref (refs/tags/v1.0) or commit SHA",
+    ),
+]
+RepoPath = Annotated[
+    Text,
+    _check(
+        _repo_path_ok,
+        "must be a relative folder inside the repository, such as deploy/meshauth (no leading /, no ..)",
+    ),
+    AfterValidator(normalize_repo_path),
+]

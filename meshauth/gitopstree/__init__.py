@@ -1,0 +1,1 @@
+"""A GitOps repository from one config: layers, engines (Argo CD, Flux), drift."""

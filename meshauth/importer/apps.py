@@ -1,0 +1,448 @@
+"""Import, app side: one app per VirtualService on the gateway, with its login exceptions, who may
+enter (the ALLOW policies at its sidecar) and, for a simple Deployment, a demo workload."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from meshauth.config.fieldtypes import is_dns_label
+from meshauth.config.model import ACME_CHALLENGE_PATH
+from meshauth.importer.context import (
+    Context,
+    denies_without_token,
+    match_labels,
+    name_of,
+    namespace_of,
+    plain_host,
+    selects,
+    spec_of,
+    strings,
+    walk_rules,
+)
+from meshauth.importer.hardening import run_as_user, use_guards
+from meshauth.importer.mesh import custom_policies
+from meshauth.importer.sources import Source
+
+_ROUTE_EXTRAS = (
+    "match",
+    "rewrite",
+    "redirect",
+    "headers",
+    "timeout",
+    "retries",
+    "fault",
+    "mirror",
+    "corsPolicy",
+    "delegate",
+)
+_CLAIM = re.compile(r"^request\.auth\.claims\[([^\]]+)\]$")
+# A Deployment this small is a demo workload: deploy renders it again (with meshauth's hardening).
+# meshauth's own hardening of it (service account, probes, a /tmp emptyDir, spreading) reads back too.
+_SIMPLE_POD_KEYS = {
+    "containers",
+    "securityContext",
+    "automountServiceAccountToken",
+    "serviceAccountName",
+    "volumes",
+    "topologySpreadConstraints",
+}
+_SIMPLE_CONTAINER_KEYS = {
+    "name",
+    "image",
+    "ports",
+    "imagePullPolicy",
+    "resources",
+    "securityContext",
+    "livenessProbe",
+    "readinessProbe",
+    "volumeMounts",
+}
+
+
+def bound_gateway(ctx: Context) -> Source | None:
+    """The Gateway most VirtualServices are bound to (``ns/name`` or ``name`` in their namespace)."""
+    counts: dict[int, int] = {}
+    for service in ctx.of_kind("VirtualService"):
+        for gateway in _gateways_of(ctx, service):
+            counts[id(gateway)] = counts.get(id(gateway), 0) + 1
+    gateways = ctx.of_kind("Gateway")
+    best = max(gateways, key=lambda g: counts.get(id(g), 0), default=None)
+    for gateway in gateways:
+        if gateway is not best:
+            ctx.warn("not imported: meshauth writes one Gateway (spec.ingress.gateway)", gateway)
+    ctx.use(best)
+    return best
+
+
+def _login_order(ctx: Context) -> dict[str, int]:
+    """Each host's place in the login policy's rules (apps keep that order)."""
+    hosts = [
+        plain_host(h)
+        for p in custom_policies(ctx)
+        for _, rule in walk_rules(p.obj)
+        for t in rule.get("to") or []
+        for h in strings((t.get("operation") or {}).get("hosts"))
+    ]
+    return {host: index for index, host in reversed(list(enumerate(hosts)))}
+
+
+def _gateways_of(ctx: Context, service: Source) -> list[Source]:
+    found = []
+    for ref in strings(spec_of(service.obj).get("gateways")):
+        namespace, _, name = ref.rpartition("/")
+        gateway = ctx.named("Gateway", name, namespace or namespace_of(service.obj))
+        if gateway is not None:
+            found.append(gateway)
+    return found
+
+
+def apps_section(ctx: Context, gateway: Source | None, client_id: str) -> list[dict[str, Any]]:
+    services = [
+        s for s in ctx.of_kind("VirtualService") if gateway is None or gateway in _gateways_of(ctx, s)
+    ]
+    apps: list[dict[str, Any]] = []
+    order = _login_order(ctx)
+
+    def position(service: Source) -> int:
+        first = next(iter(strings(spec_of(service.obj).get("hosts"))), "")
+        return order.get(first, len(order))
+
+    for service in sorted(services, key=position):
+        app = _app(ctx, service, {a["name"] for a in apps}, client_id)
+        if app is not None:
+            apps.append(app)
+    _hosts_behind_login(ctx, [h for a in apps for h in a.get("hosts", [a.get("host")])])
+    for service in ctx.of_kind("VirtualService"):
+        if service not in services:
+            ctx.warn("not imported: it is not bound to the Gateway meshauth imports", service)
+    if not apps:
+        ctx.error(
+            "no app found: meshauth makes one app per VirtualService bound to the gateway; "
+            "give the VirtualServices too",
+            path="spec.apps",
+        )
+    return apps
+
+
+def _app(ctx: Context, service: Source, taken: set[str], client_id: str) -> dict[str, Any] | None:
+    ctx.use(service)
+    hosts = [h for h in strings(spec_of(service.obj).get("hosts")) if "*" not in h and "." in h]
+    if len(hosts) != len(strings(spec_of(service.obj).get("hosts"))):
+        ctx.warn("wildcard and short hosts are not imported: an app needs fully qualified hosts", service)
+    destination = _destination(ctx, service)
+    if not hosts or destination is None:
+        ctx.warn("not imported: no host or no route destination", service)
+        return None
+    target, namespace, port = destination
+    own = name_of(service.obj).removeprefix(f"{ctx.options.name}-")  # meshauth's own output
+    candidates = (own,) if own != name_of(service.obj) else ()
+    name = next(
+        n
+        for n in (*candidates, target, name_of(service.obj), f"{target}-{len(taken) + 2}")
+        if is_dns_label(n) and n not in taken
+    )
+    app: dict[str, Any] = {"name": name}
+    if namespace != name:
+        app["namespace"] = namespace
+    app.update({"host": hosts[0]} if len(hosts) == 1 else {"hosts": hosts})
+    backend = ctx.named("Service", target, namespace)
+    port = port or _single_port(backend)
+    service_block = {
+        k: v
+        for k, v in (
+            ("name", target if target != name else None),
+            ("port", port if port not in (None, 80) else None),
+        )
+        if v
+    }
+    if service_block:
+        app["service"] = service_block
+    selector = _selector(ctx, backend, namespace)
+    if selector and selector != {"app": name}:
+        app["selector"] = selector
+    public = _public_paths(ctx, hosts)
+    authorization, open_paths = _authorization(ctx, namespace, selector or {"app": name}, client_id)
+    public += [p for p in open_paths if p not in public]
+    if public:
+        app["publicPaths"] = public
+    if authorization:
+        app["authorization"] = authorization
+    deploy = _deploy(ctx, backend, namespace, selector or {"app": name}, port or 80)
+    if deploy is not None:
+        app["deploy"] = deploy
+    return app
+
+
+def _destination(ctx: Context, service: Source) -> tuple[str, str, int | None] | None:
+    routes = [r for r in spec_of(service.obj).get("http") or [] if isinstance(r, dict)]
+    if not routes or not routes[0].get("route"):
+        return None
+    first = routes[0]["route"][0].get("destination") or {}
+    if len(routes) > 1 or len(routes[0]["route"]) > 1 or any(k in routes[0] for k in _ROUTE_EXTRAS):
+        ctx.warn(
+            f"only the route to {first.get('host')} is imported: meshauth writes one plain "
+            "route per app (keep a VirtualService of your own for the rest)",
+            service,
+        )
+    parts = str(first.get("host", "")).split(".")
+    namespace = parts[1] if len(parts) > 1 else namespace_of(service.obj)
+    port = (first.get("port") or {}).get("number")
+    return parts[0], namespace, port if isinstance(port, int) else None
+
+
+def _single_port(backend: Source | None) -> int | None:
+    ports = [p.get("port") for p in spec_of(backend.obj).get("ports") or []] if backend else []
+    return ports[0] if len(ports) == 1 and isinstance(ports[0], int) else None
+
+
+def _selector(ctx: Context, backend: Source | None, namespace: str) -> dict[str, str]:
+    policies = [
+        p
+        for p in ctx.of_kind("AuthorizationPolicy", namespace)
+        + ctx.of_kind("RequestAuthentication", namespace)
+        if match_labels(p.obj)
+    ]
+    if policies:
+        return match_labels(policies[0].obj)
+    return (
+        {str(k): str(v) for k, v in (spec_of(backend.obj).get("selector") or {}).items()} if backend else {}
+    )
+
+
+def _public_paths(ctx: Context, hosts: list[str]) -> list[str]:
+    """The login policy's ``notPaths`` for these hosts (the ACME path aside): the open paths."""
+    paths: list[str] = []
+    for policy, index, operation in _login_operations(ctx, hosts):
+        paths += [
+            p for p in strings(operation.get("notPaths")) if p != ACME_CHALLENGE_PATH and p not in paths
+        ]
+        if operation.get("paths"):
+            ctx.warn(
+                f"rule {index}: login only on some paths ({', '.join(strings(operation['paths']))}) "
+                "is not imported: meshauth puts the whole host behind the login, except "
+                "publicPaths",
+                policy,
+                f"spec.rules[{index}]",
+            )
+    return paths
+
+
+def _login_operations(ctx: Context, hosts: list[str]) -> list[tuple[Source, int, dict[str, Any]]]:
+    """The login policies' operations that name one of ``hosts``, each once, in policy order."""
+    if "login-operations" not in ctx.memo:
+        by_host: dict[str, list[tuple[int, Source, int, dict[str, Any]]]] = {}
+        order = 0
+        for policy in custom_policies(ctx):
+            for index, rule in walk_rules(policy.obj):
+                for target in rule.get("to") or []:
+                    operation = target.get("operation") or {}
+                    for host in {plain_host(h) for h in strings(operation.get("hosts"))}:
+                        by_host.setdefault(host, []).append((order, policy, index, operation))
+                    order += 1
+        ctx.memo["login-operations"] = by_host
+    found = {entry[0]: entry for host in hosts for entry in ctx.memo["login-operations"].get(host, ())}
+    return [
+        (policy, index, operation)
+        for _, policy, index, operation in sorted(found.values(), key=lambda e: e[0])
+    ]
+
+
+def _hosts_behind_login(ctx: Context, hosts: list[str]) -> None:
+    guarded: set[str] = set()
+    for policy in custom_policies(ctx):
+        ctx.use(policy)
+        for index, rule in walk_rules(policy.obj):
+            operations = [t.get("operation") or {} for t in rule.get("to") or []]
+            rule_hosts = {plain_host(h) for o in operations for h in strings(o.get("hosts"))}
+            guarded |= rule_hosts
+            if (
+                rule.get("when")
+                or rule.get("from")
+                or any(set(o) - {"hosts", "notPaths", "paths"} for o in operations)
+            ):
+                ctx.warn(
+                    f"rule {index}: conditions other than hosts and paths are not imported",
+                    policy,
+                    f"spec.rules[{index}]",
+                )
+        if any(not rule.get("to") for _, rule in walk_rules(policy.obj)):
+            guarded |= set(hosts)
+    for host in sorted(set(hosts) - guarded):
+        ctx.warn(
+            f"host {host} was not behind the login in your manifests; meshauth puts every app "
+            "host behind it (list open paths in publicPaths)",
+            path="spec.apps",
+        )
+    for host in sorted(guarded - set(hosts)):
+        ctx.warn(f"host {host} is behind the login but no imported app serves it", path="spec.apps")
+
+
+# --- who may enter ---------------------------------------------------------------------------------
+
+
+def _authorization(
+    ctx: Context, namespace: str, selector: dict[str, str], client_id: str
+) -> tuple[dict[str, Any], list[str]]:
+    """(authorization, open paths) from the ALLOW policies at the app's sidecar."""
+    found: dict[str, Any] = {
+        "emails": [],
+        "groups": [],
+        "principals": [],
+        "claims": {},
+        "audiences": [],
+    }
+    open_paths: list[str] = []
+    for policy in ctx.of_kind("RequestAuthentication", namespace):
+        if selects(match_labels(policy.obj), selector):
+            ctx.use(policy)
+    for policy in ctx.of_kind("AuthorizationPolicy", namespace):
+        if not selects(match_labels(policy.obj), selector) or spec_of(policy.obj).get("action") == "CUSTOM":
+            continue
+        ctx.use(policy)
+        if denies_without_token(policy.obj):
+            continue
+        if spec_of(policy.obj).get("action", "ALLOW") != "ALLOW":
+            ctx.warn(
+                "not imported: meshauth writes ALLOW policies only; keep applying this one yourself",
+                policy,
+            )
+            continue
+        for index, rule in walk_rules(policy.obj):
+            _rule(ctx, policy, index, rule, found, open_paths)
+    if found["audiences"] == [client_id]:
+        found["audiences"] = []
+    return {k: v for k, v in found.items() if v}, open_paths
+
+
+def _rule(
+    ctx: Context,
+    policy: Source,
+    index: int,
+    rule: dict[str, Any],
+    found: dict[str, Any],
+    open_paths: list[str],
+) -> None:
+    where = f"spec.rules[{index}]"
+    sources = [f.get("source") or {} for f in rule.get("from") or []]
+    operations = [t.get("operation") or {} for t in rule.get("to") or []]
+    principals = [p for s in sources for p in strings(s.get("requestPrincipals"))]
+    if not sources and not rule.get("when") and operations:
+        open_paths += [p for o in operations for p in strings(o.get("paths")) if p not in open_paths]
+        return
+    unmapped = sorted({k for s in sources for k in s} - {"requestPrincipals"})
+    unmapped += sorted({k for o in operations for k in o} - {"paths"})
+    kinds = 0
+    for condition in rule.get("when") or []:
+        key, values = str(condition.get("key", "")), strings(condition.get("values"))
+        claim = _CLAIM.match(key)
+        if key == "request.auth.audiences":
+            found["audiences"] += [v for v in values if v not in found["audiences"]]
+        elif claim and claim.group(1) in ("email", "groups"):
+            target = "emails" if claim.group(1) == "email" else "groups"
+            found[target] += [v for v in values if v not in found[target]]
+            kinds += 1
+        elif claim:
+            found["claims"][claim.group(1)] = values
+        else:
+            unmapped.append(f"when {key}")
+    specific = [p for p in principals if p != "*"]
+    if specific:
+        found["principals"] += [p for p in specific if p not in found["principals"]]
+        kinds += 1
+    if unmapped:
+        ctx.warn(
+            f"rule {index}: {', '.join(unmapped)} not imported (meshauth matches audiences, "
+            "claims, emails, groups and principals)",
+            policy,
+            where,
+        )
+    if kinds > 1:
+        ctx.warn(
+            f"rule {index} requires several identities at once; meshauth admits anyone who "
+            "matches one of emails, groups or principals",
+            policy,
+            where,
+        )
+
+
+# --- demo workloads --------------------------------------------------------------------------------
+
+
+def _deploy(
+    ctx: Context, backend: Source | None, namespace: str, selector: dict[str, str], port: int
+) -> dict[str, Any] | None:
+    """A small Deployment behind the app's Service becomes ``deploy``; anything bigger stays yours."""
+    matching = [
+        d
+        for d in ctx.of_kind("Deployment", namespace)
+        if selects(
+            selector,
+            ((spec_of(d.obj).get("template") or {}).get("metadata") or {}).get("labels") or {},
+        )
+        and not ctx.is_used(d)
+    ]
+    if not matching:
+        if backend is not None:
+            ctx.use(backend)  # the app's own Service: meshauth routes to it
+        return None
+    deployment = matching[0]
+    pod = (spec_of(deployment.obj).get("template") or {}).get("spec") or {}
+    containers = pod.get("containers") or []
+    simple = (
+        len(containers) == 1
+        and set(pod) <= _SIMPLE_POD_KEYS
+        and set(containers[0]) <= _SIMPLE_CONTAINER_KEYS
+        and _only_scratch_space(pod, containers[0])
+    )
+    if not simple:
+        ctx.warn(
+            "not imported: meshauth renders only small demo workloads (deploy); keep "
+            "deploying your app as you do",
+            deployment,
+        )
+        ctx.use(deployment)
+        ctx.use(backend)
+        return None
+    ctx.use(deployment)
+    ctx.use(backend)
+    container = containers[0]
+    ports = [p.get("containerPort") for p in container.get("ports") or [] if isinstance(p, dict)]
+    deploy: dict[str, Any] = {"image": str(container.get("image", ""))}
+    if ports and ports[0] != port:
+        deploy["containerPort"] = ports[0]
+    replicas = spec_of(deployment.obj).get("replicas", 1)
+    if isinstance(replicas, int) and replicas != 1:
+        deploy["replicas"] = replicas
+    uid = run_as_user(pod)
+    if uid is not None:
+        deploy["runAsUser"] = uid
+    elif not _says_non_root(pod, container):
+        ctx.warn(
+            f"meshauth runs the demo workload as a non-root user, and your pod does not say "
+            f"{deploy['image']} can: if the image runs as root (nginx does), the pod does not "
+            "start. Use an image built to run unprivileged (nginxinc/nginx-unprivileged, "
+            "containerPort 8080) or set deploy.runAsUser",
+            deployment,
+        )
+    account = pod.get("serviceAccountName")
+    if account:
+        use_guards(ctx, str(account), namespace)
+    return deploy
+
+
+def _says_non_root(pod: dict[str, Any], container: dict[str, Any]) -> bool:
+    return any(
+        (context or {}).get("runAsNonRoot") is True or run_as_user({"securityContext": context})
+        for context in (pod.get("securityContext"), container.get("securityContext"))
+    )
+
+
+def _only_scratch_space(pod: dict[str, Any], container: dict[str, Any]) -> bool:
+    """Volumes are at most emptyDirs mounted in place (meshauth's writable /tmp): a demo workload
+    that reads data from a volume is more than meshauth renders."""
+    volumes = [v for v in pod.get("volumes") or [] if isinstance(v, dict)]
+    mounts = [m for m in container.get("volumeMounts") or [] if isinstance(m, dict)]
+    return all(set(v) == {"name", "emptyDir"} for v in volumes) and all(
+        set(m) <= {"name", "mountPath", "readOnly"} and m.get("mountPath") == "/tmp" for m in mounts
+    )

@@ -1,0 +1,1 @@
+"""config -> plan -> shapes -> templates -> objects: the pure rendering step."""

@@ -1,0 +1,1 @@
+"""The shapes (topologies): each owns the objects it renders."""

@@ -1,0 +1,119 @@
+"""The login before Istio 1.9: an EnvoyFilter that puts ext_authz into the ingress gateway.
+
+Istio 1.9 brought extension providers and the CUSTOM action; before that, the way to ask an
+external authorizer was to patch Envoy's ext_authz HTTP filter into the gateway's HTTP connection
+managers (the shape per version is :class:`meshauth.compat.versions.EnvoyFilterShape`):
+
+* one ``HTTP_FILTER`` patch per site, matched by the SNI of the site's HTTPS server (Istio builds
+  one filter chain per Gateway server, with its hosts as server names), inserted before the JWT
+  filter: the same order as CUSTOM from 1.9 (ext_authz, jwt_authn, rbac). Other servers on a shared
+  gateway, and the plain-HTTP port where cert-manager's HTTP-01 solver answers, are left alone.
+  Without tls there is no SNI to tell hosts apart: the filter then applies to every host the
+  gateway serves (a warning says so);
+* public paths cannot be excluded by a policy rule: the site's route gets a named route for them
+  and an ``HTTP_ROUTE`` patch turns ext_authz off there (``ExtAuthzPerRoute.disabled``).
+
+If the JWT filter is missing (no RequestAuthentication at the gateway) the patch does not apply,
+and the gateway's ALLOW policy, which requires a token, denies: the failure mode is closed.
+oauth2-proxy is asked at ``http://<service>:4180`` through the gateway's outbound cluster for it,
+with the same headers as the extension provider (Envoy before 1.17 cannot pass headers to the
+client on allow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from meshauth.findings import Finding
+from meshauth.rendering.aspects import proxyargs as oauth2proxy
+from meshauth.rendering.context import Planned
+
+if TYPE_CHECKING:
+    from meshauth.compat.versions import EnvoyFilterShape
+    from meshauth.config.model import App, ExternalService
+    from meshauth.rendering.plan import _Planner
+
+CHECK_TIMEOUT = "10s"
+
+
+def string_patterns(names: list[str]) -> dict[str, Any]:
+    return {"patterns": [{"exact": name} for name in names]}
+
+
+class EnvoyFilterLogin:
+    def __init__(self, p: _Planner) -> None:
+        assert p.istio.envoy_filter is not None
+        self.p = p
+        self.shape: EnvoyFilterShape = p.istio.envoy_filter
+
+    def objects(self) -> Iterator[Planned]:
+        p, shape = self.p, self.shape
+        ingress = p.spec.ingress
+        snis = [site.all_hosts[0] for site in p.sites()] if p.spec.tls else [None]
+        yield Planned(
+            "login-envoy-filter.yaml.j2",
+            {
+                "api_version": shape.api_version,
+                "meta": p.meta(f"{p.name}-login", ingress.namespace),
+                "selector": ingress.selector,
+                "connection_manager": shape.connection_manager,
+                "jwt_filter": shape.jwt_filter,
+                "snis": snis,
+                "ext_authz": self.ext_authz(),
+                "public_routes": [route["name"] for route in map(self.public_route, p.sites()) if route],
+                "per_route": {
+                    shape.ext_authz_filter: {"@type": shape.ext_authz_per_route_type, "disabled": True},
+                },
+            },
+        )
+
+    def ext_authz(self) -> dict[str, Any]:
+        """The ext_authz filter, asking oauth2-proxy with the extension provider's headers."""
+        from meshauth.rendering.plan import EXT_AUTHZ_HEADERS, PROXY_NAME
+
+        shape = self.shape
+        host = f"{PROXY_NAME}.{self.p.spec.oauth2_proxy.namespace}.svc.cluster.local"
+        port = oauth2proxy.PORT
+        return {
+            "name": shape.ext_authz_filter,
+            "typed_config": {
+                "@type": shape.ext_authz_type,
+                "failure_mode_allow": False,
+                "http_service": {
+                    "server_uri": {
+                        "uri": f"http://{host}:{port}",
+                        "cluster": f"outbound|{port}||{host}",
+                        "timeout": CHECK_TIMEOUT,
+                    },
+                    "authorization_request": {
+                        "allowed_headers": string_patterns(EXT_AUTHZ_HEADERS["check"]),
+                    },
+                    "authorization_response": {
+                        "allowed_upstream_headers": string_patterns(EXT_AUTHZ_HEADERS["upstream_on_allow"]),
+                        "allowed_client_headers": string_patterns(EXT_AUTHZ_HEADERS["downstream_on_deny"]),
+                    },
+                },
+            },
+        }
+
+    def public_route(self, site: App | ExternalService) -> dict[str, Any] | None:
+        """The named route for a site's public paths (Istio path syntax: exact, or prefix ``/*``)."""
+        if not site.public_paths:
+            return None
+        match = [
+            {"uri": {"prefix": path[:-1]}} if path.endswith("*") else {"uri": {"exact": path}}
+            for path in site.public_paths
+        ]
+        return {"name": f"{self.p.name}-{site.name}-public", "match": match}
+
+    def warnings(self) -> Iterator[Finding]:
+        if self.p.spec.tls is None:
+            yield Finding(
+                "config",
+                "warning",
+                f"Istio {self.p.spec.platform.istio_version} has no CUSTOM action: the login is "
+                "an EnvoyFilter on the gateway, and without tls there is no SNI that limits it to "
+                "the app hosts, so every host this gateway serves goes through the login",
+                path="spec.tls",
+            )

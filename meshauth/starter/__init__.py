@@ -1,0 +1,1 @@
+"""meshauth init: a commented starter config."""

@@ -1,0 +1,1 @@
+"""Cross-resource rules, one module per theme, and the facts they read."""

@@ -1,0 +1,440 @@
+"""What a set of manifests says, as the cross-resource rules need it.
+
+The rules in :mod:`meshauth.validation.rules.core` stay small by asking this module: which extension providers the
+mesh configuration defines, which workloads run oauth2-proxy and with which flags, which
+workloads are ingress gateways, which policies apply to a workload. It reads manifests that
+meshauth rendered and manifests people wrote by hand alike, so it never assumes meshauth's names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from meshauth.authz.matcher import PolicyIndex, Request, Tri
+from meshauth.compat import proxyflags
+from meshauth.config.fieldtypes import duration_seconds
+from meshauth.files.manifests import MeshSource
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
+DEFAULT_ROOT_NAMESPACE = "istio-system"
+# Labels of Istio's default ingress gateway pods; a Gateway selecting one has both.
+INGRESS_LABELS = {"istio": "ingressgateway", "app": "istio-ingressgateway"}
+_IMAGE_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
+
+
+@dataclass(frozen=True)
+class Flag:
+    name: str
+    value: str
+    path: str  # where it is set, inside the workload object
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """One oauth2-proxy container and its settings."""
+
+    workload: Mapping[str, Any]
+    container: Mapping[str, Any]
+    container_path: str
+    namespace: str
+    pod_labels: Mapping[str, str]
+    flags: Mapping[str, tuple[Flag, ...]]
+    version: str | None  # vMAJOR.MINOR.PATCH from the image tag
+    config_file: bool  # --config / --alpha-config: settings not seen here may be set there
+
+    def last(self, name: str) -> Flag | None:
+        found = self.flags.get(name)
+        return found[-1] if found else None
+
+    def values(self, name: str) -> list[str]:
+        return [v for flag in self.flags.get(name, ()) for v in flag.value.split(",") if v]
+
+    def duration(self, name: str, default: float) -> tuple[float | None, Flag | None]:
+        flag = self.last(name)
+        if flag is None:
+            return default, None
+        try:
+            return duration_seconds(flag.value), flag
+        except ValueError:
+            return None, flag
+
+
+@dataclass(frozen=True)
+class Provider:
+    entry: Mapping[str, Any]
+    source: MeshSource
+    path: str  # inside source.document
+
+    @property
+    def name(self) -> str:
+        return str(self.entry.get("name", ""))
+
+    @property
+    def http(self) -> Mapping[str, Any] | None:
+        value = self.entry.get("envoyExtAuthzHttp")
+        return value if isinstance(value, Mapping) else None
+
+    @property
+    def ext_authz(self) -> tuple[str, Mapping[str, Any]] | None:
+        for key in ("envoyExtAuthzHttp", "envoyExtAuthzGrpc"):
+            if isinstance(self.entry.get(key), Mapping):
+                return key, self.entry[key]
+        return None
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Pods a policy may apply to: a namespace and (some of) their labels."""
+
+    namespace: str
+    labels: Mapping[str, str]
+    gateway: bool  # an ingress gateway: clients come from outside the mesh
+    name: str = ""
+    complete: bool = False  # labels are all the pod's labels (read from a pod template)
+    hosts: tuple[str, ...] = ()  # for apps: the hosts VirtualServices route to them
+
+
+@dataclass
+class Facts:
+    objects: Sequence[Mapping[str, Any]]
+    mesh: Sequence[MeshSource] = ()
+    istio_version: tuple[int, int] | None = None
+    kubernetes_version: tuple[int, int] | None = None
+    _kinds: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict, repr=False)
+    _indexes: dict[int, PolicyIndex] = field(default_factory=dict, repr=False)
+    _applied: dict[tuple[str, int], list[tuple[Mapping[str, Any], Tri]]] = field(
+        default_factory=dict, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        # Objects whose metadata or spec is not even a mapping are the schemas' to report.
+        self.objects = [o for o in self.objects if _well_shaped(o)]
+        kinds: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+        for obj in self.objects:
+            kinds[str(obj.get("kind"))].append(obj)
+        self._kinds = dict(kinds)
+
+    def of_kind(self, *kinds: str) -> list[Mapping[str, Any]]:
+        return [obj for kind in kinds for obj in self._kinds.get(kind, ())]
+
+    # --- mesh configuration ------------------------------------------------------------------
+
+    @property
+    def mesh_known(self) -> bool:
+        return bool(self.mesh)
+
+    @cached_property
+    def providers(self) -> list[Provider]:
+        found = []
+        for source in self.mesh:
+            for index, entry in enumerate(_list(source.config.get("extensionProviders"))):
+                if isinstance(entry, Mapping):
+                    found.append(Provider(entry, source, f"{source.path}.extensionProviders[{index}]"))
+        return found
+
+    @cached_property
+    def root_namespace(self) -> str:
+        for source in self.mesh:
+            if source.config.get("rootNamespace"):
+                return str(source.config["rootNamespace"])
+        return DEFAULT_ROOT_NAMESPACE
+
+    # --- oauth2-proxy -------------------------------------------------------------------------
+
+    @cached_property
+    def proxies(self) -> list[Proxy]:
+        return [proxy for obj in self.of_kind(*WORKLOAD_KINDS, "Pod") for proxy in _proxies(obj)]
+
+    def selects_proxy(self, service: Mapping[str, Any]) -> bool:
+        selector = mapping(mapping(service.get("spec")).get("selector"))
+        return bool(selector) and any(
+            namespace_of(service) == proxy.namespace and _subset(selector, proxy.pod_labels)
+            for proxy in self.proxies
+        )
+
+    def is_proxy_provider(self, provider: Provider) -> bool:
+        """An ext_authz provider that is (very likely) oauth2-proxy."""
+        found = provider.ext_authz
+        if found is None:
+            return False
+        service = self.service_for(str(found[1].get("service", "")))
+        if service is not None and self.selects_proxy(service):
+            return True
+        return "oauth2" in provider.name.lower() or "oauth2" in str(found[1].get("service", "")).lower()
+
+    # --- services and workloads ----------------------------------------------------------------
+
+    def service(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        return self._services.get((namespace, name))
+
+    @cached_property
+    def _services(self) -> dict[tuple[str, str], Mapping[str, Any]]:
+        found: dict[tuple[str, str], Mapping[str, Any]] = {}
+        for obj in self.of_kind("Service"):
+            found.setdefault((namespace_of(obj), name_of(obj)), obj)
+        return found
+
+    def service_for(self, host: str, default_namespace: str = "") -> Mapping[str, Any] | None:
+        name, namespace = service_host(host, default_namespace)
+        return self.service(namespace, name) if name and namespace else None
+
+    @cached_property
+    def gateway_workloads(self) -> list[Workload]:
+        """Ingress gateway pods: per Gateway selector, in the Gateway's namespace and in every
+        namespace whose policies select those labels (gateway pods often run elsewhere)."""
+        selectors = [
+            (namespace_of(g), dict(mapping(mapping(g.get("spec")).get("selector"))))
+            for g in self.of_kind("Gateway")
+            if str(g.get("apiVersion", "")).startswith("networking.istio.io/")
+        ] or [(self.root_namespace, dict(INGRESS_LABELS))]
+        found: dict[tuple[str, tuple[tuple[str, str], ...]], Workload] = {}
+        for namespace, selector in selectors:
+            if any(selector.get(k) == v for k, v in INGRESS_LABELS.items()):
+                selector = {**INGRESS_LABELS, **selector}
+            for ns in (namespace, *self._namespaces_selecting(selector)):
+                found.setdefault(
+                    (ns, tuple(sorted(selector.items()))), Workload(ns, selector, True, "ingress")
+                )
+        return list(found.values())
+
+    def _namespaces_selecting(self, labels: Mapping[str, str]) -> list[str]:
+        found = []
+        for policy in self.of_kind("AuthorizationPolicy", "RequestAuthentication"):
+            wanted = mapping(mapping(mapping(policy.get("spec")).get("selector")).get("matchLabels"))
+            if wanted and _subset(wanted, labels):
+                found.append(namespace_of(policy))
+        return sorted(set(found))
+
+    @cached_property
+    def app_workloads(self) -> list[Workload]:
+        """Workloads the VirtualServices bound to a gateway route to, with the hosts routed."""
+        found: dict[tuple[str, str], Workload] = {}
+        for vs in self.of_kind("VirtualService"):
+            hosts = tuple(str(h).lower() for h in _list(mapping(vs.get("spec")).get("hosts")))
+            for host in _destination_hosts(vs):
+                service = self.service_for(host, namespace_of(vs))
+                selector = mapping(mapping((service or {}).get("spec")).get("selector"))
+                if service is None or not selector:
+                    continue
+                key = (namespace_of(service), name_of(service))
+                known = found.get(key)
+                labels, complete = self._pod_labels(key[0], selector)
+                merged = tuple(dict.fromkeys((*(known.hosts if known else ()), *hosts)))
+                found[key] = Workload(key[0], labels, False, key[1], complete, merged)
+        return list(found.values())
+
+    def app_workloads_for(self, host: str) -> list[Workload]:
+        """The app workloads a host is routed to (``host`` lower-case)."""
+        return self._app_workloads_by_host.get(host, [])
+
+    @cached_property
+    def _app_workloads_by_host(self) -> dict[str, list[Workload]]:
+        found: dict[str, list[Workload]] = defaultdict(list)
+        for workload in self.app_workloads:
+            for host in dict.fromkeys(workload.hosts):
+                found[host].append(workload)
+        return dict(found)
+
+    @cached_property
+    def app_namespaces(self) -> set[str]:
+        """Namespaces of the Services that VirtualServices route to."""
+        found = set()
+        for vs in self.of_kind("VirtualService"):
+            for host in _destination_hosts(vs):
+                _, namespace = service_host(host, namespace_of(vs))
+                if namespace:
+                    found.add(namespace)
+        return found
+
+    def _pod_labels(self, namespace: str, selector: Mapping[str, str]) -> tuple[dict[str, str], bool]:
+        for obj in self._workloads_by_namespace.get(namespace, ()):
+            labels = mapping(mapping(pod_template(obj).get("metadata")).get("labels"))
+            if _subset(selector, labels):
+                return dict(labels), True
+        return dict(selector), False
+
+    @cached_property
+    def _workloads_by_namespace(self) -> dict[str, list[Mapping[str, Any]]]:
+        found: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+        for obj in self.of_kind(*WORKLOAD_KINDS):
+            found[namespace_of(obj)].append(obj)
+        return dict(found)
+
+    @cached_property
+    def _policies_by_namespace(self) -> dict[str, list[Mapping[str, Any]]]:
+        found: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+        for policy in self.of_kind("AuthorizationPolicy"):
+            found[namespace_of(policy)].append(policy)
+        return dict(found)
+
+    def applies(self, policy: Mapping[str, Any], workload: Workload) -> Tri:
+        """Whether a policy (AuthorizationPolicy, RequestAuthentication) applies to the workload."""
+        spec = mapping(policy.get("spec"))
+        namespace = namespace_of(policy)
+        if namespace not in (workload.namespace, self.root_namespace):
+            return False
+        if spec.get("targetRef") or spec.get("targetRefs"):
+            return None
+        wanted = mapping(mapping(spec.get("selector")).get("matchLabels"))
+        verdicts: list[Tri] = []
+        for key, value in wanted.items():
+            if key in workload.labels:
+                verdicts.append(workload.labels[key] == value)
+            else:
+                verdicts.append(False if workload.complete else None)
+        from meshauth.authz.matcher import and_
+
+        return and_(verdicts)
+
+    def matches(self, policy: Mapping[str, Any], request: Request) -> Tri:
+        """Whether the policy matches the request (its rules indexed once per policy)."""
+        index = self._indexes.get(id(policy))
+        if index is None:
+            index = self._indexes[id(policy)] = PolicyIndex(policy)
+        return index.matches(request)
+
+    def policies(self, action: str, workload: Workload) -> list[tuple[Mapping[str, Any], Tri]]:
+        """AuthorizationPolicies with that action (ALLOW when unset) and whether they apply."""
+        key = (action, id(workload))
+        if key not in self._applied:
+            self._applied[key] = self._policies(action, workload)
+        return self._applied[key]
+
+    def _policies(self, action: str, workload: Workload) -> list[tuple[Mapping[str, Any], Tri]]:
+        found = []
+        scopes = dict.fromkeys((workload.namespace, self.root_namespace))
+        for policy in (p for ns in scopes for p in self._policies_by_namespace.get(ns, ())):
+            if str((policy.get("spec") or {}).get("action") or "ALLOW") != action:
+                continue
+            verdict = self.applies(policy, workload)
+            if verdict is not False:
+                found.append((policy, verdict))
+        return found
+
+
+# --- object helpers ----------------------------------------------------------------------------------
+
+
+def name_of(obj: Mapping[str, Any]) -> str:
+    return str(mapping(obj.get("metadata")).get("name", ""))
+
+
+def namespace_of(obj: Mapping[str, Any], default: str = "default") -> str:
+    return str(mapping(obj.get("metadata")).get("namespace") or default)
+
+
+def pod_template(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    if obj.get("kind") == "Pod":
+        return obj
+    spec = mapping(obj.get("spec"))
+    if obj.get("kind") == "CronJob":
+        spec = mapping(mapping(spec.get("jobTemplate")).get("spec"))
+    return mapping(spec.get("template"))
+
+
+def pod_template_path(obj: Mapping[str, Any]) -> str:
+    return "" if obj.get("kind") == "Pod" else "spec.template"
+
+
+def service_host(host: str, default_namespace: str = "") -> tuple[str, str]:
+    """``[ns/]name.ns.svc.cluster.local`` (or ``name.ns``, ``name``) -> (name, namespace)."""
+    namespace, _, hostname = host.rpartition("/")
+    parts = hostname.split(".")
+    if len(parts) >= 2 and (len(parts) == 2 or parts[2] == "svc"):
+        return parts[0], parts[1]
+    if len(parts) == 1:
+        return parts[0], namespace or default_namespace
+    return "", ""
+
+
+def _destination_hosts(vs: Mapping[str, Any]) -> Iterator[str]:
+    spec = vs.get("spec") or {}
+    for route_kind in ("http", "tls", "tcp"):
+        for route in _list(spec.get(route_kind)):
+            for destination in _list((route or {}).get("route")):
+                host = ((destination or {}).get("destination") or {}).get("host")
+                if isinstance(host, str):
+                    yield host
+
+
+def _subset(small: Any, big: Any) -> bool:
+    if not isinstance(small, Mapping) or not isinstance(big, Mapping):
+        return False
+    return all(big.get(k) == v for k, v in small.items())
+
+
+def _well_shaped(obj: Mapping[str, Any]) -> bool:
+    return all(isinstance(obj.get(key, {}), Mapping) for key in ("metadata", "spec"))
+
+
+def mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` when it is a mapping, else an empty one (malformed input is the schema's to report)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
+def is_proxy_image(image: str) -> bool:
+    name = image.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+    return name.replace("_", "-").startswith("oauth2-proxy")
+
+
+def image_version(image: str) -> str | None:
+    tag = image.split("@")[0].rsplit("/", 1)[-1].partition(":")[2]
+    match = _IMAGE_VERSION.match(tag)
+    return "v{}.{}.{}".format(*match.groups()) if match else None
+
+
+def _proxies(obj: Mapping[str, Any]) -> Iterator[Proxy]:
+    template = pod_template(obj)
+    pod_spec = mapping(template.get("spec"))
+    base = pod_template_path(obj)
+    labels = mapping(mapping(template.get("metadata")).get("labels"))
+    for index, container in enumerate(_list(pod_spec.get("containers"))):
+        if not isinstance(container, Mapping) or not is_proxy_image(str(container.get("image", ""))):
+            continue
+        path = f"{base + '.' if base else ''}spec.containers[{index}]"
+        flags = parse_flags(container, path)
+        yield Proxy(
+            workload=obj,
+            container=container,
+            container_path=path,
+            namespace=namespace_of(obj),
+            pod_labels=dict(labels),
+            flags=flags,
+            version=image_version(str(container.get("image", ""))),
+            config_file=any(name in flags for name in ("config", "alpha-config")),
+        )
+
+
+def parse_flags(container: Mapping[str, Any], path: str) -> dict[str, tuple[Flag, ...]]:
+    """oauth2-proxy's settings from a container's command, args and literal env values."""
+    items = [(str(a), f"{path}.command[{i}]") for i, a in enumerate(_list(container.get("command")))][1:]
+    items += [(str(a), f"{path}.args[{i}]") for i, a in enumerate(_list(container.get("args")))]
+    found: dict[str, list[Flag]] = defaultdict(list)
+    index = 0
+    while index < len(items):
+        arg, where = items[index]
+        index += 1
+        if not arg.startswith("-") or arg.strip("-") == "":
+            continue
+        name, equals, value = arg.lstrip("-").partition("=")
+        if not equals:
+            follows = index < len(items) and not items[index][0].startswith("-")
+            if follows and not proxyflags.is_bool_flag(name):
+                value, index = items[index][0], index + 1
+            else:
+                value = "true"
+        found[name].append(Flag(name, value, where))
+    for i, env in enumerate(_list(container.get("env"))):
+        flag = proxyflags.env_flag(str((env or {}).get("name", "")))
+        if flag is not None and isinstance((env or {}).get("value"), str):
+            found[flag].insert(0, Flag(flag, env["value"], f"{path}.env[{i}].value"))
+    return {name: tuple(flags) for name, flags in found.items()}

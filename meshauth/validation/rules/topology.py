@@ -1,0 +1,174 @@
+"""Rules for the ambient and Gateway API shapes: policies and routes that would silently not apply.
+
+Registered into :data:`meshauth.validation.rules.core.RULES` on import (``meshauth.validation.rules.core`` imports this module).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from meshauth.validation.rules.core import Hit, rule
+from meshauth.validation.rules.facts import Facts, namespace_of
+
+AMBIENT = "istio.io/dataplane-mode"
+USE_WAYPOINT = "istio.io/use-waypoint"
+INGRESS_USE_WAYPOINT = "istio.io/ingress-use-waypoint"
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+POLICY_KINDS = ("AuthorizationPolicy", "RequestAuthentication")
+L7_OPERATION_FIELDS = ("hosts", "notHosts", "paths", "notPaths", "methods", "notMethods", "ports")
+
+
+def _namespaces(facts: Facts) -> dict[str, Mapping[str, str]]:
+    return {
+        str(ns["metadata"].get("name")): ns["metadata"].get("labels") or {}
+        for ns in facts.of_kind("Namespace")
+    }
+
+
+def _ambient(labels: Mapping[str, str]) -> bool:
+    return labels.get(AMBIENT) == "ambient" and labels.get("istio-injection") != "enabled"
+
+
+def _is_l7(policy: Mapping[str, Any]) -> bool:
+    """True when ztunnel (L4 only) cannot enforce the policy."""
+    spec = policy.get("spec") or {}
+    if policy.get("kind") == "RequestAuthentication" or spec.get("action") in ("CUSTOM", "AUDIT"):
+        return True
+    for r in spec.get("rules") or []:
+        sources = [f.get("source") or {} for f in r.get("from") or []]
+        operations = [t.get("operation") or {} for t in r.get("to") or []]
+        if any("requestPrincipals" in s or "notRequestPrincipals" in s for s in sources):
+            return True
+        if any(field in op for op in operations for field in L7_OPERATION_FIELDS if field != "ports"):
+            return True
+        if any(str(c.get("key", "")).startswith("request.") for c in r.get("when") or []):
+            return True
+    return False
+
+
+@rule("MA070", "error", "an L7 policy is left to ztunnel in an ambient namespace")
+def _l7_policy_at_ztunnel(facts: Facts) -> Iterator[Hit]:
+    namespaces = _namespaces(facts)
+    for policy in facts.of_kind(*POLICY_KINDS):
+        labels = namespaces.get(namespace_of(policy, ""))
+        spec = policy.get("spec") or {}
+        if labels is None or not _ambient(labels) or spec.get("targetRefs") or spec.get("targetRef"):
+            continue
+        if _is_l7(policy):
+            yield (
+                policy,
+                "spec.selector",
+                (
+                    f"{namespace_of(policy, '')} is in the ambient mesh, where a policy without "
+                    "targetRefs is enforced by ztunnel, which only sees L4: it cannot check tokens, "
+                    "paths or hosts (an ALLOW policy with such rules denies every request, a "
+                    "RequestAuthentication is ignored). Attach it to the namespace's waypoint or the "
+                    "app's Service with targetRefs"
+                ),
+            )
+
+
+@rule("MA071", "error", "a policy targets a Service or waypoint no waypoint enforces")
+def _target_without_waypoint(facts: Facts) -> Iterator[Hit]:
+    namespaces = _namespaces(facts)
+    for policy in facts.of_kind(*POLICY_KINDS):
+        namespace = namespace_of(policy, "")
+        labels = namespaces.get(namespace)
+        if labels is None:
+            continue  # a namespace meshauth does not render: nothing to judge by
+        for index, ref in enumerate((policy.get("spec") or {}).get("targetRefs") or []):
+            waypoint = _waypoint_gateway(facts, namespace, ref)
+            if ref.get("kind") != "Service" and not waypoint:
+                continue
+            if not labels.get(USE_WAYPOINT):
+                yield (
+                    policy,
+                    f"spec.targetRefs[{index}]",
+                    (
+                        f"namespace {namespace} is not enrolled in a waypoint ({USE_WAYPOINT} is not "
+                        f"set), so nothing enforces this policy for {ref.get('kind')} "
+                        f"{ref.get('name')}: label the namespace with the waypoint's name"
+                    ),
+                )
+            elif not labels.get(INGRESS_USE_WAYPOINT) == "true":
+                yield (
+                    policy,
+                    f"spec.targetRefs[{index}]",
+                    (
+                        f'namespace {namespace} lacks {INGRESS_USE_WAYPOINT}: "true", so requests '
+                        "from the ingress gateway go straight to the pods, past the waypoint, and "
+                        "this policy does not apply to them"
+                    ),
+                )
+
+
+def _waypoint_gateway(facts: Facts, namespace: str, ref: Mapping[str, Any]) -> bool:
+    if ref.get("kind") != "Gateway" or ref.get("group") != GATEWAY_GROUP:
+        return False
+    return any(
+        namespace_of(g, "") == namespace
+        and g["metadata"].get("name") == ref.get("name")
+        and (g.get("spec") or {}).get("gatewayClassName") == "istio-waypoint"
+        for g in facts.of_kind("Gateway")
+    )
+
+
+def _gateway_api_gateways(facts: Facts) -> dict[tuple[str, str], Mapping[str, Any]]:
+    return {
+        (namespace_of(g, ""), str(g["metadata"].get("name"))): g
+        for g in facts.of_kind("Gateway")
+        if str(g.get("apiVersion", "")).startswith(GATEWAY_GROUP + "/")
+    }
+
+
+@rule("MA072", "warning", "a policy targets a Gateway the bundle does not render")
+def _target_gateway_missing(facts: Facts) -> Iterator[Hit]:
+    gateways = _gateway_api_gateways(facts)
+    if not gateways:
+        return
+    for policy in facts.of_kind(*POLICY_KINDS):
+        for index, ref in enumerate((policy.get("spec") or {}).get("targetRefs") or []):
+            if ref.get("kind") == "Gateway" and (namespace_of(policy, ""), ref.get("name")) not in gateways:
+                yield (
+                    policy,
+                    f"spec.targetRefs[{index}]",
+                    (
+                        f"Gateway {namespace_of(policy, '')}/{ref.get('name')} is not in this bundle; a "
+                        "policy attached to a Gateway that does not exist applies to nothing"
+                    ),
+                )
+
+
+@rule("MA073", "error", "an HTTPRoute names a listener that does not accept it")
+def _route_not_admitted(facts: Facts) -> Iterator[Hit]:
+    gateways = _gateway_api_gateways(facts)
+    namespaces = _namespaces(facts)
+    for route in facts.of_kind("HTTPRoute"):
+        spec = route.get("spec") or {}
+        for index, parent in enumerate(spec.get("parentRefs") or []):
+            gateway = gateways.get((parent.get("namespace") or namespace_of(route, ""), parent.get("name")))
+            if gateway is None or not parent.get("sectionName"):
+                continue
+            problem = _listener_problem(gateway, parent["sectionName"], route, spec, namespaces)
+            if problem:
+                yield route, f"spec.parentRefs[{index}]", problem + "; the route is not attached"
+
+
+def _listener_problem(gateway, section, route, spec, namespaces) -> str | None:
+    listener = next((x for x in gateway["spec"].get("listeners") or [] if x.get("name") == section), None)
+    if listener is None:
+        return f"Gateway {gateway['metadata']['name']} has no listener {section}"
+    hostname = listener.get("hostname")
+    if hostname and spec.get("hostnames") and hostname not in spec["hostnames"]:
+        return f"listener {section} serves {hostname}, which is not among the route's hostnames"
+    allowed = (listener.get("allowedRoutes") or {}).get("namespaces") or {"from": "Same"}
+    namespace = namespace_of(route, "")
+    if allowed.get("from", "Same") == "Same" and namespace != namespace_of(gateway, ""):
+        return f"listener {section} only admits routes from {namespace_of(gateway, '')}"
+    if allowed.get("from") == "Selector":
+        wanted = ((allowed.get("selector") or {}).get("matchLabels") or {}).items()
+        labels = {**namespaces.get(namespace, {}), "kubernetes.io/metadata.name": namespace}
+        if any(labels.get(k) != v for k, v in wanted):
+            return f"listener {section} does not admit routes from namespace {namespace}"
+    return None

@@ -1,0 +1,1 @@
+"""Upstream schemas: bundled CRDs, user CRDs, the compiled check, CEL rules."""
