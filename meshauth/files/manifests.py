@@ -142,7 +142,7 @@ def _mesh_tag(document: Mapping[str, Any]) -> Any:
 def _images(objects: Sequence[Mapping[str, Any]]) -> Iterator[str]:
     for obj in objects:
         if obj.get("kind") in ("Deployment", "DaemonSet", "StatefulSet"):
-            from meshauth.validation.rules.facts import mapping, pod_template
+            from meshauth.k8s import mapping, pod_template
 
             for container in mapping(pod_template(obj).get("spec")).get("containers") or []:
                 if isinstance(container, Mapping) and isinstance(container.get("image"), str):

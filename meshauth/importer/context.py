@@ -13,6 +13,7 @@ from typing import Any
 
 from meshauth.findings import Finding, Severity, object_ref
 from meshauth.importer.sources import Source
+from meshauth.k8s import name_of, namespace_of, spec_of
 
 RULE = "import"
 
@@ -85,22 +86,6 @@ def ref(obj: Mapping[str, Any]) -> str:
 
 
 # --- plain helpers on objects ----------------------------------------------------------------------
-
-
-def name_of(obj: Mapping[str, Any]) -> str:
-    return str((obj.get("metadata") or {}).get("name", ""))
-
-
-def namespace_of(obj: Mapping[str, Any], default: str = "default") -> str:
-    metadata = obj.get("metadata") or {}
-    if obj.get("kind") in ("Namespace", "ClusterIssuer", "IngressClass"):
-        return ""
-    return str(metadata.get("namespace") or default)
-
-
-def spec_of(obj: Mapping[str, Any]) -> dict[str, Any]:
-    spec = obj.get("spec")
-    return spec if isinstance(spec, dict) else {}
 
 
 def match_labels(obj: Mapping[str, Any]) -> dict[str, str]:

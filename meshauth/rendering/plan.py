@@ -37,12 +37,12 @@ from meshauth.config.model import (
     RedisSessionStore,
 )
 from meshauth.findings import Finding
+from meshauth.k8s import ID_TOKEN_LIFETIME
 from meshauth.rendering.aspects import bearer, hardening, idp, sessions
 from meshauth.rendering.aspects import proxyargs as oauth2proxy
 from meshauth.rendering.context import Planned
 from meshauth.rendering.shapes import choose as topology
 from meshauth.rendering.shapes.externals import external_service
-from meshauth.validation.rules import core as rules
 
 PROXY_NAME = "oauth2-proxy"
 # Istio's CRDs allow at most 512 rules in one AuthorizationPolicy (spec.rules maxItems); beyond
@@ -206,7 +206,7 @@ class _Planner:
             image, low_uid=low_uid, secret_env=self.secret_env_reason(inputs["env"])
         )
         if self.spec.identity.id_token_lifetime is not None:  # read by rule MA018
-            meta["annotations"][rules.ID_TOKEN_LIFETIME] = f"{self.spec.identity.id_token_lifetime_seconds}s"
+            meta["annotations"][ID_TOKEN_LIFETIME] = f"{self.spec.identity.id_token_lifetime_seconds}s"
         yield Planned(
             "oauth2-proxy-deployment.yaml.j2",
             {

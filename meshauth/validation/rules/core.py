@@ -21,6 +21,7 @@ from meshauth.config.fieldtypes import duration_seconds
 from meshauth.config.presets import PRESETS
 from meshauth.files.manifests import MeshSource, mesh_source
 from meshauth.findings import Finding, Severity, object_ref
+from meshauth.k8s import ID_TOKEN_LIFETIME
 from meshauth.validation.rules.facts import (
     Facts,
     Proxy,
@@ -676,9 +677,6 @@ def _refresh_before_token_expiry(facts: Facts) -> Iterator[Hit]:
 
 
 # --- small helpers of single rules ---------------------------------------------------------------
-
-
-ID_TOKEN_LIFETIME = "meshauth.dev/id-token-lifetime"  # identity.idTokenLifetime, on the Deployment
 
 
 def _lifetime_override(proxy: Proxy) -> int | None:

@@ -19,6 +19,7 @@ from meshauth.authz.matcher import PolicyIndex, Request, Tri
 from meshauth.compat import proxyflags
 from meshauth.config.fieldtypes import duration_seconds
 from meshauth.files.manifests import MeshSource
+from meshauth.k8s import mapping, name_of, namespace_of, pod_template
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
 DEFAULT_ROOT_NAMESPACE = "istio-system"
@@ -320,23 +321,6 @@ class Facts:
 # --- object helpers ----------------------------------------------------------------------------------
 
 
-def name_of(obj: Mapping[str, Any]) -> str:
-    return str(mapping(obj.get("metadata")).get("name", ""))
-
-
-def namespace_of(obj: Mapping[str, Any], default: str = "default") -> str:
-    return str(mapping(obj.get("metadata")).get("namespace") or default)
-
-
-def pod_template(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    if obj.get("kind") == "Pod":
-        return obj
-    spec = mapping(obj.get("spec"))
-    if obj.get("kind") == "CronJob":
-        spec = mapping(mapping(spec.get("jobTemplate")).get("spec"))
-    return mapping(spec.get("template"))
-
-
 def pod_template_path(obj: Mapping[str, Any]) -> str:
     return "" if obj.get("kind") == "Pod" else "spec.template"
 
@@ -370,11 +354,6 @@ def _subset(small: Any, big: Any) -> bool:
 
 def _well_shaped(obj: Mapping[str, Any]) -> bool:
     return all(isinstance(obj.get(key, {}), Mapping) for key in ("metadata", "spec"))
-
-
-def mapping(value: Any) -> Mapping[str, Any]:
-    """``value`` when it is a mapping, else an empty one (malformed input is the schema's to report)."""
-    return value if isinstance(value, Mapping) else {}
 
 
 def _list(value: Any) -> list[Any]:
