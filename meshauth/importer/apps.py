@@ -12,17 +12,15 @@ from meshauth.importer.context import (
     Context,
     denies_without_token,
     match_labels,
-    name_of,
-    namespace_of,
     plain_host,
     selects,
-    spec_of,
     strings,
     walk_rules,
 )
 from meshauth.importer.hardening import run_as_user, use_guards
 from meshauth.importer.mesh import custom_policies
 from meshauth.importer.sources import Source
+from meshauth.k8s import name_of, namespace_of, spec_of
 
 _ROUTE_EXTRAS = (
     "match",

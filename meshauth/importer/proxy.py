@@ -19,9 +19,10 @@ from typing import Any
 
 from meshauth.compat import proxyflags
 from meshauth.config.presets import PRESETS
-from meshauth.importer.context import Context, name_of, namespace_of, spec_of, strings
+from meshauth.importer.context import Context, strings
 from meshauth.importer.hardening import use_guards
 from meshauth.importer.sources import Source, unresolved
+from meshauth.k8s import name_of, namespace_of, spec_of
 from meshauth.rendering.aspects import proxyargs as oauth2proxy
 
 CLIENT_ID_PLACEHOLDER = "REPLACE-WITH-YOUR-CLIENT-ID"
