@@ -17,7 +17,7 @@ from test_cli import run
 
 import meshauth
 from meshauth.errors import ConfigError
-from meshauth.importer.proxy import _preset
+from meshauth.importer.identity import identity_preset
 from meshauth.importer.run import import_manifests
 from meshauth.importer.sources import expand, read_manifests
 
@@ -216,7 +216,7 @@ def test_expand():
     ],
 )
 def test_the_preset_is_the_one_that_derives_what_the_manifests_say(issuer, jwks, provider, expected):
-    assert _preset(issuer, jwks, provider) == expected
+    assert identity_preset(issuer, jwks, provider) == expected
 
 
 HAND_WRITTEN = """

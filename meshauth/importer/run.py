@@ -26,6 +26,7 @@ from meshauth.importer.apps import apps_section, bound_gateway
 from meshauth.importer.compare import Difference, compare, kubectl_delete, old_objects_to_delete
 from meshauth.importer.context import Context, ImportOptions, denies_without_token, match_labels
 from meshauth.importer.hardening import gateway_account, pod_security
+from meshauth.importer.identity import identity_section
 from meshauth.importer.mesh import (
     custom_policies,
     ingress_class,
@@ -34,7 +35,9 @@ from meshauth.importer.mesh import (
     mesh_section,
     tls_section,
 )
-from meshauth.importer.proxy import find_proxy, identity_section, proxy_settings, secret_section
+from meshauth.importer.proxy import find_proxy
+from meshauth.importer.proxysecret import secret_section
+from meshauth.importer.proxysettings import proxy_settings
 from meshauth.importer.sources import istiod_values, read_manifests, unresolved
 from meshauth.k8s import namespace_of, spec_of
 from meshauth.rendering.bundle import Bundle
