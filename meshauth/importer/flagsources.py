@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,9 +22,9 @@ from meshauth.importer.sources import Source
 from meshauth.k8s import spec_of
 
 if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover - Python 3.10
-    pass
+    import tomllib
+else:  # Python 3.10: the same parser, published as tomli
+    import tomli as tomllib
 
 SECRET_FLAGS = ("client-secret", "cookie-secret")
 
@@ -140,10 +139,22 @@ def _config_file(ctx: Context, source: Source, flags: dict[str, Flag], namespace
         )
         return
     ctx.use(holder)
-    for key, values in config_file_values(str(holder.obj["data"][file_name])).items():
+    try:
+        settings = tomllib.loads(str(holder.obj["data"][file_name]))
+    except tomllib.TOMLDecodeError as error:  # its message says the line and column
+        ctx.warn(
+            f"--config {path[-1]}: key {file_name} of this ConfigMap is not valid TOML ({error}); "
+            "its settings are not imported",
+            holder,
+        )
+        return
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            ctx.warn(f"--config {path[-1]}: table [{key}] is not an oauth2-proxy flag; not imported", holder)
+            continue
         flag = _CONFIG_KEYS.get(key, key.replace("_", "-"))
         if flag not in flags:
-            flags[flag] = Flag(values)
+            flags[flag] = Flag(config_file_values(value))
 
 
 _CONFIG_KEYS = {
@@ -154,20 +165,11 @@ _CONFIG_KEYS = {
 }
 
 
-def config_file_values(text: str) -> dict[str, list[str]]:
-    """``key = value`` lines of an oauth2-proxy config file (TOML: strings, booleans, numbers and
-    one-line arrays of strings), values as the command line would spell them."""
-    values: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        match = re.match(r"^\s*([A-Za-z_][\w]*)\s*=\s*(.+?)\s*$", line.split(" #", 1)[0])
-        if not match:
-            continue
-        raw = match.group(2)
-        if raw.startswith("["):
-            values[match.group(1)] = [a or b for a, b in re.findall(r'"([^"]*)"|\'([^\']*)\'', raw)]
-        else:
-            values[match.group(1)] = [raw.strip("\"'")]
-    return values
+def config_file_values(value: Any) -> list[str]:
+    """A setting of an oauth2-proxy config file (a TOML value: a string, boolean, number or array
+    of them) as the values of the flag, spelled as on the command line."""
+    items = value if isinstance(value, list) else [value]
+    return [str(item).lower() if isinstance(item, bool) else str(item) for item in items]
 
 
 def _env_flag(ctx: Context, source: Source, env: Any, flags: dict[str, Flag], namespace: str) -> None:
