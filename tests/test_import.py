@@ -18,8 +18,9 @@ from test_cli import run
 import meshauth
 from meshauth.errors import ConfigError
 from meshauth.importer.identity import identity_preset
+from meshauth.importer.inputfiles import read_manifests
 from meshauth.importer.run import import_manifests
-from meshauth.importer.sources import expand, read_manifests
+from meshauth.importer.sources import expand
 
 BLOG = ROOT / "tests" / "fixtures" / "blog" / "setup.sh"
 

@@ -35,7 +35,7 @@ class Proxy:
 def find_proxy(ctx: Context, namespace: str | None) -> Proxy:
     deployments = [d for d in ctx.of_kind("Deployment") if _proxy_container(d.obj)]
     in_namespace = [d for d in deployments if namespace in (None, namespace_of(d.obj))]
-    chosen = (in_namespace or deployments or [None])[0]
+    chosen = next(iter(in_namespace or deployments), None)
     for other in deployments:
         if other is not chosen:
             ctx.warn("a second oauth2-proxy Deployment: not imported (meshauth runs one)", other)

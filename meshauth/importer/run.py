@@ -1,6 +1,6 @@
 """``meshauth import``: hand-written manifests of an oauth2-proxy + Istio setup -> a meshauth config.
 
-Reads what :mod:`meshauth.importer.sources` finds (YAML, folders, shell scripts with heredocs), maps every
+Reads what :mod:`meshauth.importer.inputfiles` finds (YAML, folders, shell scripts with heredocs), maps every
 object it understands into the config, and reports everything else as a finding, never silently.
 The written config is checked like any other (load, render, validate): an import whose result would
 not render is refused with the reasons, and nothing is written.
@@ -27,6 +27,7 @@ from meshauth.importer.compare import Difference, compare, kubectl_delete, old_o
 from meshauth.importer.context import Context, ImportOptions, denies_without_token, match_labels
 from meshauth.importer.hardening import gateway_account, pod_security
 from meshauth.importer.identity import identity_section
+from meshauth.importer.inputfiles import read_manifests
 from meshauth.importer.mesh import (
     custom_policies,
     ingress_class,
@@ -38,7 +39,7 @@ from meshauth.importer.mesh import (
 from meshauth.importer.proxy import find_proxy
 from meshauth.importer.proxysecret import secret_section
 from meshauth.importer.proxysettings import proxy_settings
-from meshauth.importer.sources import istiod_values, read_manifests, unresolved
+from meshauth.importer.sources import istiod_values, unresolved
 from meshauth.k8s import namespace_of, spec_of
 from meshauth.rendering.bundle import Bundle
 from meshauth.rendering.render import render
