@@ -154,7 +154,7 @@ def _config_file(ctx: Context, source: Source, flags: dict[str, Flag], namespace
             continue
         flag = _CONFIG_KEYS.get(key, key.replace("_", "-"))
         if flag not in flags:
-            flags[flag] = Flag(config_file_values(value))
+            flags[flag] = Flag(_setting_values(value))
 
 
 _CONFIG_KEYS = {
@@ -165,7 +165,7 @@ _CONFIG_KEYS = {
 }
 
 
-def config_file_values(value: Any) -> list[str]:
+def _setting_values(value: Any) -> list[str]:
     """A setting of an oauth2-proxy config file (a TOML value: a string, boolean, number or array
     of them) as the values of the flag, spelled as on the command line."""
     items = value if isinstance(value, list) else [value]
