@@ -18,8 +18,8 @@ from pathlib import Path
 from scale import config, timed
 
 import meshauth
+from meshauth.importer.inputfiles import read_manifests
 from meshauth.importer.run import import_manifests
-from meshauth.importer.sources import read_manifests
 
 
 def main(sizes: list[int]) -> None:

@@ -17,9 +17,10 @@ from test_cli import run
 
 import meshauth
 from meshauth.errors import ConfigError
-from meshauth.importer.proxy import _preset
+from meshauth.importer.identity import identity_preset
+from meshauth.importer.inputfiles import read_manifests
 from meshauth.importer.run import import_manifests
-from meshauth.importer.sources import expand, read_manifests
+from meshauth.importer.sources import expand
 
 BLOG = ROOT / "tests" / "fixtures" / "blog" / "setup.sh"
 
@@ -216,7 +217,7 @@ def test_expand():
     ],
 )
 def test_the_preset_is_the_one_that_derives_what_the_manifests_say(issuer, jwks, provider, expected):
-    assert _preset(issuer, jwks, provider) == expected
+    assert identity_preset(issuer, jwks, provider) == expected
 
 
 HAND_WRITTEN = """
@@ -740,3 +741,24 @@ def test_require_jwt_deny_policies_are_covered_by_meshauths_own(tmp_path):
     assert "AuthorizationPolicy gateways/require-jwt" not in named
     assert "AuthorizationPolicy api/api-require-jwt" not in named
     assert "AuthorizationPolicy api/deny-bots" in named  # a DENY that does something else
+
+
+def test_the_config_file_is_read_as_toml(tmp_path):
+    multi_line = CHART_STYLE.replace(
+        'email_domains = [ "example.com" ]',
+        'email_domains = [\n          "example.com",\n          "example.org",\n        ]',
+    )
+    path = tmp_path / "chart.yaml"
+    path.write_text(with_chart_style(multi_line))
+    assert import_manifests([str(path)], name="team").config["spec"]["oauth2Proxy"]["emailDomains"] == [
+        "example.com",
+        "example.org",
+    ]
+
+
+def test_a_config_file_that_is_not_toml_is_reported_with_its_line(tmp_path):
+    path = tmp_path / "chart.yaml"
+    path.write_text(with_chart_style(CHART_STYLE.replace("cookie_secure = true", "cookie_secure = oops")))
+    imported = import_manifests([str(path)], name="team")
+    assert "emailDomains" not in imported.config["spec"]["oauth2Proxy"]
+    assert any("is not valid TOML" in f.message and "line 4" in f.message for f in imported.findings)

@@ -10,6 +10,10 @@ every form Istio is configured with:
 * the ``istio`` ConfigMap (or a revision's ``istio-<rev>``) with a ``mesh`` key holding YAML.
 
 Documents of ``kind: List`` (what ``kubectl get -o yaml`` prints) are unpacked into their items.
+
+``meshauth import`` reads hand-written manifests too, from files and from the heredocs of shell
+scripts, and names the line each object starts on: :func:`yaml_documents` reads YAML text with the
+line of every document, and :func:`is_object` tells a Kubernetes object from other documents.
 """
 
 from __future__ import annotations
@@ -73,7 +77,7 @@ def load_manifests(paths: Iterable[PathLike]) -> Manifests:
             source = mesh_source(document, str(file))
             if source is not None:
                 mesh.append(source)
-            if _is_object(document):
+            if is_object(document):
                 objects.append(document)
                 files.append(str(file))
     return Manifests(tuple(objects), tuple(files), tuple(mesh))
@@ -83,7 +87,7 @@ def from_objects(objects: Sequence[Mapping[str, Any]], file: str = "") -> Manife
     """Plain objects (as a caller of :func:`meshauth.validate` passes them), mesh config found."""
     items = [item for obj in objects for item in _unpack(obj)]
     mesh = tuple(s for s in (mesh_source(doc, file) for doc in items) if s is not None)
-    kept = [doc for doc in items if _is_object(doc)]
+    kept = [doc for doc in items if is_object(doc)]
     return Manifests(tuple(kept), tuple(file for _ in kept), mesh)
 
 
@@ -106,6 +110,24 @@ def mesh_source(document: Any, file: str = "") -> MeshSource | None:
     if "kind" not in document and isinstance(document.get("meshConfig"), Mapping):
         return MeshSource(document, document["meshConfig"], "meshConfig", "istiod values", file)
     return None
+
+
+def is_object(document: Any) -> bool:
+    """A Kubernetes object: a mapping with ``apiVersion`` and ``kind``."""
+    return isinstance(document, Mapping) and "apiVersion" in document and "kind" in document
+
+
+def yaml_documents(text: str) -> Iterator[tuple[int, Any]]:
+    """Every document of ``text`` with the line it starts on (0-based), as ``yaml.safe_load_all``
+    reads them; ``yaml.YAMLError`` (its ``problem_mark`` says where) when the text is not YAML."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is not None:  # check_node() said there is one
+                yield node.start_mark.line, loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 # --- internals -------------------------------------------------------------------------------------
@@ -158,10 +180,6 @@ def _label(document: Mapping[str, Any]) -> str:
     from meshauth.findings import object_ref
 
     return object_ref(document)
-
-
-def _is_object(document: Any) -> bool:
-    return isinstance(document, Mapping) and "apiVersion" in document and "kind" in document
 
 
 def _unpack(document: Any) -> Iterator[Any]:

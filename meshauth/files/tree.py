@@ -10,13 +10,12 @@ contents as they were.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from meshauth.errors import OutputError, Problem
+from meshauth.files.atomicwrite import move_into_place, staging_folder
 
 RECORD = ".meshauth-files"
 _RECORD_HEADER = "# Files written by meshauth. It rewrites or removes only the files listed here.\n"
@@ -108,28 +107,19 @@ def _same(path: Path, data: bytes) -> bool:
 def _create(root: Path, contents: Mapping[str, bytes]) -> None:
     """A new directory appears whole: staged beside it, then renamed into place."""
     root.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
-    try:
+    with staging_folder(root.parent, prefix=f".{root.name}.") as stage:
         _write_all(stage, contents)
         os.rename(stage, root)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
 
 
 def _replace_into(root: Path, changed: Mapping[str, bytes]) -> None:
     """Stage every changed file inside ``root`` (same file system), then move each into place."""
     if not changed:
         return
-    stage = Path(tempfile.mkdtemp(prefix=".meshauth-staging.", dir=root))
-    try:
+    with staging_folder(root, prefix=".meshauth-staging.") as stage:
         _write_all(stage, changed)
         # The record goes last: until then an interrupted run still knows the old files.
-        for path in sorted(changed, key=lambda p: p == RECORD):
-            (root / path).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(stage / path, root / path)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        move_into_place(stage, root, sorted(changed, key=lambda p: p == RECORD))
 
 
 def _write_all(base: Path, contents: Mapping[str, bytes]) -> None:

@@ -1,13 +1,14 @@
 """Writing a file the user will own and edit (``init``, ``import``): never over an existing file
-unless asked, and never half-written (a temporary file beside it, then ``os.replace``)."""
+unless asked, and never half-written (staged beside it, then moved into place; see
+:mod:`meshauth.files.atomicwrite`)."""
 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from meshauth.errors import OutputError, Problem
+from meshauth.files.atomicwrite import move_into_place, staging_folder
 
 
 def write_new_file(path: str | os.PathLike[str], text: str, *, force: bool = False) -> Path:
@@ -22,16 +23,12 @@ def write_new_file(path: str | os.PathLike[str], text: str, *, force: bool = Fal
     if not target.parent.is_dir():
         raise OutputError(Problem("its directory does not exist; create it first", str(target)))
     mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask()
-    temporary = None
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
+        with staging_folder(target.parent, prefix=f".{target.name}.") as stage:
+            (stage / target.name).write_bytes(text.encode("utf-8"))
+            os.chmod(stage / target.name, mode)
+            move_into_place(stage, target.parent, [target.name])
     except OSError as error:
-        if temporary and os.path.exists(temporary):
-            os.unlink(temporary)
         raise OutputError(Problem(f"cannot be written ({error.strerror})", str(target))) from None
     return target
 

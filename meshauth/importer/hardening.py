@@ -17,8 +17,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from meshauth.importer.context import Context, spec_of, strings, walk_rules
+from meshauth.importer.context import Context, strings, walk_rules
 from meshauth.importer.sources import Source
+from meshauth.k8s import spec_of
 
 _GUARD_KINDS = ("ServiceAccount", "NetworkPolicy", "PodDisruptionBudget")
 _PRINCIPAL = re.compile(r"^[^/]+/ns/([^/]+)/sa/([^/]+)$")

@@ -10,8 +10,9 @@ import yaml
 
 from meshauth.compat.versions import NEWEST_KNOWN_ISTIO
 from meshauth.config.model import Ingress, Mesh
-from meshauth.importer.context import Context, match_labels, name_of, namespace_of, spec_of, strings
+from meshauth.importer.context import Context, match_labels, strings
 from meshauth.importer.sources import ISTIOD_VALUES, Source
+from meshauth.k8s import name_of, namespace_of, spec_of
 from meshauth.rendering.aspects import proxyargs as oauth2proxy
 from meshauth.rendering.plan import EXT_AUTHZ_HEADERS, PROXY_NAME
 

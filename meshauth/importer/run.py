@@ -1,6 +1,6 @@
 """``meshauth import``: hand-written manifests of an oauth2-proxy + Istio setup -> a meshauth config.
 
-Reads what :mod:`meshauth.importer.sources` finds (YAML, folders, shell scripts with heredocs), maps every
+Reads what :mod:`meshauth.importer.inputfiles` finds (YAML, folders, shell scripts with heredocs), maps every
 object it understands into the config, and reports everything else as a finding, never silently.
 The written config is checked like any other (load, render, validate): an import whose result would
 not render is refused with the reasons, and nothing is written.
@@ -18,20 +18,16 @@ from typing import Any
 
 import yaml
 
+from meshauth.config.load import load_config
 from meshauth.config.model import DEFAULT_KUBERNETES
 from meshauth.errors import ConfigError
 from meshauth.findings import Finding
 from meshauth.importer.apps import apps_section, bound_gateway
 from meshauth.importer.compare import Difference, compare, kubectl_delete, old_objects_to_delete
-from meshauth.importer.context import (
-    Context,
-    ImportOptions,
-    denies_without_token,
-    match_labels,
-    namespace_of,
-    spec_of,
-)
+from meshauth.importer.context import Context, ImportOptions, denies_without_token, match_labels
 from meshauth.importer.hardening import gateway_account, pod_security
+from meshauth.importer.identity import identity_section
+from meshauth.importer.inputfiles import read_manifests
 from meshauth.importer.mesh import (
     custom_policies,
     ingress_class,
@@ -40,9 +36,14 @@ from meshauth.importer.mesh import (
     mesh_section,
     tls_section,
 )
-from meshauth.importer.proxy import find_proxy, identity_section, proxy_settings, secret_section
-from meshauth.importer.sources import istiod_values, read_manifests, unresolved
+from meshauth.importer.proxy import find_proxy
+from meshauth.importer.proxysecret import secret_section
+from meshauth.importer.proxysettings import proxy_settings
+from meshauth.importer.sources import istiod_values, unresolved
+from meshauth.k8s import namespace_of, spec_of
 from meshauth.rendering.bundle import Bundle
+from meshauth.rendering.render import render
+from meshauth.validation.validate import validate
 
 
 @dataclass(frozen=True)
@@ -234,15 +235,13 @@ def _report_leftovers(ctx: Context) -> None:
 
 def _check_renders(ctx: Context, config: dict[str, Any]) -> Bundle | None:
     """Load, render and validate the config like any other; its findings join the import's."""
-    import meshauth
-
     try:
-        bundle = meshauth.render(meshauth.load_config(config))
+        bundle = render(load_config(config))
     except ConfigError as error:
         for problem in error.problems:
             ctx.error(f"the imported value is refused: {problem.message}", path=problem.path)
         return None
-    ctx.findings += meshauth.validate(bundle)
+    ctx.findings += validate(bundle)
     return bundle
 
 
