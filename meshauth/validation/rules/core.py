@@ -31,6 +31,7 @@ from meshauth.validation.rules.facts import (
     namespace_of,
     pod_template,
 )
+from meshauth.validation.schemas.kubernetes import core_validator
 
 Hit = tuple[Mapping[str, Any] | None, str, str]
 Check = Callable[[Facts], Iterable[Hit]]
@@ -883,8 +884,6 @@ def _api_problem(facts: Facts, api_version: str, kind: str) -> str | None:
         and known
         and facts.kubernetes_version >= known[0]
     ):
-        from meshauth.validation.validate import core_validator
-
         target = "{}.{}".format(*facts.kubernetes_version)
         if core_validator(target, api_version, kind) is None:
             return f"Kubernetes {target} does not serve {kind} in {api_version}: the apply fails"
