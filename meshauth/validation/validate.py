@@ -3,7 +3,7 @@
 The top of :mod:`meshauth.validation`: core Kubernetes kinds are checked against the strict schemas
 of the target Kubernetes version (:mod:`meshauth.validation.schemas.kubernetes`), custom resources
 against the user's CRDs or the bundled ones, and the cross-resource rules
-(:mod:`meshauth.validation.rules.core`) run on the whole set.
+(:mod:`meshauth.validation.rules.registry`) run on the whole set.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from meshauth._util import gcpause
 from meshauth.compat.versions import DEFAULT_KUBERNETES, api_removal, is_kubernetes_group
 from meshauth.errors import ValidationFailed
 from meshauth.findings import Finding, errors, object_ref
-from meshauth.validation.rules import core as rules
 from meshauth.validation.rules.facts import Facts
+from meshauth.validation.rules.registry import run as run_rules
 from meshauth.validation.schemas.kubernetes import core_validator
 from meshauth.validation.schemas.messages import json_path, schema_message
 
@@ -66,7 +66,7 @@ def _findings(subject: _Subject, crd_set: CrdSet | None) -> list[Finding]:
         _major_minor(subject.istio_version),
         _major_minor(subject.kubernetes_version),
     )
-    findings += rules.run(facts, {id(o): f for o, f in zip(subject.objects, subject.files)})
+    findings += run_rules(facts, {id(o): f for o, f in zip(subject.objects, subject.files)})
     return findings
 
 

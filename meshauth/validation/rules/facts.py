@@ -1,6 +1,6 @@
 """What a set of manifests says, as the cross-resource rules need it.
 
-The rules in :mod:`meshauth.validation.rules.core` stay small by asking this module: which extension providers the
+The rules (listed in :mod:`meshauth.validation.rules.registry`) stay small by asking this module: which extension providers the
 mesh configuration defines, which workloads run oauth2-proxy and with which flags, which
 workloads are ingress gateways, which policies apply to a workload. It reads manifests that
 meshauth rendered and manifests people wrote by hand alike, so it never assumes meshauth's names.
@@ -26,6 +26,9 @@ DEFAULT_ROOT_NAMESPACE = "istio-system"
 # Labels of Istio's default ingress gateway pods; a Gateway selecting one has both.
 INGRESS_LABELS = {"istio": "ingressgateway", "app": "istio-ingressgateway"}
 _IMAGE_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
+
+# What a rule yields for each problem: the object (None for none), the path inside it, the message.
+Hit = tuple[Mapping[str, Any] | None, str, str]
 
 
 @dataclass(frozen=True)
