@@ -36,6 +36,11 @@ def mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def sequence(value: Any) -> list[Any]:
+    """``value`` as a list when it is a list (or tuple), else an empty one (malformed: the schema's)."""
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
 def name_of(obj: Mapping[str, Any]) -> str:
     return str(mapping(obj.get("metadata")).get("name", ""))
 

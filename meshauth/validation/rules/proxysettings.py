@@ -8,7 +8,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from meshauth.k8s import name_of, namespace_of
-from meshauth.validation.rules.facts import Facts, Proxy
+from meshauth.validation.rules.facts import Facts
+from meshauth.validation.rules.proxycontainer import Proxy
 
 GOOGLE_ISSUER = "https://accounts.google.com"
 

@@ -10,8 +10,9 @@ from typing import Any
 from meshauth.config.fieldtypes import duration_seconds
 from meshauth.config.presets import PRESETS
 from meshauth.k8s import ID_TOKEN_LIFETIME, custom_policies, name_of, namespace_of, provider_name
-from meshauth.validation.rules.facts import Facts, Hit, Proxy
+from meshauth.validation.rules.facts import Facts, Hit
 from meshauth.validation.rules.policyparts import custom_hosts
+from meshauth.validation.rules.proxycontainer import Proxy
 from meshauth.validation.rules.proxysettings import (
     flag_path,
     proxy_for,
