@@ -18,7 +18,7 @@ from scale import config
 
 import meshauth
 from meshauth.files.manifests import mesh_source
-from meshauth.validation.rules import core as rules
+from meshauth.validation.rules import registry as rules
 from meshauth.validation.rules.facts import Facts
 from meshauth.validation.validate import object_findings
 

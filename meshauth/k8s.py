@@ -1,4 +1,5 @@
-"""Kubernetes object helpers, written once: an object's name, namespace, spec and pod template.
+"""Kubernetes object helpers, written once: an object's name, namespace, spec and pod template,
+and the CUSTOM AuthorizationPolicies (the gateway login) among a set of objects.
 
 Every reader of manifests (validate's rules, import, simulate) asks these, so that they agree on
 malformed input (a field of the wrong type reads as empty: reporting it is the schema's job) and on
@@ -7,7 +8,7 @@ cluster-scoped kinds (which have no namespace).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 # meshauth's annotation on the oauth2-proxy Deployment: identity.idTokenLifetime, for rule MA018.
@@ -35,6 +36,11 @@ def mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def sequence(value: Any) -> list[Any]:
+    """``value`` as a list when it is a list (or tuple), else an empty one (malformed: the schema's)."""
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
 def name_of(obj: Mapping[str, Any]) -> str:
     return str(mapping(obj.get("metadata")).get("name", ""))
 
@@ -59,3 +65,17 @@ def pod_template(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     if obj.get("kind") == "CronJob":
         spec = mapping(mapping(spec.get("jobTemplate")).get("spec"))
     return mapping(spec.get("template"))
+
+
+def custom_policies(objects: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The AuthorizationPolicies among ``objects`` whose action is CUSTOM, in their order."""
+    return [
+        obj
+        for obj in objects
+        if obj.get("kind") == "AuthorizationPolicy" and spec_of(obj).get("action") == "CUSTOM"
+    ]
+
+
+def provider_name(policy: Mapping[str, Any]) -> str:
+    """The extension provider a CUSTOM policy names ("" when it names none)."""
+    return str((spec_of(policy).get("provider") or {}).get("name", ""))

@@ -13,7 +13,7 @@ from policy_sim import judge, token
 from upstream_flags import proxy_container, proxy_problems
 
 import meshauth
-from meshauth.validation.rules import core as rules
+from meshauth.validation.rules import registry as rules
 
 CASE = yaml.safe_load((ROOT / "tests/cases/valid/bearer-tokens-keycloak-ci.yaml").read_text())
 KC = "https://sso.example.com/realms/platform"

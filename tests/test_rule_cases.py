@@ -19,7 +19,7 @@ import pytest
 from conftest import ROOT
 
 import meshauth
-from meshauth.validation.rules.core import RULES
+from meshauth.validation.rules.registry import RULES
 
 CASES = ROOT / "tests" / "manifests"
 GOOD = sorted((CASES / "good").glob("*.yaml"))

@@ -10,7 +10,7 @@ import pytest
 from conftest import EXAMPLES, OVERLAYS, ROOT, VALID_CASES
 
 import meshauth
-from meshauth.validation.rules import core as rules
+from meshauth.validation.rules import registry as rules
 
 SEED = meshauth.render(ROOT / "examples" / "seed.yaml")
 QUICKSTART = meshauth.render(ROOT / "examples" / "quickstart.yaml")

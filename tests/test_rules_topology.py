@@ -6,7 +6,7 @@ import copy
 
 from topology_support import of_kind, render_mode
 
-from meshauth.validation.rules import core as rules
+from meshauth.validation.rules import registry as rules
 
 AMBIENT = render_mode("ambient+gateway-api")
 SIDECAR = render_mode("sidecar")

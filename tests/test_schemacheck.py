@@ -20,7 +20,8 @@ from referencing.jsonschema import DRAFT202012
 import meshauth
 from meshauth.validation.schemas.bundled import bundled_validator
 from meshauth.validation.schemas.compiled import FastValidator, compile_check
-from meshauth.validation.validate import core_validator, is_core_group
+from meshauth.validation.schemas.kubernetes import core_validator
+from meshauth.validation.validate import is_core_group
 
 # (schema, instances): every instance is checked against jsonschema's own answer.
 KEYWORD_CASES = [

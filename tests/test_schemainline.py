@@ -8,7 +8,8 @@ import pytest
 from conftest import ROOT
 
 import meshauth
-from meshauth.validation.validate import core_validator, is_core_group
+from meshauth.validation.schemas.kubernetes import core_validator
+from meshauth.validation.validate import is_core_group
 
 BUNDLE = meshauth.render(ROOT / "examples" / "quickstart.yaml")
 CORE = [o for o in BUNDLE.objects if is_core_group(o["apiVersion"])]
@@ -19,13 +20,13 @@ def _reference_validator(obj):
 
     from jsonschema import Draft202012Validator
 
-    from meshauth.validation.validate import _registry, _schema_root
+    from meshauth.validation.schemas.kubernetes import definitions_registry, schema_dir
 
-    root = _schema_root(BUNDLE.kubernetes_version)
+    root = schema_dir(BUNDLE.kubernetes_version)
     group, _, version = obj["apiVersion"].rpartition("/")
     suffix = f"{group.split('.')[0]}-{version}" if group else version
     schema = json.loads((root / f"{obj['kind'].lower()}-{suffix}.json").read_text())
-    return Draft202012Validator(schema, registry=_registry(root))
+    return Draft202012Validator(schema, registry=definitions_registry(root))
 
 
 def _broken(obj):

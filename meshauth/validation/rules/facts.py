@@ -1,14 +1,14 @@
 """What a set of manifests says, as the cross-resource rules need it.
 
-The rules in :mod:`meshauth.validation.rules.core` stay small by asking this module: which extension providers the
-mesh configuration defines, which workloads run oauth2-proxy and with which flags, which
-workloads are ingress gateways, which policies apply to a workload. It reads manifests that
-meshauth rendered and manifests people wrote by hand alike, so it never assumes meshauth's names.
+The rules (listed in :mod:`meshauth.validation.rules.registry`) stay small by asking this module:
+which extension providers the mesh configuration defines, which workloads run oauth2-proxy and
+with which flags (read by :mod:`meshauth.validation.rules.proxycontainer`), which workloads are
+ingress gateways, which policies apply to a workload. It reads manifests that meshauth rendered and
+manifests people wrote by hand alike, so it never assumes meshauth's names.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,53 +16,17 @@ from functools import cached_property
 from typing import Any
 
 from meshauth.authz.matcher import PolicyIndex, Request, Tri
-from meshauth.compat import proxyflags
-from meshauth.config.fieldtypes import duration_seconds
 from meshauth.files.manifests import MeshSource
-from meshauth.k8s import mapping, name_of, namespace_of, pod_template
+from meshauth.k8s import mapping, name_of, namespace_of, pod_template, sequence
+from meshauth.validation.rules.proxycontainer import Proxy, proxies_in
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
 DEFAULT_ROOT_NAMESPACE = "istio-system"
 # Labels of Istio's default ingress gateway pods; a Gateway selecting one has both.
 INGRESS_LABELS = {"istio": "ingressgateway", "app": "istio-ingressgateway"}
-_IMAGE_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
 
-
-@dataclass(frozen=True)
-class Flag:
-    name: str
-    value: str
-    path: str  # where it is set, inside the workload object
-
-
-@dataclass(frozen=True)
-class Proxy:
-    """One oauth2-proxy container and its settings."""
-
-    workload: Mapping[str, Any]
-    container: Mapping[str, Any]
-    container_path: str
-    namespace: str
-    pod_labels: Mapping[str, str]
-    flags: Mapping[str, tuple[Flag, ...]]
-    version: str | None  # vMAJOR.MINOR.PATCH from the image tag
-    config_file: bool  # --config / --alpha-config: settings not seen here may be set there
-
-    def last(self, name: str) -> Flag | None:
-        found = self.flags.get(name)
-        return found[-1] if found else None
-
-    def values(self, name: str) -> list[str]:
-        return [v for flag in self.flags.get(name, ()) for v in flag.value.split(",") if v]
-
-    def duration(self, name: str, default: float) -> tuple[float | None, Flag | None]:
-        flag = self.last(name)
-        if flag is None:
-            return default, None
-        try:
-            return duration_seconds(flag.value), flag
-        except ValueError:
-            return None, flag
+# What a rule yields for each problem: the object (None for none), the path inside it, the message.
+Hit = tuple[Mapping[str, Any] | None, str, str]
 
 
 @dataclass(frozen=True)
@@ -133,7 +97,7 @@ class Facts:
     def providers(self) -> list[Provider]:
         found = []
         for source in self.mesh:
-            for index, entry in enumerate(_list(source.config.get("extensionProviders"))):
+            for index, entry in enumerate(sequence(source.config.get("extensionProviders"))):
                 if isinstance(entry, Mapping):
                     found.append(Provider(entry, source, f"{source.path}.extensionProviders[{index}]"))
         return found
@@ -149,7 +113,7 @@ class Facts:
 
     @cached_property
     def proxies(self) -> list[Proxy]:
-        return [proxy for obj in self.of_kind(*WORKLOAD_KINDS, "Pod") for proxy in _proxies(obj)]
+        return [proxy for obj in self.of_kind(*WORKLOAD_KINDS, "Pod") for proxy in proxies_in(obj)]
 
     def selects_proxy(self, service: Mapping[str, Any]) -> bool:
         selector = mapping(mapping(service.get("spec")).get("selector"))
@@ -216,7 +180,7 @@ class Facts:
         """Workloads the VirtualServices bound to a gateway route to, with the hosts routed."""
         found: dict[tuple[str, str], Workload] = {}
         for vs in self.of_kind("VirtualService"):
-            hosts = tuple(str(h).lower() for h in _list(mapping(vs.get("spec")).get("hosts")))
+            hosts = tuple(str(h).lower() for h in sequence(mapping(vs.get("spec")).get("hosts")))
             for host in _destination_hosts(vs):
                 service = self.service_for(host, namespace_of(vs))
                 selector = mapping(mapping((service or {}).get("spec")).get("selector"))
@@ -321,10 +285,6 @@ class Facts:
 # --- object helpers ----------------------------------------------------------------------------------
 
 
-def pod_template_path(obj: Mapping[str, Any]) -> str:
-    return "" if obj.get("kind") == "Pod" else "spec.template"
-
-
 def service_host(host: str, default_namespace: str = "") -> tuple[str, str]:
     """``[ns/]name.ns.svc.cluster.local`` (or ``name.ns``, ``name``) -> (name, namespace)."""
     namespace, _, hostname = host.rpartition("/")
@@ -339,8 +299,8 @@ def service_host(host: str, default_namespace: str = "") -> tuple[str, str]:
 def _destination_hosts(vs: Mapping[str, Any]) -> Iterator[str]:
     spec = vs.get("spec") or {}
     for route_kind in ("http", "tls", "tcp"):
-        for route in _list(spec.get(route_kind)):
-            for destination in _list((route or {}).get("route")):
+        for route in sequence(spec.get(route_kind)):
+            for destination in sequence((route or {}).get("route")):
                 host = ((destination or {}).get("destination") or {}).get("host")
                 if isinstance(host, str):
                     yield host
@@ -354,66 +314,3 @@ def _subset(small: Any, big: Any) -> bool:
 
 def _well_shaped(obj: Mapping[str, Any]) -> bool:
     return all(isinstance(obj.get(key, {}), Mapping) for key in ("metadata", "spec"))
-
-
-def _list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, (list, tuple)) else []
-
-
-def is_proxy_image(image: str) -> bool:
-    name = image.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
-    return name.replace("_", "-").startswith("oauth2-proxy")
-
-
-def image_version(image: str) -> str | None:
-    tag = image.split("@")[0].rsplit("/", 1)[-1].partition(":")[2]
-    match = _IMAGE_VERSION.match(tag)
-    return "v{}.{}.{}".format(*match.groups()) if match else None
-
-
-def _proxies(obj: Mapping[str, Any]) -> Iterator[Proxy]:
-    template = pod_template(obj)
-    pod_spec = mapping(template.get("spec"))
-    base = pod_template_path(obj)
-    labels = mapping(mapping(template.get("metadata")).get("labels"))
-    for index, container in enumerate(_list(pod_spec.get("containers"))):
-        if not isinstance(container, Mapping) or not is_proxy_image(str(container.get("image", ""))):
-            continue
-        path = f"{base + '.' if base else ''}spec.containers[{index}]"
-        flags = parse_flags(container, path)
-        yield Proxy(
-            workload=obj,
-            container=container,
-            container_path=path,
-            namespace=namespace_of(obj),
-            pod_labels=dict(labels),
-            flags=flags,
-            version=image_version(str(container.get("image", ""))),
-            config_file=any(name in flags for name in ("config", "alpha-config")),
-        )
-
-
-def parse_flags(container: Mapping[str, Any], path: str) -> dict[str, tuple[Flag, ...]]:
-    """oauth2-proxy's settings from a container's command, args and literal env values."""
-    items = [(str(a), f"{path}.command[{i}]") for i, a in enumerate(_list(container.get("command")))][1:]
-    items += [(str(a), f"{path}.args[{i}]") for i, a in enumerate(_list(container.get("args")))]
-    found: dict[str, list[Flag]] = defaultdict(list)
-    index = 0
-    while index < len(items):
-        arg, where = items[index]
-        index += 1
-        if not arg.startswith("-") or arg.strip("-") == "":
-            continue
-        name, equals, value = arg.lstrip("-").partition("=")
-        if not equals:
-            follows = index < len(items) and not items[index][0].startswith("-")
-            if follows and not proxyflags.is_bool_flag(name):
-                value, index = items[index][0], index + 1
-            else:
-                value = "true"
-        found[name].append(Flag(name, value, where))
-    for i, env in enumerate(_list(container.get("env"))):
-        flag = proxyflags.env_flag(str((env or {}).get("name", "")))
-        if flag is not None and isinstance((env or {}).get("value"), str):
-            found[flag].insert(0, Flag(flag, env["value"], f"{path}.env[{i}].value"))
-    return {name: tuple(flags) for name, flags in found.items()}

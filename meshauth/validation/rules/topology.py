@@ -1,15 +1,12 @@
-"""Rules for the ambient and Gateway API shapes: policies and routes that would silently not apply.
-
-Registered into :data:`meshauth.validation.rules.core.RULES` on import (``meshauth.validation.rules.core`` imports this module).
-"""
+"""Rules on the ambient mesh and Gateway API shapes: policies and routes that would silently not apply."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from meshauth.validation.rules.core import Hit, rule
-from meshauth.validation.rules.facts import Facts, namespace_of
+from meshauth.k8s import namespace_of
+from meshauth.validation.rules.facts import Facts, Hit
 
 AMBIENT = "istio.io/dataplane-mode"
 USE_WAYPOINT = "istio.io/use-waypoint"
@@ -47,8 +44,7 @@ def _is_l7(policy: Mapping[str, Any]) -> bool:
     return False
 
 
-@rule("MA070", "error", "an L7 policy is left to ztunnel in an ambient namespace")
-def _l7_policy_at_ztunnel(facts: Facts) -> Iterator[Hit]:
+def l7_policy_at_ztunnel(facts: Facts) -> Iterator[Hit]:
     namespaces = _namespaces(facts)
     for policy in facts.of_kind(*POLICY_KINDS):
         labels = namespaces.get(namespace_of(policy, ""))
@@ -69,8 +65,7 @@ def _l7_policy_at_ztunnel(facts: Facts) -> Iterator[Hit]:
             )
 
 
-@rule("MA071", "error", "a policy targets a Service or waypoint no waypoint enforces")
-def _target_without_waypoint(facts: Facts) -> Iterator[Hit]:
+def target_without_waypoint(facts: Facts) -> Iterator[Hit]:
     namespaces = _namespaces(facts)
     for policy in facts.of_kind(*POLICY_KINDS):
         namespace = namespace_of(policy, "")
@@ -122,8 +117,7 @@ def _gateway_api_gateways(facts: Facts) -> dict[tuple[str, str], Mapping[str, An
     }
 
 
-@rule("MA072", "warning", "a policy targets a Gateway the bundle does not render")
-def _target_gateway_missing(facts: Facts) -> Iterator[Hit]:
+def target_gateway_missing(facts: Facts) -> Iterator[Hit]:
     gateways = _gateway_api_gateways(facts)
     if not gateways:
         return
@@ -140,8 +134,7 @@ def _target_gateway_missing(facts: Facts) -> Iterator[Hit]:
                 )
 
 
-@rule("MA073", "error", "an HTTPRoute names a listener that does not accept it")
-def _route_not_admitted(facts: Facts) -> Iterator[Hit]:
+def route_not_admitted(facts: Facts) -> Iterator[Hit]:
     gateways = _gateway_api_gateways(facts)
     namespaces = _namespaces(facts)
     for route in facts.of_kind("HTTPRoute"):

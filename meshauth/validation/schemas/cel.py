@@ -22,6 +22,8 @@ from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from meshauth.validation.schemas.messages import json_path
+
 
 @lru_cache(maxsize=1)
 def available() -> bool:
@@ -53,8 +55,6 @@ def _children(schema: Mapping[str, Any], instance: Any, path: Sequence[Any]) -> 
 
 
 def _check(rule: Mapping[str, Any], instance: Any, path: Sequence[Any]) -> Iterator[tuple[str, str]]:
-    from meshauth.validation.validate import json_path
-
     text = str(rule.get("rule", ""))
     if "oldSelf" in text:
         return  # a transition rule: only evaluated on update

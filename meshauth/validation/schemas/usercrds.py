@@ -39,6 +39,7 @@ from typing import Any, Union
 from meshauth.errors import ConfigError, Problem
 from meshauth.findings import Finding, object_ref
 from meshauth.validation.schemas import cel
+from meshauth.validation.schemas.messages import json_path, schema_message
 
 PathLike = Union[str, "os.PathLike[str]"]
 _ENVELOPE = {"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"}}
@@ -285,8 +286,6 @@ def _is_ip(value: Any, kind: Any) -> bool:
 
 def describe(error: Any) -> Iterator[tuple[str, str]]:
     """(path, message) for a validation error, without echoing values (they may be secrets)."""
-    from meshauth.validation.validate import json_path
-
     path = list(error.absolute_path)
     instance = error.instance
     if (
@@ -306,9 +305,7 @@ def describe(error: Any) -> Iterator[tuple[str, str]]:
     if instance is None and error.validator in ("type", "enum"):
         yield json_path(path), "null is not allowed here (the field is not nullable)"
         return
-    from meshauth.validation.validate import _schema_message
-
-    yield json_path(path), _schema_message(error)
+    yield json_path(path), schema_message(error)
 
 
 # --- metadata --------------------------------------------------------------------------------------

@@ -1,0 +1,59 @@
+"""Rules on certificates: an ACME HTTP-01 challenge must reach cert-manager's solver, not the login."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from meshauth.authz.matcher import Request
+from meshauth.k8s import name_of, namespace_of
+from meshauth.validation.rules.facts import Facts, Hit
+from meshauth.validation.rules.policyparts import (
+    ACME_PROBE,
+    ANY_HOST,
+    custom_hosts,
+    gateway_applied,
+    probe_host,
+    routed_hosts,
+)
+
+
+def acme_challenge_not_behind_login(facts: Facts) -> Iterator[Hit]:
+    issuers = [i for i in facts.of_kind("Issuer", "ClusterIssuer") if _http01(i)]
+    if not issuers:
+        return
+    hosts = [h for i in issuers for h in _certificate_hosts(facts, i)] or routed_hosts(facts)
+    for _, policy in gateway_applied(facts, "CUSTOM"):
+        probes = hosts or custom_hosts(facts, policy) or [ANY_HOST]
+        host = next((h for h in probes if facts.matches(policy, Request(h, ACME_PROBE))), None)
+        if host:
+            issuer = issuers[0]
+            shown = "every host's " if host == ANY_HOST else host
+            yield (
+                policy,
+                "spec.rules",
+                (
+                    f"sends {shown}/.well-known/acme-challenge/ to the login, but {issuer['kind']} "
+                    f"{name_of(issuer)} solves ACME HTTP-01 challenges: Let's Encrypt cannot fetch the "
+                    "token, so issuing and renewing the certificate fails. Add notPaths: "
+                    "[/.well-known/acme-challenge/*] to the policy's operations, or use a DNS-01 solver"
+                ),
+            )
+
+
+def _http01(issuer: Mapping[str, Any]) -> bool:
+    solvers = (((issuer.get("spec") or {}).get("acme")) or {}).get("solvers") or []
+    return any(isinstance(s, Mapping) and "http01" in s for s in solvers)
+
+
+def _certificate_hosts(facts: Facts, issuer: Mapping[str, Any]) -> list[str]:
+    hosts = []
+    for cert in facts.of_kind("Certificate"):
+        ref = (cert.get("spec") or {}).get("issuerRef") or {}
+        same_kind = ref.get("kind", "Issuer") == issuer.get("kind")
+        same_ns = issuer.get("kind") == "ClusterIssuer" or namespace_of(cert) == namespace_of(issuer)
+        if ref.get("name") == name_of(issuer) and same_kind and same_ns:
+            hosts += [
+                h for h in map(probe_host, map(str, (cert.get("spec") or {}).get("dnsNames") or [])) if h
+            ]
+    return hosts

@@ -1,0 +1,99 @@
+"""Rules on the gateway login (CUSTOM policies) and the access policies beside it: what CUSTOM cannot
+evaluate, and paths kept from the login that an ALLOW policy then denies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from meshauth.authz import matcher as authz
+from meshauth.authz.matcher import Request
+from meshauth.k8s import custom_policies, name_of
+from meshauth.validation.rules.facts import Facts, Hit, Workload
+from meshauth.validation.rules.policyparts import (
+    ACME_DIR,
+    ANY_HOST,
+    conditions,
+    gateway_applied,
+    operations,
+    probe_host,
+    probe_path,
+    routed_hosts,
+    rules_of,
+)
+
+_IDENTITY_SOURCE_FIELDS = (
+    "principals",
+    "notPrincipals",
+    "requestPrincipals",
+    "notRequestPrincipals",
+    "namespaces",
+    "notNamespaces",
+)
+_IDENTITY_CONDITIONS = ("request.auth.", "source.principal", "source.namespace")
+
+
+def custom_without_identity(facts: Facts) -> Iterator[Hit]:
+    why = (
+        "CUSTOM policies run before authentication, so Istio rejects them when they use "
+        "principals, requestPrincipals, namespaces or request.auth.* conditions, and the login "
+        "is not enforced. Move the identity check to an ALLOW or DENY policy"
+    )
+    for policy in custom_policies(facts.of_kind("AuthorizationPolicy")):
+        for i, r in rules_of(policy):
+            for k, entry in enumerate(r.get("from") or []):
+                source = (entry or {}).get("source") if isinstance(entry, Mapping) else None
+                for field in _IDENTITY_SOURCE_FIELDS:
+                    if isinstance(source, Mapping) and field in source:
+                        yield policy, f"spec.rules[{i}].from[{k}].source.{field}", f"{field}: {why}"
+            for j, condition in conditions(r):
+                key = str(condition.get("key", ""))
+                if key.startswith(_IDENTITY_CONDITIONS):
+                    yield policy, f"spec.rules[{i}].when[{j}].key", f"{key}: {why}"
+
+
+def open_paths_allowed(facts: Facts) -> Iterator[Hit]:
+    for workload, custom in gateway_applied(facts, "CUSTOM"):
+        for host, path, pattern in _excluded(facts, custom):
+            apps = [] if path.startswith(ACME_DIR) else facts.app_workloads_for(host)
+            for target in [workload, *apps]:
+                request = Request(host, path, peer_known=target.gateway)
+                denied = _denied(facts, target, request)
+                if denied is not None:
+                    yield (
+                        denied,
+                        "spec.rules",
+                        (
+                            f"{'' if host == ANY_HOST else host}{pattern} is excluded from the login (notPaths of CUSTOM policy "
+                            f"{name_of(custom)}), so it carries no JWT; no rule of this ALLOW policy "
+                            "lets a request without a token through, so it is answered 403. Add a "
+                            "rule with to.operation hosts and paths for exactly those paths"
+                        ),
+                    )
+                    break
+
+
+def _excluded(facts: Facts, policy: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
+    """(host, probe path, pattern) for the paths a CUSTOM policy's notPaths keep from the login."""
+    seen = set()
+    for _, r in rules_of(policy):
+        for _, op in operations(r):
+            hosts = [h for h in map(probe_host, map(str, op.get("hosts") or [])) if h]
+            hosts = hosts or ([] if op.get("hosts") else routed_hosts(facts)) or [ANY_HOST]
+            for pattern in op.get("notPaths") or []:
+                path = probe_path(str(pattern))
+                for host in hosts if path else ():
+                    if (host, path) not in seen:
+                        seen.add((host, path))
+                        yield host, path, str(pattern)
+
+
+def _denied(facts: Facts, workload: Workload, request: Request) -> Mapping[str, Any] | None:
+    """The ALLOW policy that definitely denies the request at the workload, if one does."""
+    allows = facts.policies("ALLOW", workload)
+    if not allows or any(verdict is None for _, verdict in allows):
+        return None
+    if authz.or_(facts.matches(p, request) for p, _ in allows) is False:
+        return allows[0][0]
+    return None

@@ -1,0 +1,71 @@
+"""Rules on mutual TLS: STRICT mode needs sidecars in every namespace the login setup relies on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from meshauth.k8s import mapping, name_of, namespace_of, pod_template
+from meshauth.validation.rules.facts import Facts, Hit
+
+
+def strict_mtls_needs_sidecars(facts: Facts) -> Iterator[Hit]:
+    namespaces = {name_of(n): n for n in reversed(list(facts.of_kind("Namespace")))}
+    for namespace in sorted(_meshauth_namespaces(facts)):
+        if _mtls_mode(facts, namespace) != "STRICT":
+            continue
+        ns = namespaces.get(namespace)  # the first Namespace of that name, as before
+        if ns is None or _injected(ns) or _all_workloads_opt_in(facts, namespace):
+            continue
+        yield (
+            ns,
+            "metadata.labels",
+            (
+                f"namespace {namespace} runs meshauth workloads (oauth2-proxy or an app) but has no "
+                "sidecar injection, while mTLS is STRICT: its pods' plain-text calls to meshed "
+                "workloads are refused, and the app's own RequestAuthentication and "
+                "AuthorizationPolicy are not enforced. Label it istio-injection: enabled (or "
+                "istio.io/rev) and restart its pods"
+            ),
+        )
+
+
+def _mtls_mode(facts: Facts, namespace: str) -> str | None:
+    mode = None
+    for scope in (facts.root_namespace, namespace):
+        for pa in facts.of_kind("PeerAuthentication"):
+            spec = pa.get("spec") or {}
+            if namespace_of(pa) == scope and not (spec.get("selector") or {}).get("matchLabels"):
+                found = (spec.get("mtls") or {}).get("mode")
+                mode = found if found and found != "UNSET" else mode
+    return mode
+
+
+def _meshauth_namespaces(facts: Facts) -> set[str]:
+    """Namespaces whose workloads the login setup needs meshed: oauth2-proxy's, the apps' (routed
+    from a gateway, or guarded by a workload policy), and those of workloads meshauth rendered."""
+    found = {p.namespace for p in facts.proxies} | facts.app_namespaces
+    for policy in facts.of_kind("AuthorizationPolicy", "RequestAuthentication"):
+        if mapping(mapping(policy["spec"].get("selector")).get("matchLabels")):
+            found.add(namespace_of(policy))
+    for obj in facts.of_kind("Deployment", "StatefulSet", "DaemonSet"):
+        if mapping(obj["metadata"].get("labels")).get("app.kubernetes.io/managed-by") == "meshauth":
+            found.add(namespace_of(obj))
+    return found - {w.namespace for w in facts.gateway_workloads} - {facts.root_namespace}
+
+
+def _injected(namespace: Mapping[str, Any]) -> bool:
+    labels = (namespace.get("metadata") or {}).get("labels") or {}
+    return (
+        labels.get("istio-injection") == "enabled"
+        or ("istio.io/rev" in labels and labels.get("istio-injection") != "disabled")
+        or labels.get("istio.io/dataplane-mode") == "ambient"
+    )
+
+
+def _all_workloads_opt_in(facts: Facts, namespace: str) -> bool:
+    workloads = [
+        o for o in facts.of_kind("Deployment", "StatefulSet", "DaemonSet") if namespace_of(o) == namespace
+    ]
+    labels = [(pod_template(o).get("metadata") or {}).get("labels") or {} for o in workloads]
+    return bool(workloads) and all(str(label.get("sidecar.istio.io/inject")) == "true" for label in labels)
