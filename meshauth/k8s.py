@@ -67,13 +67,14 @@ def pod_template(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return mapping(spec.get("template"))
 
 
+def is_custom_policy(obj: Mapping[str, Any]) -> bool:
+    """An AuthorizationPolicy whose action is CUSTOM (it hands the request to an extension provider)."""
+    return obj.get("kind") == "AuthorizationPolicy" and spec_of(obj).get("action") == "CUSTOM"
+
+
 def custom_policies(objects: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The AuthorizationPolicies among ``objects`` whose action is CUSTOM, in their order."""
-    return [
-        obj
-        for obj in objects
-        if obj.get("kind") == "AuthorizationPolicy" and spec_of(obj).get("action") == "CUSTOM"
-    ]
+    return [obj for obj in objects if is_custom_policy(obj)]
 
 
 def provider_name(policy: Mapping[str, Any]) -> str:

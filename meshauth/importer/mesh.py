@@ -12,7 +12,7 @@ from meshauth.compat.versions import NEWEST_KNOWN_ISTIO
 from meshauth.config.model import Ingress, Mesh
 from meshauth.importer.context import Context, match_labels, strings
 from meshauth.importer.sources import ISTIOD_VALUES, Source
-from meshauth.k8s import name_of, namespace_of, spec_of
+from meshauth.k8s import is_custom_policy, name_of, namespace_of, provider_name, spec_of
 from meshauth.rendering.aspects import proxyargs as oauth2proxy
 from meshauth.rendering.plan import EXT_AUTHZ_HEADERS, PROXY_NAME
 
@@ -34,9 +34,7 @@ _PROVIDER_KEYS = {"service", "port", *_PROVIDER_HEADERS}
 
 def custom_policies(ctx: Context) -> list[Source]:
     if "custom" not in ctx.memo:
-        ctx.memo["custom"] = [
-            s for s in ctx.of_kind("AuthorizationPolicy") if spec_of(s.obj).get("action") == "CUSTOM"
-        ]
+        ctx.memo["custom"] = [s for s in ctx.of_kind("AuthorizationPolicy") if is_custom_policy(s.obj)]
     return list(ctx.memo["custom"])
 
 
@@ -44,7 +42,7 @@ def mesh_section(ctx: Context) -> tuple[dict[str, Any], str | None]:
     """``spec.mesh`` and the oauth2-proxy namespace named by the provider's service."""
     mesh: dict[str, Any] = {}
     providers = list(_providers(ctx))
-    wanted = {(spec_of(p.obj).get("provider") or {}).get("name") for p in custom_policies(ctx)}
+    wanted = {provider_name(p.obj) for p in custom_policies(ctx)}
     chosen = [(s, p) for s, p in providers if p.get("name") in wanted] or providers
     if not chosen:
         ctx.warn(
