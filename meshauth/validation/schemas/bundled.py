@@ -23,7 +23,6 @@ from typing import Any
 from meshauth._util.resources import data_dir
 
 CRD_DIR = "crds"
-DEFS = "_defs.json"
 
 
 @lru_cache(maxsize=1)
