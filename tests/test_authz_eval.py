@@ -67,7 +67,7 @@ def test_hosts_ignore_case_and_include_the_port(pattern, host, expected):
     ],
 )
 def test_path_templates(pattern, path, expected):
-    assert authz.match_path(pattern, path) is expected
+    assert authz.operation_matches({"paths": [pattern]}, call(path=path)) is expected
 
 
 # --- normalization (Istio "Authorization Policy Normalization", option BASE) ---------------------------

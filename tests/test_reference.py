@@ -34,7 +34,7 @@ def test_every_key_has_a_description():
         for name, info in section.model.model_fields.items()
         if not info.description
     ]
-    assert missing == [], f"add Field(description=...) in meshauth/config/model.py for: {missing}"
+    assert missing == [], f"add Field(description=...) in the models of meshauth/config/ for: {missing}"
 
 
 def test_every_key_of_the_contract_example_is_in_the_reference():

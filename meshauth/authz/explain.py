@@ -14,17 +14,10 @@ from typing import Any
 
 from meshauth.authz import matcher as authz
 from meshauth.authz import requests as authz_eval
-from meshauth.authz.simulate import (
-    ACME_PREFIX,
-    Environment,
-    MeshView,
-    Pods,
-    Request,
-    environment_for,
-    extension_providers,
-    host_in,
-    proxy_args,
-)
+from meshauth.authz.decision import Environment, Request
+from meshauth.authz.meshview import ACME_PREFIX, MeshView, Pods, extension_providers, host_in
+from meshauth.authz.proxylogin import proxy_args
+from meshauth.authz.simulate import environment_for
 from meshauth.findings import object_ref
 
 PROBE = "meshauth-probe"

@@ -215,10 +215,6 @@ def match_string(pattern: str, value: str | None, ignore_case: bool = False) -> 
     return any_matches((pattern,), value, ignore_case)
 
 
-def match_path(pattern: str, path: str) -> bool:
-    return _split_matches(pattern_set((pattern,), False, True), path, False)
-
-
 # --- rules ------------------------------------------------------------------------------------------
 
 _SOURCE = (  # unmodelled ones first: a complete request raises before any other field decides

@@ -17,7 +17,9 @@ from typing import Any, Union
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from meshauth.config.model import REVEAL_SECRETS, At, MeshAuthConfig
+from meshauth.config.base import At
+from meshauth.config.model import MeshAuthConfig
+from meshauth.config.secrets import REVEAL_SECRETS
 from meshauth.errors import ConfigError, Problem
 
 Source = Union[str, "os.PathLike[str]", Mapping[str, Any], MeshAuthConfig]

@@ -1,11 +1,11 @@
-"""Identity-provider presets: what each provider fixes, what meshauth can derive, and its caveats.
+"""Identity-provider presets: what each provider fixes, and what meshauth can derive from it.
 
 A preset may fix the issuer (Google, gitlab.com), build it from a parameter (Entra ID's tenant,
 Keycloak's server URL and realm), derive the JWKS URI and the end-session (logout) endpoint from the
 issuer by the provider's documented pattern, and knows which oauth2-proxy ``--provider`` fits each
 release, which claim carries groups and which scope that claim needs, and the ID-token lifetime
 where the provider documents one. The data is plain and lives here; the config, the plan and
-:mod:`meshauth.rendering.aspects.proxyargs` consume it. ``docs/presets/<name>.md`` explains each preset.
+:mod:`meshauth.rendering.aspects.proxyargs` consume it. ``docs/presets/<name>.md`` explains each preset and its caveats.
 
 Sources (upstream documentation, read for this table):
 
@@ -80,11 +80,6 @@ class Preset:
     token_bytes: int | None = None  # typical ID + access + refresh token text, no groups
     group_claim_copies: int = 1  # how many of those tokens repeat the groups claim
     group_bytes: int = 24  # typical bytes per group entry in a token
-    caveats: tuple[str, ...] = ()
-
-    @property
-    def oauth2_proxy_provider(self) -> str:
-        return self.provider
 
     # --- issuer ------------------------------------------------------------------------------
 
@@ -224,15 +219,6 @@ PRESETS: dict[str, Preset] = {
             groups_claim=None,
             id_token_lifetime_seconds=3600,
             token_bytes=1300,
-            caveats=(
-                "Google ID tokens carry no groups claim: authorize with emails, principals or the "
-                "hd claim (the Google Workspace domain) instead of groups.",
-                "Google publishes no end-session endpoint: signing out clears oauth2-proxy's "
-                "cookie, the Google session stays.",
-                "Without access_type=offline Google returns no refresh token: oauth2-proxy then "
-                "sends the user through Google again when the ID token expires (silently while "
-                "the Google session lasts).",
-            ),
         ),
         Preset(
             "azure",
@@ -246,17 +232,6 @@ PRESETS: dict[str, Preset] = {
             needs_tenant=True,
             token_bytes=5300,
             group_bytes=39,
-            caveats=(
-                "The groups claim holds group object IDs (GUIDs), not names, and only when the "
-                "app registration sets groupMembershipClaims.",
-                "Group overage: a user in more than 200 groups gets no groups claim in the ID "
-                "token at all (only a pointer to Microsoft Graph), so group rules at the sidecar "
-                "deny them; assign groups to app roles and authorize on the roles claim instead.",
-                "Entra ID tokens are large (ID, Graph access and refresh token together pass 4 KB): "
-                "prefer the Redis session store.",
-                "The email claim is optional in v2.0 ID tokens; add it as an optional claim, or "
-                "authorize on principals, preferred_username or oid.",
-            ),
         ),
         Preset(
             "dex",
@@ -266,10 +241,6 @@ PRESETS: dict[str, Preset] = {
             id_token_lifetime_seconds=86400,
             token_bytes=2100,
             group_claim_copies=2,
-            caveats=(
-                "Dex returns groups only when the groups scope is requested and the connector supplies them.",
-                "Dex publishes no end-session endpoint: signing out clears oauth2-proxy's cookie only.",
-            ),
         ),
         Preset(
             "keycloak",
@@ -284,14 +255,6 @@ PRESETS: dict[str, Preset] = {
             uses_realm=True,
             token_bytes=3500,
             group_claim_copies=2,
-            caveats=(
-                "ID tokens live as long as the realm's Access Token Lifespan, 5 minutes by default: "
-                "set oauth2Proxy.cookie.refresh below it, or raise the lifespan and say so in "
-                "identity.idTokenLifetime.",
-                "Groups come from a Group Membership mapper (claim name groups); with Full group "
-                "path on, values are paths such as /platform-team.",
-                "Keycloak before 17 serves realms under /auth: serverUrl https://sso.example.com/auth.",
-            ),
         ),
         Preset(
             "okta",
@@ -302,14 +265,6 @@ PRESETS: dict[str, Preset] = {
             id_token_lifetime_seconds=3600,
             org_server_path="/oauth2",
             token_bytes=1900,
-            caveats=(
-                "The groups claim exists only when configured (app's Groups claim filter on the org "
-                "authorization server, a claim on a custom one) and requested with the groups scope.",
-                "Okta's logout endpoint requires id_token_hint, which a plain redirect from "
-                "/oauth2/sign_out cannot add: the app must build that link from the ID token it "
-                "receives.",
-                "Refresh tokens need the offline_access scope and the Refresh Token grant.",
-            ),
         ),
         Preset(
             "auth0",
@@ -320,13 +275,6 @@ PRESETS: dict[str, Preset] = {
             id_token_lifetime_seconds=36000,
             issuer_trailing_slash=True,
             token_bytes=1500,
-            caveats=(
-                "The issuer ends with a slash (https://tenant.eu.auth0.com/); meshauth adds it when "
-                "missing, because tokens carry exactly that.",
-                "Auth0 has no groups claim of its own: an Action must add a namespaced claim "
-                "(such as https://example.com/groups); name it in identity.groupsClaim.",
-                "/oidc/logout is served when RP-Initiated Logout is enabled for the tenant.",
-            ),
         ),
         Preset(
             "gitlab",
@@ -339,14 +287,6 @@ PRESETS: dict[str, Preset] = {
             groups_claim="groups_direct",
             id_token_lifetime_seconds=120,
             token_bytes=900,
-            caveats=(
-                "The ID token carries groups_direct (paths of the groups the user is a direct "
-                "member of); the inherited groups claim is only served at userinfo.",
-                "GitLab's ID tokens live 2 minutes: set oauth2Proxy.cookie.refresh below that, or "
-                "raise openid_id_token_expire_in_seconds on a self-managed instance and say so in "
-                "identity.idTokenLifetime.",
-                "GitLab publishes no end-session endpoint: signing out clears oauth2-proxy's cookie only.",
-            ),
         ),
         Preset("generic", "Any OpenID Connect provider"),
     )

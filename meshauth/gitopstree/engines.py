@@ -21,7 +21,7 @@ from typing import Literal
 
 from meshauth.gitopstree.layers import Layer
 from meshauth.rendering.bundle import Bundle
-from meshauth.rendering.plan import Planned
+from meshauth.rendering.context import Planned
 
 ARGOCD_NAMESPACE = "argocd"
 ARGOCD_PROJECT = "default"

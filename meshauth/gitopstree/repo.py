@@ -34,8 +34,9 @@ from typing import Any, Union
 from pydantic import ValidationError
 
 from meshauth.config.fieldtypes import is_dns_label, is_scp_git_url
+from meshauth.config.gitops import GitOps
 from meshauth.config.load import Source, load_config
-from meshauth.config.model import GitOps, MeshAuthConfig
+from meshauth.config.model import MeshAuthConfig
 from meshauth.errors import ConfigError, Problem, ValidationFailed
 from meshauth.files.tree import WriteReport, write_tree
 from meshauth.files.yamltext import dump_document, file_name

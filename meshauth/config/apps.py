@@ -1,0 +1,153 @@
+"""What is served at the gateway behind the login: the ``apps`` (in the cluster, each with its
+authorization) and the ``externalServices`` (outside it)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator, model_validator
+
+from meshauth.config.base import At, Labels, Model
+from meshauth.config.fieldtypes import (
+    ClaimName,
+    DnsLabel,
+    Email,
+    Host,
+    ImageRef,
+    IstioPath,
+    RequestPrincipal,
+    Text,
+)
+
+
+class AppService(Model):
+    name: DnsLabel | None = Field(None, description="Default: the app name.")
+    port: int = Field(80, ge=1, le=65535, description="The Service port the VirtualService routes to.")
+
+
+class Authorization(Model):
+    audiences: list[Annotated[Text, Field(min_length=1)]] = Field(
+        default_factory=list, description="Default: [identity.clientId]."
+    )
+    emails: list[Email] = Field(default_factory=list, description="Admit these users (the email claim).")
+    groups: list[Annotated[Text, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="Admit members of these groups (a string-list groups claim in the ID token).",
+    )
+    principals: list[RequestPrincipal] = Field(
+        default_factory=list,
+        description="Admit these users by <iss>/<sub>, the only stable OIDC user identifier.",
+    )
+    claims: dict[ClaimName, list[Text]] = Field(
+        default_factory=dict,
+        description="Claim name -> accepted values; every listed claim must match (string and "
+        "string-list claims only).",
+    )
+
+    @field_validator("claims", mode="before")
+    @classmethod
+    def _string_claim_values(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        for name, values in value.items():
+            items = values if isinstance(values, list) else [values]
+            if not values or any(not isinstance(v, str) for v in items):
+                raise ValueError(
+                    f"claim {name!r}: values must be a non-empty list of strings; Istio matches only "
+                    "string and string-list claims (a boolean such as email_verified cannot be matched)"
+                )
+            if not isinstance(values, list):
+                raise ValueError(f"claim {name!r}: values must be a list of strings")
+        return value
+
+
+class Deploy(Model):
+    image: ImageRef = Field(
+        description="Image of the demo workload, such as nginxinc/nginx-unprivileged:1.27; it runs "
+        "as non-root with a read-only root file system."
+    )
+    container_port: int | None = Field(None, ge=1, le=65535, description="Default: service.port.")
+    replicas: int = Field(1, ge=1, le=100, description="Number of demo pods.")
+    run_as_user: int | None = Field(
+        None,
+        ge=1,
+        le=2147483647,
+        description="UID to run as. Default: the image's own user, which must be numeric and not "
+        "root (the pod always runs as non-root); set it for an image whose USER is a name.",
+    )
+
+
+class App(Model):
+    name: DnsLabel = Field(description="Unique; used in generated object names.")
+    namespace: DnsLabel | None = Field(None, description="Default: the app name.")
+    host: Host | None = Field(
+        None, description="The app's host name, such as app.example.com (or use hosts)."
+    )
+    hosts: list[Host] | None = Field(
+        None, min_length=1, description="Several host names for one app (instead of host)."
+    )
+    service: AppService = Field(
+        default_factory=AppService, description="The Service the VirtualService routes to."
+    )
+    selector: Labels | None = Field(None, description="Default: {app: <name>}.")
+    public_paths: list[IstioPath] = Field(
+        default_factory=list,
+        description='Served without login: exact "/healthz" or prefix "/static/*".',
+    )
+    authorization: Authorization | None = Field(None, description="Omit to let any logged-in user in.")
+    deploy: Deploy | None = Field(
+        None, description="Render a demo workload (Deployment and Service) for the app."
+    )
+
+    @model_validator(mode="after")
+    def _defaults_from_name(self) -> App:
+        if (self.host is None) == (self.hosts is None):
+            raise At(("host",), "give exactly one of host or hosts")
+        if len(set(self.all_hosts)) != len(self.all_hosts):
+            raise At(("hosts",), "must not repeat")
+        self.namespace = self.namespace or self.name
+        self.service.name = self.service.name or self.name
+        self.selector = self.selector or {"app": self.name}
+        self.authorization = self.authorization or Authorization()
+        return self
+
+    @property
+    def all_hosts(self) -> list[str]:
+        return [self.host] if self.host else list(self.hosts or ())
+
+
+class Upstream(Model):
+    host: Host = Field(description="Host name of the service outside the cluster.")
+    port: int = Field(443, ge=1, le=65535, description="Port of the service outside the cluster.")
+    tls: bool = Field(True, description="Originate TLS at the gateway (DestinationRule SIMPLE).")
+    sni: Host | None = Field(None, description="Default: host.")
+
+
+class ExternalService(Model):
+    """A service outside the cluster, served at the gateway on ``host`` behind the same login."""
+
+    name: DnsLabel = Field(description="Names the objects rendered for this service.")
+    host: Host = Field(description="The public host name served at the gateway.")
+    upstream: Upstream = Field(description="Where the gateway sends the requests.")
+    public_paths: list[IstioPath] = Field(
+        default_factory=list,
+        description='Served without login: exact "/healthz" or prefix "/static/*".',
+    )
+
+    @model_validator(mode="after")
+    def _distinct_upstream(self) -> ExternalService:
+        if self.upstream.host == self.host:
+            raise At(
+                ("upstream", "host"),
+                "must differ from host: the gateway would route the public name to itself",
+            )
+        return self
+
+    @property
+    def all_hosts(self) -> list[str]:
+        return [self.host]
+
+    @property
+    def authorization(self) -> Authorization:
+        """Any logged-in user with a token for the client id: there is no sidecar to ask more."""
+        return Authorization()

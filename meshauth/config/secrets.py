@@ -1,0 +1,181 @@
+"""The ``secret`` section: where oauth2-proxy's client and cookie secrets come from.
+
+Four sources, told apart by ``source``: a Secret you create, inline values (plain text in Git),
+an ExternalSecret or a SealedSecret. Inline values are masked in every dump unless the caller asks
+with :data:`REVEAL_SECRETS`.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    Field,
+    FieldSerializationInfo,
+    SecretStr,
+    Tag,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from meshauth.config.base import At, Model, discriminator
+from meshauth.config.fieldtypes import DnsSubdomain, Duration, Text
+
+REVEAL_SECRETS = "meshauth.reveal_secrets"  # serialization context key; see InlineValues._masked
+
+
+def cookie_secret_length(secret: str) -> int:
+    """The cookie secret's length in bytes as oauth2-proxy reads it.
+
+    oauth2-proxy takes the URL-safe base64 decoding when it has an AES key length (16, 24, 32) and
+    the raw string otherwise (``pkg/encryption/utils.go`` SecretBytes).
+    """
+    try:
+        decoded = base64.urlsafe_b64decode(secret.rstrip("=") + "=" * (-len(secret.rstrip("=")) % 4))
+    except (ValueError, TypeError):
+        decoded = b""
+    if len(decoded) in (16, 24, 32):
+        return len(decoded)
+    return len(secret.encode())
+
+
+class InlineValues(Model):
+    client_secret: SecretStr = Field(min_length=1, description="The OIDC client secret.")
+    cookie_secret: SecretStr = Field(
+        description="16, 24 or 32 bytes, raw or URL-safe base64 (meshauth cookie-secret prints one)."
+    )
+    redis_password: SecretStr | None = Field(
+        None, description="Password of the Redis session store (key redis-password)."
+    )
+
+    @field_serializer("client_secret", "cookie_secret", "redis_password")
+    def _masked(self, value: SecretStr | None, info: FieldSerializationInfo) -> Any:
+        """Masked (``**********``) in every dump, unless the caller asks with REVEAL_SECRETS
+        (only :func:`meshauth.config.load.load_config`, to re-validate a model with overlays)."""
+        if value is None or not (info.context or {}).get(REVEAL_SECRETS):
+            return value if info.mode != "json" or value is None else str(value)
+        return value.get_secret_value()
+
+    @field_validator("cookie_secret")
+    @classmethod
+    def _cookie_secret_length(cls, value: SecretStr) -> SecretStr:
+        if cookie_secret_length(value.get_secret_value()) not in (16, 24, 32):
+            raise ValueError(
+                "must be 16, 24 or 32 bytes, raw or URL-safe base64 encoded "
+                "(generate one with: meshauth cookie-secret)"
+            )
+        return value
+
+
+class SecretBase(Model):
+    name: DnsSubdomain = Field(
+        "oauth2-proxy",
+        description="The Secret (keys client-secret, cookie-secret) in the oauth2-proxy namespace.",
+    )
+
+
+class ExistingSecret(SecretBase):
+    source: Literal["existing"] = Field(
+        "existing", description="Reference a Secret you create; meshauth renders none."
+    )
+
+
+class InlineSecret(SecretBase):
+    source: Literal["inline"] = Field(description="Render a plain Secret from `inline`.")
+    allow_plaintext: bool = Field(
+        False, description="Must be true: inline values end up as plain text in Git."
+    )
+    inline: InlineValues = Field(description="The secret values (plain text in the output).")
+
+    @model_validator(mode="after")
+    def _plaintext_allowed(self) -> InlineSecret:
+        if not self.allow_plaintext:
+            raise At(
+                ("allowPlaintext",),
+                "source inline writes the client and cookie secrets into the manifests as plain "
+                "text; set allowPlaintext: true (or pass --allow-plaintext-secrets) to accept that, "
+                "or use existing, external-secrets or sealed-secrets",
+            )
+        return self
+
+
+class RemoteRef(Model):
+    key: Text = Field(min_length=1, description="The key in the external store.")
+    property: Text | None = Field(None, description="A property inside that key, if any.")
+
+
+class ExternalSecretData(Model):
+    client_secret: RemoteRef = Field(description="Where the client secret is stored.")
+    cookie_secret: RemoteRef = Field(description="Where the cookie secret is stored.")
+    redis_password: RemoteRef | None = Field(
+        None, description="Password of the Redis session store (key redis-password)."
+    )
+
+
+class StoreRef(Model):
+    name: DnsSubdomain = Field(description="Name of the SecretStore or ClusterSecretStore.")
+    kind: Literal["SecretStore", "ClusterSecretStore"] = Field(
+        "ClusterSecretStore", description="A SecretStore must be in the oauth2-proxy namespace."
+    )
+
+
+class ExternalSecretSpec(Model):
+    store_ref: StoreRef = Field(description="The store the External Secrets Operator reads.")
+    refresh_interval: Duration = Field("1h", description="How often the Secret is refreshed.")
+    data: ExternalSecretData = Field(description="Where each secret value is stored.")
+
+
+class ExternalSecretsSecret(SecretBase):
+    source: Literal["external-secrets"] = Field(
+        description="Render an external-secrets.io/v1 ExternalSecret that produces the Secret."
+    )
+    external_secret: ExternalSecretSpec = Field(description="The ExternalSecret to render.")
+
+
+SECRET_KEYS = ("client-secret", "cookie-secret")  # what the oauth2-proxy Deployment always reads
+REDIS_PASSWORD_KEY = "redis-password"  # read (optionally) with a Redis session store
+
+
+def _sealed_key(key: str) -> str:
+    if key not in (*SECRET_KEYS, REDIS_PASSWORD_KEY):
+        raise ValueError("unknown key; the sealed keys are client-secret, cookie-secret and redis-password")
+    return key
+
+
+SealedKey = Annotated[str, AfterValidator(_sealed_key)]
+
+
+class SealedValues(Model):
+    encrypted_data: dict[SealedKey, Annotated[Text, Field(min_length=1)]] = Field(
+        description="kubeseal's output for the keys client-secret and cookie-secret, sealed for "
+        "this Secret's name and namespace."
+    )
+
+    @field_validator("encrypted_data")
+    @classmethod
+    def _both_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = {"client-secret", "cookie-secret"} - set(value)
+        if missing:
+            raise ValueError(
+                f"needs the sealed keys client-secret and cookie-secret (missing {', '.join(sorted(missing))})"
+            )
+        return value
+
+
+class SealedSecretsSecret(SecretBase):
+    source: Literal["sealed-secrets"] = Field(
+        description="Render a bitnami.com/v1alpha1 SealedSecret that produces the Secret."
+    )
+    sealed: SealedValues = Field(description="The SealedSecret's encrypted values.")
+
+
+SecretSource = Annotated[
+    Annotated[ExistingSecret, Tag("existing")]
+    | Annotated[InlineSecret, Tag("inline")]
+    | Annotated[ExternalSecretsSecret, Tag("external-secrets")]
+    | Annotated[SealedSecretsSecret, Tag("sealed-secrets")],
+    discriminator("source", "existing"),
+]
