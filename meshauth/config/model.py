@@ -30,6 +30,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from meshauth.compat import proxycli as oauth2proxy
 from meshauth.compat import proxyflags
 from meshauth.compat.versions import (
     DEFAULT_KUBERNETES,
@@ -67,7 +68,6 @@ from meshauth.config.fieldtypes import (
     major_minor,
 )
 from meshauth.config.presets import PRESETS, PresetError, check_parameters
-from meshauth.rendering.aspects import proxyargs as oauth2proxy
 
 API_VERSION = "meshauth.dev/v1alpha1"
 KIND = "MeshAuthConfig"
