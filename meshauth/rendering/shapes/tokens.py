@@ -45,7 +45,7 @@ def identity_rules(ctx: RenderContext, app: App) -> list[dict[str, Any]]:
         for name, values in sorted(authz.claims.items())
     ]
     groups_claim = ctx.spec.identity.groups_claim_name
-    rules = []
+    rules: list[tuple[list[str], list[dict[str, Any]]]] = []
     if authz.emails:
         rules.append((["*"], [{"key": "request.auth.claims[email]", "values": authz.emails}]))
     if authz.groups:
@@ -54,7 +54,9 @@ def identity_rules(ctx: RenderContext, app: App) -> list[dict[str, Any]]:
     users, machines = bearer.split_principals(ctx.spec, authz.principals)
     if users:
         rules.append((users, []))
-    anyone = [] if machines else [(["*"], [])]  # listing only machines admits only them
+    anyone: list[tuple[list[str], list[dict[str, Any]]]] = (
+        [] if machines else [(["*"], [])]
+    )  # listing only machines admits only them
     return [
         {"principals": principals, "when": required + extra} for principals, extra in rules or anyone
     ] + bearer.machine_rules(ctx.spec, machines)
