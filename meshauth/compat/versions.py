@@ -1,6 +1,6 @@
 """Every version-dependent decision about Istio and Kubernetes, in one place.
 
-The plan asks this module which apiVersion or field name a target version takes; templates never
+The render context and the shapes ask this module which apiVersion or field name a target version takes; templates never
 compare versions. oauth2-proxy's per-release flags live in :mod:`meshauth.compat.proxyflags`.
 Sources: Istio release notes and the istio/api protos (see the design notes).
 """
@@ -23,15 +23,13 @@ DEFAULT_KUBERNETES = "1.30"
 
 @dataclass(frozen=True)
 class IstioFeatures:
-    """What the target Istio minor version serves, as the plan needs it."""
+    """What the target Istio minor version serves, as the shapes need it."""
 
-    version: tuple[int, int]
     security_api: str  # AuthorizationPolicy, RequestAuthentication
     peer_authentication_api: str
     networking_api: str  # Gateway, VirtualService
     include_headers_key: str  # envoyExtAuthzHttp field naming the request headers sent to the check
     headers_to_downstream_on_allow: bool
-    target_refs: bool
     extension_providers: bool = True  # False: the login is an EnvoyFilter (Istio before 1.9)
     service_entry_api: str = "networking.istio.io/v1"
     envoy_filter: EnvoyFilterShape | None = None
@@ -44,7 +42,6 @@ class IstioFeatures:
 def istio_features(version: tuple[int, int]) -> IstioFeatures:
     at_least = version.__ge__
     return IstioFeatures(
-        version=version,
         security_api="security.istio.io/v1" if at_least((1, 17)) else "security.istio.io/v1beta1",
         peer_authentication_api=(
             "security.istio.io/v1" if at_least((1, 22)) else "security.istio.io/v1beta1"
@@ -54,7 +51,6 @@ def istio_features(version: tuple[int, int]) -> IstioFeatures:
             "includeRequestHeadersInCheck" if at_least((1, 10)) else "includeHeadersInCheck"
         ),
         headers_to_downstream_on_allow=at_least((1, 14)),
-        target_refs=at_least(GATEWAY_API_ISTIO),
         extension_providers=at_least(PROVIDER_ISTIO),
         # networking.istio.io/v1alpha3 is served for ServiceEntry in every release; v1 from 1.22
         service_entry_api=("networking.istio.io/v1" if at_least((1, 22)) else "networking.istio.io/v1alpha3"),
@@ -80,7 +76,6 @@ class EnvoyFilterShape:
     ext_authz_filter: str
     ext_authz_type: str
     ext_authz_per_route_type: str
-    downstream_on_allow: bool  # allowed_client_headers_on_success: Envoy 1.17 (Istio 1.9)
 
 
 def envoy_filter_shape(version: tuple[int, int]) -> EnvoyFilterShape:
@@ -97,7 +92,6 @@ def envoy_filter_shape(version: tuple[int, int]) -> EnvoyFilterShape:
         ext_authz_filter="envoy.filters.http.ext_authz",
         ext_authz_type=api + "ExtAuthz",
         ext_authz_per_route_type=api + "ExtAuthzPerRoute",
-        downstream_on_allow=False,
     )
 
 

@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from meshauth.compat import proxycli as oauth2proxy
 from meshauth.compat import proxyflags
 from meshauth.compat.versions import (
     DEFAULT_KUBERNETES,
@@ -57,7 +58,6 @@ from meshauth.config.sessions import (
     WhitelistDomain,
     points_at_rendered_redis,
 )
-from meshauth.rendering.aspects import proxyargs as oauth2proxy
 
 API_VERSION = "meshauth.dev/v1alpha1"
 KIND = "MeshAuthConfig"

@@ -14,7 +14,7 @@ from meshauth.importer.context import Context, match_labels, strings
 from meshauth.importer.sources import ISTIOD_VALUES, Source
 from meshauth.k8s import is_custom_policy, name_of, namespace_of, provider_name, spec_of
 from meshauth.rendering.aspects import proxyargs as oauth2proxy
-from meshauth.rendering.plan import EXT_AUTHZ_HEADERS, PROXY_NAME
+from meshauth.rendering.shapes.oauth2proxy import EXT_AUTHZ_HEADERS, PROXY_NAME
 
 DEFAULT_ROOT = Mesh.model_fields["root_namespace"].default
 DEFAULT_INGRESS = Ingress.model_fields["namespace"].default

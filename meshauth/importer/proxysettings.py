@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from meshauth.compat import proxycli as oauth2proxy
 from meshauth.compat import proxyflags
 from meshauth.importer.context import Context
 from meshauth.importer.flagsources import Flag, flag_value, flag_values
 from meshauth.importer.hardening import use_guards
 from meshauth.importer.proxy import Proxy
 from meshauth.k8s import spec_of
-from meshauth.rendering.aspects import proxyargs as oauth2proxy
 
 _FIXED = {
     "http-address": {"0.0.0.0:4180", ":4180"},

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from meshauth.files.yamltext import dump_document, dump_documents, dump_each, file_name
 from meshauth.findings import Finding
+
+if TYPE_CHECKING:
+    from meshauth.files.tree import WriteReport
 
 MESH_DIR = "mesh"
 KUSTOMIZATION = "kustomization.yaml"
@@ -51,7 +54,7 @@ class Bundle:
         files[self.mesh_file] = self.mesh_config_yaml()
         return files
 
-    def write(self, directory: str | os.PathLike[str], jobs: int = 1) -> WriteReport:  # noqa: F821
+    def write(self, directory: str | os.PathLike[str], jobs: int = 1) -> WriteReport:
         """Write the ``-o DIR`` layout atomically; see :func:`meshauth.files.tree.write_tree`."""
         from meshauth.files.tree import write_tree
 

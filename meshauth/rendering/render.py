@@ -9,7 +9,8 @@ from meshauth.config.load import Source, load_config
 from meshauth.config.model import MeshAuthConfig
 from meshauth.files.yamltext import apply_order
 from meshauth.rendering.bundle import Bundle
-from meshauth.rendering.plan import Planned, plan
+from meshauth.rendering.context import Planned
+from meshauth.rendering.plan import plan
 from meshauth.rendering.templating import render_object
 
 

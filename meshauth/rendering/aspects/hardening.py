@@ -1,7 +1,7 @@
 """How the workloads meshauth renders are locked down: one place for every hardening decision.
 
-The plan (:mod:`meshauth.rendering.plan`) asks this module for the pieces that make a pod hard to abuse and
-hard to take down, for oauth2-proxy, its Redis and the demo workloads alike:
+The shapes (:mod:`meshauth.rendering.shapes`) ask this module for the pieces that make a pod hard
+to abuse and hard to take down, for oauth2-proxy, its Redis and the demo workloads alike:
 
 * who a workload is: a dedicated ServiceAccount without an API token, and the mTLS identity
   (``cluster.local/ns/<namespace>/sa/<account>``) that AuthorizationPolicies name;

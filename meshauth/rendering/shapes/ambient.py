@@ -21,11 +21,11 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from meshauth.compat.versions import GATEWAY_API_GROUP, GATEWAY_API_VERSION
-from meshauth.rendering.context import Planned
+from meshauth.rendering.context import Planned, RenderContext
+from meshauth.rendering.shapes.tokens import identity_rules, request_authentication
 
 if TYPE_CHECKING:
     from meshauth.config.model import App
-    from meshauth.rendering.plan import _Planner
 
 WAYPOINT_CLASS = "istio-waypoint"
 DATAPLANE_LABEL = "istio.io/dataplane-mode"
@@ -35,10 +35,10 @@ WAYPOINT_FOR_LABEL = "istio.io/waypoint-for"
 
 
 class AmbientDataplane:
-    def __init__(self, p: _Planner) -> None:
-        self.p = p
-        self.waypoint = p.spec.mesh.waypoint
-        self.app_namespaces = sorted({app.namespace for app in p.spec.apps if app.namespace})
+    def __init__(self, ctx: RenderContext) -> None:
+        self.ctx = ctx
+        self.waypoint = ctx.spec.mesh.waypoint
+        self.app_namespaces = sorted({app.namespace for app in ctx.spec.apps if app.namespace})
 
     def namespace_labels(self, namespace: str) -> dict[str, str]:
         labels = {DATAPLANE_LABEL: "ambient"}
@@ -52,31 +52,31 @@ class AmbientDataplane:
 
     def shared(self) -> Iterator[Planned]:
         """Per app namespace: its waypoint, and the token check attached to it."""
-        p = self.p
+        ctx = self.ctx
         for namespace in self.app_namespaces:
             yield Planned(
                 "waypoint.yaml.j2",
                 {
                     "api_version": GATEWAY_API_VERSION,
-                    "meta": p.meta(self.waypoint, namespace, **{WAYPOINT_FOR_LABEL: "service"}),
+                    "meta": ctx.meta(self.waypoint, namespace, **{WAYPOINT_FOR_LABEL: "service"}),
                     "gateway_class": WAYPOINT_CLASS,
                 },
             )
-            yield p.request_authentication(
-                f"{p.name}-waypoint-jwt", namespace, attach={"target_refs": [self.waypoint_ref()]}
+            yield request_authentication(
+                ctx, f"{ctx.name}-waypoint-jwt", namespace, attach={"target_refs": [self.waypoint_ref()]}
             )
 
     def app_policies(self, app: App) -> Iterator[Planned]:
         """The app's ALLOW policy, enforced by the waypoint for traffic to the app's Service."""
         assert app.namespace and app.service.name
-        p = self.p
+        ctx = self.ctx
         yield Planned(
             "app-access-policy.yaml.j2",
             {
-                "api_version": p.istio.security_api,
-                "meta": p.meta(f"{p.name}-{app.name}-access", app.namespace),
+                "api_version": ctx.istio.security_api,
+                "meta": ctx.meta(f"{ctx.name}-{app.name}-access", app.namespace),
                 "target_refs": [{"group": "", "kind": "Service", "name": app.service.name}],
-                "rules": p.identity_rules(app),
+                "rules": identity_rules(ctx, app),
                 "public_paths": app.public_paths,
             },
         )

@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from meshauth.rendering.aspects import hardening
-from meshauth.rendering.context import Planned
-
-if TYPE_CHECKING:
-    from meshauth.rendering.plan import _Planner
+from meshauth.rendering.context import Planned, RenderContext
+from meshauth.rendering.shapes.workloads import guards, secret
 
 NAME = "authservice"
 GRPC_PORT = 10003
@@ -34,20 +32,20 @@ IMAGE_USER = 65532  # distroless "nonroot"
 
 
 class AuthServiceAuthorizer:
-    def __init__(self, p: _Planner) -> None:
-        self.p = p
-        self.settings = p.spec.authservice
+    def __init__(self, ctx: RenderContext) -> None:
+        self.ctx = ctx
+        self.settings = ctx.spec.authservice
         self.namespace = self.settings.namespace
 
     def meta(self, name: str = NAME) -> dict[str, Any]:
-        return self.p.meta(name, self.namespace, **{"app.kubernetes.io/name": NAME})
+        return self.ctx.meta(name, self.namespace, **{"app.kubernetes.io/name": NAME})
 
     def objects(self) -> Iterator[Planned]:
-        p, settings = self.p, self.settings
+        ctx, settings = self.ctx, self.settings
         selector = {"app.kubernetes.io/name": NAME}
         image = f"{settings.image}:{settings.version}"
         yield Planned("service-account.yaml.j2", {"meta": self.meta()})
-        yield from p.secret(self.meta(p.spec.secret.name))
+        yield from secret(ctx, self.meta(ctx.spec.secret.name))
         reads_secrets = {
             "checkov.io/skip1": "CKV2_K8S_5=authservice reads its client secret "
             "through the API; the Role is confined to its own namespace"
@@ -91,14 +89,15 @@ class AuthServiceAuthorizer:
                 "uid": IMAGE_USER,
             },
         )
-        gateway_pods, gateway_account = p.gateway_workload()
-        yield from p.guards(
+        gateway_pods, gateway_account = ctx.gateway_workload()
+        yield from guards(
+            ctx,
             NAME,
             self.namespace,
             selector,
             settings.replicas,
-            principals=[hardening.principal(p.spec.ingress.namespace, gateway_account)],
-            peers=hardening.ingress_from(p.spec.ingress.namespace, gateway_pods, GRPC_PORT),
+            principals=[hardening.principal(ctx.spec.ingress.namespace, gateway_account)],
+            peers=hardening.ingress_from(ctx.spec.ingress.namespace, gateway_pods, GRPC_PORT),
         )
 
     def config_json(self) -> str:
@@ -109,7 +108,7 @@ class AuthServiceAuthorizer:
             "log_level": self.settings.log_level,
             "threads": THREADS,
             "allow_unmatched_requests": False,
-            "chains": [chain for host in self.p.spec.hosts() for chain in self.chains(host)],
+            "chains": [chain for host in self.ctx.spec.hosts() for chain in self.chains(host)],
         }
         return json.dumps(config, indent=2, sort_keys=True) + "\n"
 
@@ -126,7 +125,7 @@ class AuthServiceAuthorizer:
         ]
 
     def oidc(self, host: str) -> dict[str, Any]:
-        spec = self.p.spec
+        spec = self.ctx.spec
         identity = spec.identity
         scheme = "https" if spec.tls is not None else "http"
         issuer = str(identity.issuer_url).rstrip("/")
@@ -136,7 +135,7 @@ class AuthServiceAuthorizer:
             "client_id": identity.client_id,
             "client_secret_ref": {"namespace": self.namespace, "name": spec.secret.name},
             "scopes": [s for s in identity.scopes if s != "openid"],  # openid is always sent
-            "cookie_name_prefix": self.p.name,
+            "cookie_name_prefix": self.ctx.name,
             "id_token": {"preamble": "Bearer", "header": "authorization"},
         }
         if self.settings.redis_url:
@@ -144,16 +143,16 @@ class AuthServiceAuthorizer:
         return oidc
 
     def mesh_config(self) -> Planned:
-        p = self.p
+        ctx = self.ctx
         provider = {
-            "name": p.spec.mesh.extension_provider,
+            "name": ctx.spec.mesh.extension_provider,
             "service": f"{NAME}.{self.namespace}.svc.cluster.local",
             "port": GRPC_PORT,
         }
         entry = Planned("extension-provider-grpc.yaml.j2", {"provider": provider})
-        if p.spec.mesh.install == "helm":
+        if ctx.spec.mesh.install == "helm":
             return Planned("mesh-istiod-values.yaml.j2", {"provider": entry})
         return Planned(
             "mesh-istio-operator.yaml.j2",
-            {"meta": p.meta(f"{p.name}-mesh", p.spec.mesh.root_namespace), "provider": entry},
+            {"meta": ctx.meta(f"{ctx.name}-mesh", ctx.spec.mesh.root_namespace), "provider": entry},
         )

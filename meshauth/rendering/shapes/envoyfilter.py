@@ -26,13 +26,13 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from meshauth.findings import Finding
-from meshauth.rendering.aspects import proxyargs as oauth2proxy
-from meshauth.rendering.context import Planned
+from meshauth.rendering.aspects import proxyargs
+from meshauth.rendering.context import Planned, RenderContext
+from meshauth.rendering.shapes.oauth2proxy import EXT_AUTHZ_HEADERS, PROXY_NAME
 
 if TYPE_CHECKING:
     from meshauth.compat.versions import EnvoyFilterShape
     from meshauth.config.model import App, ExternalService
-    from meshauth.rendering.plan import _Planner
 
 CHECK_TIMEOUT = "10s"
 
@@ -42,26 +42,26 @@ def string_patterns(names: list[str]) -> dict[str, Any]:
 
 
 class EnvoyFilterLogin:
-    def __init__(self, p: _Planner) -> None:
-        assert p.istio.envoy_filter is not None
-        self.p = p
-        self.shape: EnvoyFilterShape = p.istio.envoy_filter
+    def __init__(self, ctx: RenderContext) -> None:
+        assert ctx.istio.envoy_filter is not None
+        self.ctx = ctx
+        self.shape: EnvoyFilterShape = ctx.istio.envoy_filter
 
     def objects(self) -> Iterator[Planned]:
-        p, shape = self.p, self.shape
-        ingress = p.spec.ingress
-        snis = [site.all_hosts[0] for site in p.sites()] if p.spec.tls else [None]
+        ctx, shape = self.ctx, self.shape
+        ingress = ctx.spec.ingress
+        snis = [site.all_hosts[0] for site in ctx.sites()] if ctx.spec.tls else [None]
         yield Planned(
             "login-envoy-filter.yaml.j2",
             {
                 "api_version": shape.api_version,
-                "meta": p.meta(f"{p.name}-login", ingress.namespace),
+                "meta": ctx.meta(f"{ctx.name}-login", ingress.namespace),
                 "selector": ingress.selector,
                 "connection_manager": shape.connection_manager,
                 "jwt_filter": shape.jwt_filter,
                 "snis": snis,
                 "ext_authz": self.ext_authz(),
-                "public_routes": [route["name"] for route in map(self.public_route, p.sites()) if route],
+                "public_routes": [route["name"] for route in map(self.public_route, ctx.sites()) if route],
                 "per_route": {
                     shape.ext_authz_filter: {"@type": shape.ext_authz_per_route_type, "disabled": True},
                 },
@@ -70,11 +70,9 @@ class EnvoyFilterLogin:
 
     def ext_authz(self) -> dict[str, Any]:
         """The ext_authz filter, asking oauth2-proxy with the extension provider's headers."""
-        from meshauth.rendering.plan import EXT_AUTHZ_HEADERS, PROXY_NAME
-
         shape = self.shape
-        host = f"{PROXY_NAME}.{self.p.spec.oauth2_proxy.namespace}.svc.cluster.local"
-        port = oauth2proxy.PORT
+        host = f"{PROXY_NAME}.{self.ctx.spec.oauth2_proxy.namespace}.svc.cluster.local"
+        port = proxyargs.PORT
         return {
             "name": shape.ext_authz_filter,
             "typed_config": {
@@ -105,14 +103,14 @@ class EnvoyFilterLogin:
             {"uri": {"prefix": path[:-1]}} if path.endswith("*") else {"uri": {"exact": path}}
             for path in site.public_paths
         ]
-        return {"name": f"{self.p.name}-{site.name}-public", "match": match}
+        return {"name": f"{self.ctx.name}-{site.name}-public", "match": match}
 
     def warnings(self) -> Iterator[Finding]:
-        if self.p.spec.tls is None:
+        if self.ctx.spec.tls is None:
             yield Finding(
                 "config",
                 "warning",
-                f"Istio {self.p.spec.platform.istio_version} has no CUSTOM action: the login is "
+                f"Istio {self.ctx.spec.platform.istio_version} has no CUSTOM action: the login is "
                 "an EnvoyFilter on the gateway, and without tls there is no SNI that limits it to "
                 "the app hosts, so every host this gateway serves goes through the login",
                 path="spec.tls",

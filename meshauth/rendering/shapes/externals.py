@@ -4,31 +4,33 @@ For each entry the gateway gets a ServiceEntry (so it has a cluster for the upst
 DestinationRule that originates TLS with the upstream's name as SNI, and a route for the public
 host (VirtualService or HTTPRoute, as the ingress renders routes) that rewrites the Host header to
 the upstream's name. The login and gateway policies, the Gateway's listeners and the certificates
-cover the public host like an app's (the plan treats both as sites). There is no sidecar in front
-of an external service: who may enter is decided at the gateway (a token for the client id).
+cover the public host like an app's (the plan treats both as sites); the route is the ingress
+shape's, sent to :func:`upstream`. There is no sidecar in front of an external service: who may
+enter is decided at the gateway (a token for the client id).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from meshauth.rendering.context import Planned
+from meshauth.rendering.context import Planned, RenderContext
 
 if TYPE_CHECKING:
     from meshauth.config.model import ExternalService
-    from meshauth.rendering.plan import _Planner
 
 
-def external_service(p: _Planner, service: ExternalService) -> Iterator[Planned]:
+def external_service(ctx: RenderContext, service: ExternalService) -> Iterator[Planned]:
+    """The ServiceEntry for the upstream, and with TLS its DestinationRule (the route is the
+    ingress's, see :func:`upstream`)."""
     upstream = service.upstream
-    namespace = p.spec.ingress.namespace
-    base = f"{p.name}-{service.name}"
+    namespace = ctx.spec.ingress.namespace
+    base = f"{ctx.name}-{service.name}"
     yield Planned(
         "service-entry.yaml.j2",
         {
-            "api_version": p.istio.service_entry_api,
-            "meta": p.meta(base, namespace),
+            "api_version": ctx.istio.service_entry_api,
+            "meta": ctx.meta(base, namespace),
             "host": upstream.host,
             "port": upstream.port,
             "port_name": "https" if upstream.tls else "http",
@@ -39,11 +41,15 @@ def external_service(p: _Planner, service: ExternalService) -> Iterator[Planned]
         yield Planned(
             "destination-rule.yaml.j2",
             {
-                "api_version": p.istio.networking_api,
-                "meta": p.meta(base, namespace),
+                "api_version": ctx.istio.networking_api,
+                "meta": ctx.meta(base, namespace),
                 "host": upstream.host,
                 "port": upstream.port,
                 "sni": upstream.sni or upstream.host,
             },
         )
-    yield p.modes.ingress.external_route(service, {"host": upstream.host, "port": upstream.port})
+
+
+def upstream(service: ExternalService) -> dict[str, Any]:
+    """Where the ingress's route for ``service`` sends its requests (host and port)."""
+    return {"host": service.upstream.host, "port": service.upstream.port}

@@ -20,19 +20,19 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from meshauth.compat.versions import GATEWAY_API_GROUP, GATEWAY_API_VERSION
-from meshauth.rendering.context import Planned
+from meshauth.rendering.context import Planned, RenderContext
+from meshauth.rendering.shapes.cluster import certificates
 
 if TYPE_CHECKING:
     from meshauth.config.model import App, ExternalService
-    from meshauth.rendering.plan import _Planner
 
 HTTP_LISTENER = "http"
 
 
 class GatewayApiIngress:
-    def __init__(self, p: _Planner) -> None:
-        self.p = p
-        self.ingress = p.spec.ingress
+    def __init__(self, ctx: RenderContext) -> None:
+        self.ctx = ctx
+        self.ingress = ctx.spec.ingress
 
     # --- what the plan asks ---------------------------------------------------------------------
 
@@ -44,30 +44,33 @@ class GatewayApiIngress:
         return {"http01": {"gatewayHTTPRoute": {"parentRefs": [parent]}}}, []
 
     def gateway(self) -> Iterator[Planned]:
-        p = self.p
+        ctx = self.ctx
         yield Planned(
             "gatewayapi-gateway.yaml.j2",
             {
                 "api_version": GATEWAY_API_VERSION,
-                "meta": p.meta(self.ingress.gateway, self.ingress.namespace),
+                "meta": ctx.meta(self.ingress.gateway, self.ingress.namespace),
                 "gateway_class": self.ingress.gateway_class,
                 "listeners": self.listeners(),
             },
         )
-        yield from p.certificates()
-        if p.spec.tls is not None and not p.http01:
+        yield from certificates(ctx)
+        if ctx.spec.tls is not None and not ctx.http01:
             yield self.redirect_route()
 
-    def route(self, app: App) -> Iterator[Planned]:
+    def route(self, app: App, public_route: dict[str, Any] | None) -> Iterator[Planned]:
+        """The app's HTTPRoute (the login is a CUSTOM policy here: there is no public route)."""
         assert app.namespace and app.service.name
         yield self.http_route(
-            f"{self.p.name}-{app.name}",
+            f"{self.ctx.name}-{app.name}",
             app.namespace,
             app,
             backend={"name": app.service.name, "port": app.service.port},
         )
 
-    def external_route(self, service: ExternalService, upstream: dict[str, Any]) -> Planned:
+    def external_route(
+        self, service: ExternalService, upstream: dict[str, Any], public_route: dict[str, Any] | None
+    ) -> Planned:
         backend = {
             "group": "networking.istio.io",
             "kind": "Hostname",
@@ -75,7 +78,7 @@ class GatewayApiIngress:
             "port": upstream["port"],
         }
         return self.http_route(
-            f"{self.p.name}-{service.name}",
+            f"{self.ctx.name}-{service.name}",
             self.ingress.namespace,
             service,
             backend=backend,
@@ -92,13 +95,13 @@ class GatewayApiIngress:
 
     def listener_names(self, site: App | ExternalService) -> list[tuple[str, str]]:
         """(listener name, host): one listener per host, named after the host (hosts are unique)."""
-        scheme = "https" if self.p.spec.tls is not None else "http"
+        scheme = "https" if self.ctx.spec.tls is not None else "http"
         return [(f"{scheme}-{host}", host) for host in site.all_hosts]
 
     def listeners(self) -> list[dict[str, Any]]:
-        tls = self.p.spec.tls is not None
+        tls = self.ctx.spec.tls is not None
         listeners = []
-        for site in self.p.sites():
+        for site in self.ctx.sites():
             for name, host in self.listener_names(site):
                 listeners.append(
                     {
@@ -106,7 +109,7 @@ class GatewayApiIngress:
                         "hostname": host,
                         "port": 443 if tls else 80,
                         "protocol": "HTTPS" if tls else "HTTP",
-                        "tls_secret": f"{self.p.name}-{site.name}-tls" if tls else None,
+                        "tls_secret": f"{self.ctx.name}-{site.name}-tls" if tls else None,
                         "namespaces": self.admit(self.route_namespace(site)),
                     }
                 )
@@ -148,7 +151,7 @@ class GatewayApiIngress:
             "http-route.yaml.j2",
             {
                 "api_version": GATEWAY_API_VERSION,
-                "meta": self.p.meta(name, namespace),
+                "meta": self.ctx.meta(name, namespace),
                 "parent_refs": self.parent_refs(site),
                 "hostnames": site.all_hosts,
                 "backend": backend,
@@ -163,8 +166,8 @@ class GatewayApiIngress:
             "https-redirect-route.yaml.j2",
             {
                 "api_version": GATEWAY_API_VERSION,
-                "meta": self.p.meta(f"{self.p.name}-https-redirect", self.ingress.namespace),
+                "meta": self.ctx.meta(f"{self.ctx.name}-https-redirect", self.ingress.namespace),
                 "parent_refs": [parent],
-                "hostnames": self.p.spec.hosts(),
+                "hostnames": self.ctx.spec.hosts(),
             },
         )

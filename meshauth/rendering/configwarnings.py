@@ -1,0 +1,55 @@
+"""Warnings about the config that rendering reports next to the objects (each shape's own, such
+as the EnvoyFilter login's, come from the shape)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from meshauth.compat import proxyflags
+from meshauth.compat.versions import NEWEST_KNOWN_ISTIO
+from meshauth.config.model import Spec
+from meshauth.findings import Finding
+from meshauth.rendering.aspects import hardening, idp, sessions
+
+
+def config_warnings(spec: Spec) -> Iterator[Finding]:
+    """What the config asks for that works, but that an operator should know about."""
+    # MA018 (refresh vs. the ID token's lifetime) is a rule on the objects: meshauth.validation.rules.core.
+    yield from idp.warnings(spec)
+    yield from sessions.warnings(spec)
+    if spec.tls is None:
+        yield Finding(
+            "config",
+            "warning",
+            "no tls: apps are served over plain HTTP, and the login cookie and ID token travel "
+            "unencrypted; use this only for a local test setup",
+            path="spec.tls",
+        )
+    newer = proxyflags.parse_version(spec.oauth2_proxy.version) > proxyflags.parse_version(proxyflags.LATEST)
+    if spec.authorizer == "oauth2-proxy" and newer:  # authservice runs no oauth2-proxy
+        yield Finding(
+            "config",
+            "warning",
+            f"oauth2-proxy {spec.oauth2_proxy.version} is newer than the newest release "
+            f"meshauth knows ({proxyflags.LATEST}); flags are checked against that one",
+            path="spec.oauth2Proxy.version",
+        )
+    if spec.platform.istio > NEWEST_KNOWN_ISTIO:
+        yield Finding(
+            "config",
+            "warning",
+            f"Istio {spec.platform.istio_version} is newer than the newest version meshauth "
+            "knows (1.30); the 1.30 API shapes are used",
+            path="spec.platform.istioVersion",
+        )
+    yield from hardening.findings(spec)
+    if spec.secret.source == "inline":
+        yield Finding(
+            "config",
+            "warning",
+            f"secret.source inline writes the client secret and cookie secret of Secret "
+            f"{spec.oauth2_proxy.namespace}/{spec.secret.name} into the output as plain text: "
+            "anyone who can read the rendered files or the Git repository can log in as any "
+            "user. Use existing, external-secrets or sealed-secrets outside a throwaway setup",
+            path="spec.secret.source",
+        )
