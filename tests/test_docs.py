@@ -127,15 +127,19 @@ def test_relative_links_land(page, target):
         )
 
 
-def test_the_site_lists_every_page_and_nothing_else():
-    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+def nav_pages() -> list[str]:
+    """The pages of mkdocs.yml's nav, in order."""
 
     def pages(nav):
         for entry in nav:
             for value in entry.values():
                 yield from (pages(value) if isinstance(value, list) else [value])
 
-    listed = set(pages(config["nav"]))
+    return list(pages(yaml.safe_load((ROOT / "mkdocs.yml").read_text())["nav"]))
+
+
+def test_the_site_lists_every_page_and_nothing_else():
+    listed = set(nav_pages())
     present = {str(p.relative_to(ROOT / "docs")) for p in (ROOT / "docs").rglob("*.md")}
     pending = {str(p.relative_to(ROOT / "docs")) for p in PENDING}
     assert present <= listed, f"add these pages to the nav in mkdocs.yml: {sorted(present - listed)}"
@@ -252,13 +256,19 @@ def test_readme_is_a_front_door():
     assert len((ROOT / "README.md").read_text().splitlines()) <= 200
 
 
+def index_pages() -> list[str]:
+    """The pages docs/README.md links, in the order it first links them."""
+    targets = _LINK.findall((ROOT / "docs" / "README.md").read_text(encoding="utf-8"))
+    return list(dict.fromkeys(target.partition("#")[0] for target in targets))
+
+
 def test_the_index_links_every_page():
-    index = ROOT / "docs" / "README.md"
-    linked = {
-        (index.parent / target.partition("#")[0]).resolve() for target in _LINK.findall(index.read_text())
-    }
-    pages = {p.resolve() for p in (ROOT / "docs").rglob("*.md")} - {index.resolve()}
-    assert sorted(str(p.relative_to(ROOT)) for p in pages - linked) == []
+    pages = {str(p.relative_to(ROOT / "docs")) for p in (ROOT / "docs").rglob("*.md")} - {"README.md"}
+    assert sorted(pages - set(index_pages())) == []
+
+
+def test_the_site_nav_follows_the_index():
+    assert nav_pages() == ["README.md", *index_pages()]
 
 
 def test_readme_opens_with_the_two_commands():
