@@ -60,10 +60,10 @@ def test_config_examples_render_and_validate(where, block):
     assert [str(f) for f in findings if f.severity == "error"] == []
 
 
-def test_there_is_a_config_example_per_provider_page_and_recipe():
+def test_there_is_a_config_example_per_provider_and_for_single_sign_on():
     pages = [
         *sorted((ROOT / "docs" / "presets").glob("*.md")),
-        ROOT / "docs" / "recipes" / "multi-app-sso.md",
+        ROOT / "docs" / "identity.md",
     ]
     for page in pages:
         assert any("kind: MeshAuthConfig" in b for b in blocks(page, "yaml")), page.name
@@ -285,7 +285,7 @@ def test_readme_links_into_every_section_of_the_docs():
         "docs/troubleshooting.md",
         "docs/migration.md",
         "docs/presets/google.md",
-        "docs/recipes/argocd.md",
+        "docs/gitops.md",
         "docs/usage.md",
         "docs/development.md",
     ):
