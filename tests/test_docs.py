@@ -60,10 +60,13 @@ def test_config_examples_render_and_validate(where, block):
     assert [str(f) for f in findings if f.severity == "error"] == []
 
 
-def test_there_is_a_config_example_per_recipe():
-    for name in ("google", "keycloak", "entra-id", "dex", "multi-app-sso"):
-        page = ROOT / "docs" / "recipes" / f"{name}.md"
-        assert any("kind: MeshAuthConfig" in b for b in blocks(page, "yaml")), name
+def test_there_is_a_config_example_per_provider_and_for_single_sign_on():
+    pages = [
+        *sorted((ROOT / "docs" / "presets").glob("*.md")),
+        ROOT / "docs" / "identity.md",
+    ]
+    for page in pages:
+        assert any("kind: MeshAuthConfig" in b for b in blocks(page, "yaml")), page.name
 
 
 def test_gitops_objects_match_the_upstream_crds():
@@ -124,22 +127,148 @@ def test_relative_links_land(page, target):
         )
 
 
-def test_the_site_lists_every_page_and_nothing_else():
-    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+def nav_pages() -> list[str]:
+    """The pages of mkdocs.yml's nav, in order."""
 
     def pages(nav):
         for entry in nav:
             for value in entry.values():
                 yield from (pages(value) if isinstance(value, list) else [value])
 
-    listed = set(pages(config["nav"]))
+    return list(pages(yaml.safe_load((ROOT / "mkdocs.yml").read_text())["nav"]))
+
+
+def test_the_site_lists_every_page_and_nothing_else():
+    listed = set(nav_pages())
     present = {str(p.relative_to(ROOT / "docs")) for p in (ROOT / "docs").rglob("*.md")}
     pending = {str(p.relative_to(ROOT / "docs")) for p in PENDING}
     assert present <= listed, f"add these pages to the nav in mkdocs.yml: {sorted(present - listed)}"
     assert listed - present <= pending, f"mkdocs.yml lists missing pages: {sorted(listed - present)}"
 
 
+# --- each thing said once ---------------------------------------------------------------------------
+
+_HEADING = re.compile(r"^#{1,6} ")
+_ITEM = re.compile(r"^\s*(?:[-*+]|\d+\.) ")
+_TABLE_SEPARATOR = re.compile(r"^\|[\s:|-]+\|$")
+
+
+def sections(page: Path) -> list[tuple[str, list[str]]]:
+    """(heading, lines) for the text under each heading, code blocks left out."""
+    found: list[tuple[str, list[str]]] = [("(top)", [])]
+    for line in _FENCE.sub("", page.read_text(encoding="utf-8")).splitlines():
+        if _HEADING.match(line):
+            found.append((line.strip(), []))
+        else:
+            found[-1][1].append(line.rstrip())
+    return found
+
+
+def statements(lines: list[str]) -> list[str]:
+    """The units a reader sees: paragraphs, list items (with their continuation lines) and table
+    rows (not a table's header or separator), each with its whitespace collapsed."""
+    units: list[str] = []
+    current: list[str] = []
+
+    def close() -> None:
+        if current:
+            units.append(" ".join(" ".join(current).split()))
+            current.clear()
+
+    for i, line in enumerate(lines):
+        following = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        if not line.strip():
+            close()
+        elif line.lstrip().startswith("|"):
+            close()
+            if not _TABLE_SEPARATOR.match(line.strip()) and not _TABLE_SEPARATOR.match(following):
+                units.append(" ".join(line.split()))
+        elif _ITEM.match(line):
+            close()
+            current.append(line.strip())
+        else:
+            current.append(line.strip())
+    close()
+    return units
+
+
+# Tables whose first column names a thing (a key, an object, a preset): a name said twice in one
+# section is said twice, even when the rest of its row differs.
+_KEY_COLUMNS = {"key", "object", "preset", "config", "`source`", "flag", "field", "rule"}
+
+
+def table_keys(lines: list[str]) -> list[str]:
+    """The first cells of the rows of key tables (not the header or separator)."""
+    keys: list[str] = []
+    keyed = False
+    for i, line in enumerate(lines):
+        following = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        row = line.strip()
+        if not row.startswith("|") or _TABLE_SEPARATOR.match(row):
+            continue
+        cell = row.strip("|").split("|", 1)[0].strip()
+        if _TABLE_SEPARATOR.match(following):
+            keyed = cell in _KEY_COLUMNS
+        elif keyed and cell:
+            keys.append(cell)
+    return keys
+
+
+def repeats(units: list[str]) -> list[str]:
+    seen: set[str] = set()
+    return [u for u in units if u in seen or seen.add(u)]  # type: ignore[func-returns-value]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
+def test_no_section_says_a_thing_twice(page):
+    problems = [
+        f"{heading}: {unit}"
+        for heading, lines in sections(page)
+        for unit in repeats(statements(lines)) + repeats(table_keys(lines))
+    ]
+    assert problems == [], f"{page.relative_to(ROOT)} repeats itself"
+
+
+def test_the_repeat_check_sees_rows_items_and_lines():
+    lines = [
+        "| key | default |",
+        "| --- | --- |",
+        "| `a` | 1 |",
+        "| `a` | 2 |",
+        "",
+        "- an item that",
+        "  goes on",
+        "- an item that",
+        "  goes on",
+        "",
+        "A paragraph.",
+        "",
+        "A paragraph.",
+    ]
+    assert repeats(statements(lines)) == ["- an item that goes on", "A paragraph."]
+    assert repeats(table_keys(lines)) == ["`a`"]
+
+
 # --- the README ------------------------------------------------------------------------------------
+
+
+def test_readme_is_a_front_door():
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 200
+
+
+def index_pages() -> list[str]:
+    """The pages docs/README.md links, in the order it first links them."""
+    targets = _LINK.findall((ROOT / "docs" / "README.md").read_text(encoding="utf-8"))
+    return list(dict.fromkeys(target.partition("#")[0] for target in targets))
+
+
+def test_the_index_links_every_page():
+    pages = {str(p.relative_to(ROOT / "docs")) for p in (ROOT / "docs").rglob("*.md")} - {"README.md"}
+    assert sorted(pages - set(index_pages())) == []
+
+
+def test_the_site_nav_follows_the_index():
+    assert nav_pages() == ["README.md", *index_pages()]
 
 
 def test_readme_opens_with_the_two_commands():
@@ -155,8 +284,10 @@ def test_readme_links_into_every_section_of_the_docs():
         "docs/reference.md",
         "docs/troubleshooting.md",
         "docs/migration.md",
-        "docs/recipes/google.md",
-        "docs/recipes/argocd.md",
+        "docs/presets/google.md",
+        "docs/gitops.md",
+        "docs/usage.md",
+        "docs/development.md",
     ):
         assert f"]({page}" in text, page
 

@@ -110,11 +110,11 @@ def test_usage_errors_exit_2(tmp_path, args):
     assert "usage:" in result.stderr
 
 
-def test_the_readme_ci_snippets_are_yaml_that_run_meshauth_check():
+def test_the_documented_ci_snippets_are_yaml_that_run_meshauth_check():
     from conftest import ROOT
 
-    text = (ROOT / "README.md").read_text()
-    section = text.split("## GitOps:", 1)[1].split("\n## ", 1)[0]
+    text = (ROOT / "docs" / "gitops.md").read_text()
+    section = text.split("### In CI", 1)[1].split("\n## ", 1)[0]
     blocks = [b.split("```", 1)[0] for b in section.split("```yaml\n")[1:]]
     assert len(blocks) == 2
     github, gitlab = (yaml.safe_load(b) for b in blocks)
