@@ -173,9 +173,9 @@ def _variable(text: str) -> tuple[str, str]:
 
 
 def _yaml_mapping(text: str) -> Any:
-    import yaml
+    from meshauth.files.yamlread import load_yaml
 
-    return yaml.safe_load(text)
+    return load_yaml(text)
 
 
 def _seconds(text: str) -> float:

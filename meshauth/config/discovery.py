@@ -32,6 +32,7 @@ import yaml
 
 from meshauth.config.presets import PRESETS
 from meshauth.errors import ConfigError, DiscoveryError, Problem
+from meshauth.files.yamlread import SafeLoader, load_yaml
 
 WELL_KNOWN = "/.well-known/openid-configuration"
 MAX_BYTES = 1 << 20
@@ -239,7 +240,7 @@ def merged_identity(existing: Any, discovery: Discovery) -> dict[str, Any]:
 def write_identity(config: str | os.PathLike[str], discovery: Discovery) -> None:
     """Merge ``discovery`` into ``config``'s ``spec.identity``, keeping the rest of the file."""
     path = Path(config)
-    from meshauth.config.load import read_yaml_documents  # reads with meshauth's error reporting
+    from meshauth.files.yamlread import read_yaml_documents  # reads with meshauth's error reporting
 
     documents = read_yaml_documents(path)
     if (
@@ -253,7 +254,7 @@ def write_identity(config: str | os.PathLike[str], discovery: Discovery) -> None
     identity = merged_identity(data["spec"].get("identity"), discovery)
     new_text = _replace_identity(text, identity, str(path))
     expected = {**data, "spec": {**data["spec"], "identity": identity}}
-    if yaml.safe_load(new_text) != expected:  # the edit must change spec.identity and nothing else
+    if load_yaml(new_text) != expected:  # the edit must change spec.identity and nothing else
         raise AssertionError(f"meshauth bug: merging spec.identity into {path} changed more")
     _check_loads(expected, path)
     _write_atomically(path, new_text)
@@ -278,7 +279,7 @@ def _check_loads(data: dict[str, Any], path: Path) -> None:
 
 def _replace_identity(text: str, identity: dict[str, Any], label: str) -> str:
     newline = "\r\n" if "\r\n" in text else "\n"
-    root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    root = yaml.compose(text, Loader=SafeLoader)
     spec = _value(root, "spec")
     if not isinstance(spec, yaml.MappingNode) or spec.flow_style or not spec.value:
         raise ConfigError(Problem("spec is not a block mapping; paste the printed block by hand", file=label))

@@ -11,36 +11,17 @@ import copy
 import difflib
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any, Union
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from meshauth.config.base import At
 from meshauth.config.model import MeshAuthConfig
 from meshauth.config.secrets import REVEAL_SECRETS
 from meshauth.errors import ConfigError, Problem
+from meshauth.files.yamlread import read_yaml_documents
 
 Source = Union[str, "os.PathLike[str]", Mapping[str, Any], MeshAuthConfig]
-_BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _Loader(_BASE):  # type: ignore[misc,valid-type]
-    """Safe YAML loading that refuses duplicate keys (YAML would silently keep the last one)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            if not isinstance(key, (str, int, float, bool)):
-                continue  # unhashable keys are refused by the config model anyway
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
 
 
 def load_config(
@@ -84,15 +65,6 @@ def merge(base: Any, overlay: Any) -> Any:
     return merged
 
 
-def read_yaml_documents(path: str | os.PathLike[str]) -> list[Any]:
-    """All documents of a YAML file; ConfigError naming the file and line on any problem."""
-    text = _read_text(path)
-    try:
-        return [doc for doc in yaml.load_all(text, Loader=_Loader) if doc is not None]
-    except yaml.YAMLError as error:
-        raise ConfigError(Problem(_yaml_problem(error), file=str(path))) from None
-
-
 # --- internals -------------------------------------------------------------------------------------
 
 
@@ -108,26 +80,6 @@ def _layer(source: Any, label: str) -> tuple[str, Any]:
     if len(docs) != 1 or not isinstance(docs[0], dict):
         raise ConfigError(Problem("must hold exactly one YAML mapping (a MeshAuthConfig)", file=str(source)))
     return str(source), docs[0]
-
-
-def _read_text(path: str | os.PathLike[str]) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(Problem("no such file", file=str(path))) from None
-    except IsADirectoryError:
-        raise ConfigError(Problem("is a directory, not a file", file=str(path))) from None
-    except UnicodeDecodeError:
-        raise ConfigError(Problem("is not UTF-8 text", file=str(path))) from None
-    except OSError as error:
-        raise ConfigError(Problem(f"cannot be read ({error.strerror})", file=str(path))) from None
-
-
-def _yaml_problem(error: yaml.YAMLError) -> str:
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or "is not valid YAML"
-    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-    return f"{where}invalid YAML: {problem}"
 
 
 def _allow_plaintext(data: Any) -> None:

@@ -12,7 +12,7 @@ every form Istio is configured with:
 Documents of ``kind: List`` (what ``kubectl get -o yaml`` prints) are unpacked into their items.
 
 ``meshauth import`` reads hand-written manifests too, from files and from the heredocs of shell
-scripts, and names the line each object starts on: :func:`yaml_documents` reads YAML text with the
+scripts, and names the line each object starts on: :func:`~meshauth.files.yamlread.yaml_documents` reads YAML text with the
 line of every document, and :func:`is_object` tells a Kubernetes object from other documents.
 """
 
@@ -27,8 +27,8 @@ from typing import Any, Union
 
 import yaml
 
-from meshauth.config.load import read_yaml_documents
 from meshauth.errors import ConfigError, Problem
+from meshauth.files.yamlread import load_yaml, read_yaml_documents
 
 PathLike = Union[str, "os.PathLike[str]"]
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -117,19 +117,6 @@ def is_object(document: Any) -> bool:
     return isinstance(document, Mapping) and "apiVersion" in document and "kind" in document
 
 
-def yaml_documents(text: str) -> Iterator[tuple[int, Any]]:
-    """Every document of ``text`` with the line it starts on (0-based), as ``yaml.safe_load_all``
-    reads them; ``yaml.YAMLError`` (its ``problem_mark`` says where) when the text is not YAML."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is not None:  # check_node() said there is one
-                yield node.start_mark.line, loader.construct_document(node)
-    finally:
-        loader.dispose()
-
-
 # --- internals -------------------------------------------------------------------------------------
 
 
@@ -140,7 +127,7 @@ def _config_map_source(document: Mapping[str, Any], file: str) -> MeshSource | N
     if not (name == "istio" or name.startswith("istio-")) or not isinstance(text, str):
         return None
     try:
-        config = yaml.safe_load(text)
+        config = load_yaml(text)
     except yaml.YAMLError:
         raise ConfigError(
             Problem("data.mesh is not valid YAML; istiod cannot read this mesh config", file=file)

@@ -10,6 +10,7 @@ import yaml
 
 from meshauth.compat.versions import NEWEST_KNOWN_ISTIO
 from meshauth.config.model import Ingress, Mesh
+from meshauth.files.yamlread import load_yaml
 from meshauth.importer.context import Context, match_labels, strings
 from meshauth.importer.sources import ISTIOD_VALUES, Source
 from meshauth.k8s import is_custom_policy, name_of, namespace_of, provider_name, spec_of
@@ -75,7 +76,7 @@ def mesh_holders(ctx: Context) -> Iterator[tuple[Source, dict[str, Any]]]:
         text = (source.obj.get("data") or {}).get("mesh")
         if name_of(source.obj).startswith("istio") and isinstance(text, str):
             try:
-                mesh = yaml.safe_load(text)
+                mesh = load_yaml(text)
             except yaml.YAMLError:
                 ctx.warn("data.mesh is not valid YAML; not read", source)
                 continue

@@ -20,7 +20,8 @@ from typing import Any
 
 import yaml
 
-from meshauth.files.manifests import is_object, yaml_documents
+from meshauth.files.manifests import is_object
+from meshauth.files.yamlread import yaml_documents
 from meshauth.findings import Finding
 
 ISTIOD_VALUES = "IstiodValues"  # pseudo kind for istiod chart values (no apiVersion/kind of their own)

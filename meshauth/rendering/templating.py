@@ -19,8 +19,9 @@ import jinja2
 import yaml
 
 from meshauth._util.resources import data_dir
+from meshauth.files.yamlread import SafeLoader
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_LOADER = SafeLoader
 # Characters YAML does not allow raw in a stream, and the ones YAML 1.1 reads as line breaks even
 # inside quotes (NEL, U+2028, U+2029) or as a byte-order mark: escape them as \\u / \\U.
 _NOT_YAML_PRINTABLE = re.compile(
