@@ -12,7 +12,7 @@ import difflib
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Union, cast
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -26,10 +26,12 @@ Source = Union[str, "os.PathLike[str]", Mapping[str, Any], MeshAuthConfig]
 _BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+# _BASE is picked at run time (the C loader when libyaml is built in); mypy cannot check a base class
+# held in a variable, hence the ignore.
 class _Loader(_BASE):  # type: ignore[misc,valid-type]
     """Safe YAML loading that refuses duplicate keys (YAML would silently keep the last one)."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
@@ -40,7 +42,8 @@ class _Loader(_BASE):  # type: ignore[misc,valid-type]
                     None, None, f"duplicate key {key!r}", key_node.start_mark
                 )
             seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+        # The base is yaml's SafeLoader (or its C twin, which has no type information).
+        return cast("dict[Any, Any]", super().construct_mapping(node, deep=deep))
 
 
 def load_config(
@@ -227,7 +230,7 @@ def _format_path(loc: Sequence[Any]) -> str:
 
 def _origin(loc: Sequence[Any], layers: Sequence[tuple[str, Any]]) -> str:
     """The last file (overlays win) that sets the value at ``loc``; the base file otherwise."""
-    for label, data in reversed(layers):
+    for label, data in layers[::-1]:
         node = data
         for part in loc:
             if isinstance(node, dict) and part in node:
