@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from meshauth.authz import matcher as authz
 from meshauth.authz import requests as authz_eval
@@ -151,7 +151,7 @@ class MeshView:
             destination,
         )
 
-    def stop(self, allowed: bool, status: int, by: str, reason: str, dest: str | None = None):
+    def stop(self, allowed: bool, status: int, by: str, reason: str, dest: str | None = None) -> NoReturn:
         raise _Done(self.done(allowed, status, by, reason, dest))
 
     def done(self, allowed: bool, status: int, by: str, reason: str, dest: str | None) -> Decision:

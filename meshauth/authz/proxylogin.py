@@ -17,14 +17,16 @@ def proxy_args(deployment: Mapping[str, Any]) -> dict[str, list[str]]:
 
 
 def first_arg(args: Mapping[str, list[str]], name: str) -> str | None:
-    return (args.get(name) or [None])[0]
+    values = args.get(name)
+    return values[0] if values else None
 
 
 def login_refusal(token: Mapping[str, Any], args: Mapping[str, list[str]]) -> str | None:
     """Why oauth2-proxy would refuse this login (403/500), or None; from its flags."""
     if token.get("iss") != first_arg(args, "oidc-issuer-url"):
         return "the ID token's issuer is not --oidc-issuer-url"
-    audiences = token.get("aud") if isinstance(token.get("aud"), list) else [token.get("aud")]
+    aud = token.get("aud")
+    audiences: list[Any] = aud if isinstance(aud, list) else [aud]
     if not {first_arg(args, "client-id"), *args.get("oidc-extra-audience", [])} & set(audiences):
         return "the ID token's audience is not the client id (or --oidc-extra-audience)"
     if (
@@ -37,7 +39,8 @@ def login_refusal(token: Mapping[str, Any], args: Mapping[str, list[str]]) -> st
     if isinstance(email, str) and not any(_email_in(email, d) for d in domains):
         return f"--email-domain does not admit {email.rsplit('@', 1)[-1]}"
     groups = args.get("allowed-group")
-    user_groups = token.get("groups") if isinstance(token.get("groups"), list) else []
+    groups_claim = token.get("groups")
+    user_groups: list[Any] = groups_claim if isinstance(groups_claim, list) else []
     if groups and not set(groups) & set(user_groups):
         return "--allowed-group: the user is in none of the allowed groups"
     return None

@@ -18,7 +18,7 @@ def add_command(
     check: Check | None = None,
 ) -> argparse.ArgumentParser:
     """Add the subcommand ``name``; ``check`` returns a usage error that argparse cannot see, if any."""
-    command = commands.add_parser(name, help=help, description=help)
+    command: argparse.ArgumentParser = commands.add_parser(name, help=help, description=help)
     command.set_defaults(run=run, check=check)
     return command
 

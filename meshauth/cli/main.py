@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from meshauth.cli import access, authoring, gitops, rendering
 from meshauth.cli.output import EXIT_INVALID, EXIT_OK, report_error
@@ -25,7 +25,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         parser.error(problem)
     try:
-        return args.run(args)
+        run: Callable[[argparse.Namespace], int] = args.run  # set by add_command
+        return run(args)
     except MeshAuthError as error:
         report_error(error, getattr(args, "output", "text"))
         return EXIT_INVALID

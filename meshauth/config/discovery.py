@@ -24,8 +24,9 @@ import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from http.client import HTTPMessage
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 import yaml
@@ -129,7 +130,15 @@ class _NoDowngrade(urllib.request.HTTPRedirectHandler):
     def __init__(self, insecure: bool) -> None:
         self.insecure = insecure
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         if urlsplit(newurl).scheme != "https" and not self.insecure:
             raise DiscoveryError(
                 Problem(
@@ -149,7 +158,7 @@ def _fetch(url: str, insecure: bool, timeout: float) -> bytes:
     )
     try:
         with opener.open(request, timeout=timeout) as response:
-            body = response.read(MAX_BYTES + 1)
+            body: bytes = response.read(MAX_BYTES + 1)
     except urllib.error.HTTPError as error:
         raise DiscoveryError(
             Problem(
@@ -309,7 +318,7 @@ def _value(node: Any, key: str) -> Any:
     return next((v for k, v in node.value if getattr(k, "value", None) == key), None)
 
 
-def _content_end(node: Any) -> int:
+def _content_end(node: yaml.Node) -> int:
     """Where a node's own text ends (a block collection's end mark would swallow the comments
     and blank lines that follow it)."""
     if isinstance(node, yaml.MappingNode) and not node.flow_style and node.value:

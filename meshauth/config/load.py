@@ -179,7 +179,7 @@ def _format_path(loc: Sequence[Any]) -> str:
 
 def _origin(loc: Sequence[Any], layers: Sequence[tuple[str, Any]]) -> str:
     """The last file (overlays win) that sets the value at ``loc``; the base file otherwise."""
-    for label, data in reversed(layers):
+    for label, data in layers[::-1]:
         node = data
         for part in loc:
             if isinstance(node, dict) and part in node:

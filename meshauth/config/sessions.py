@@ -120,7 +120,7 @@ class RedisSessionStore(Model):
 
     @model_validator(mode="after")
     def _no_password_in_urls(self) -> RedisSessionStore:
-        located = [(("url",), self.url)]
+        located: list[tuple[tuple[str | int, ...], str | None]] = [(("url",), self.url)]
         located += [
             (("sentinel", "urls", i), u) for i, u in enumerate(self.sentinel.urls if self.sentinel else [])
         ]

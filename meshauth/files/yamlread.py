@@ -20,6 +20,8 @@ from meshauth.errors import ConfigError, Problem
 SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+# SafeLoader is picked at run time (the C loader when libyaml is built in); mypy cannot check a base
+# class held in a variable, hence the ignore.
 class StrictLoader(SafeLoader):  # type: ignore[misc,valid-type]
     """Safe YAML loading that refuses duplicate keys (YAML would silently keep the last one)."""
 

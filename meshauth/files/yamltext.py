@@ -8,7 +8,7 @@ same bytes, whatever order their keys were built in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import yaml
@@ -54,6 +54,8 @@ KIND_ORDER = (
 _KIND_RANK = {kind: rank for rank, kind in enumerate(KIND_ORDER)}
 
 
+# _DUMPER_BASE is picked at run time (the C dumper when libyaml is built in); mypy cannot check a
+# base class held in a variable, hence the ignore.
 class _Dumper(_DUMPER_BASE):  # type: ignore[misc,valid-type]
     def ignore_aliases(self, data: Any) -> bool:
         return True
@@ -77,7 +79,7 @@ def canonical(value: Any, top: bool = False) -> Any:
     return value
 
 
-def _key_order(top: bool):
+def _key_order(top: bool) -> Callable[[Any], tuple[int, str]]:
     def rank(key: Any) -> tuple[int, str]:
         text = str(key)
         if top and text in _TOP_LEVEL_ORDER:

@@ -83,7 +83,7 @@ def mesh_holders(ctx: Context) -> Iterator[tuple[Source, dict[str, Any]]]:
             yield source, {"meshConfig": mesh if isinstance(mesh, dict) else {}}
 
 
-def _providers(ctx: Context):
+def _providers(ctx: Context) -> Iterator[tuple[Source, dict[str, Any]]]:
     for source, holder in mesh_holders(ctx):
         ctx.use(source)
         mesh_config = holder.get("meshConfig") or {}
@@ -337,7 +337,7 @@ def _guess_istio(ctx: Context) -> str:
     return "1.9"
 
 
-def _providers_quiet(ctx: Context):
+def _providers_quiet(ctx: Context) -> Iterator[tuple[Source, dict[str, Any]]]:
     for source, holder in mesh_holders(ctx):
         for provider in (holder.get("meshConfig") or {}).get("extensionProviders") or []:
             if isinstance(provider, dict):

@@ -271,7 +271,7 @@ class Facts:
         return self._applied[key]
 
     def _policies(self, action: str, workload: Workload) -> list[tuple[Mapping[str, Any], Tri]]:
-        found = []
+        found: list[tuple[Mapping[str, Any], Tri]] = []
         scopes = dict.fromkeys((workload.namespace, self.root_namespace))
         for policy in (p for ns in scopes for p in self._policies_by_namespace.get(ns, ())):
             if str((policy.get("spec") or {}).get("action") or "ALLOW") != action:

@@ -83,7 +83,9 @@ def _excluded(facts: Facts, policy: Mapping[str, Any]) -> Iterator[tuple[str, st
             hosts = hosts or ([] if op.get("hosts") else routed_hosts(facts)) or [ANY_HOST]
             for pattern in op.get("notPaths") or []:
                 path = probe_path(str(pattern))
-                for host in hosts if path else ():
+                if not path:
+                    continue
+                for host in hosts:
                     if (host, path) not in seen:
                         seen.add((host, path))
                         yield host, path, str(pattern)

@@ -16,9 +16,9 @@ def available_in_target_versions(facts: Facts) -> Iterator[Hit]:
         if message:
             yield obj, "apiVersion", message
             continue
-        for field, since in versions.ISTIO_FIELD_SINCE.items():
-            if field[0] == kind and field[1] in (obj.get("spec") or {}) and _older(facts, since):
-                yield obj, f"spec.{field[1]}", _too_old(facts, f"spec.{field[1]}", since)
+        for (field_kind, spec_field), since in versions.ISTIO_FIELD_SINCE.items():
+            if field_kind == kind and spec_field in (obj.get("spec") or {}) and _older(facts, since):
+                yield obj, f"spec.{spec_field}", _too_old(facts, f"spec.{spec_field}", since)
     for provider in facts.providers:
         http = provider.http or {}
         for field, since in versions.EXT_AUTHZ_FIELD_SINCE.items():

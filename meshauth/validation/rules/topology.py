@@ -148,7 +148,13 @@ def route_not_admitted(facts: Facts) -> Iterator[Hit]:
                 yield route, f"spec.parentRefs[{index}]", problem + "; the route is not attached"
 
 
-def _listener_problem(gateway, section, route, spec, namespaces) -> str | None:
+def _listener_problem(
+    gateway: Mapping[str, Any],
+    section: str,
+    route: Mapping[str, Any],
+    spec: Mapping[str, Any],
+    namespaces: Mapping[str, Mapping[str, str]],
+) -> str | None:
     listener = next((x for x in gateway["spec"].get("listeners") or [] if x.get("name") == section), None)
     if listener is None:
         return f"Gateway {gateway['metadata']['name']} has no listener {section}"

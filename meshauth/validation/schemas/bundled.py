@@ -60,7 +60,8 @@ def _registry() -> Any:
     from referencing import Registry, Resource
 
     resources = [Resource.from_contents(schema) for schema in _schemas().values()]
-    return Registry().with_resources((r.id(), r) for r in resources if r.id())
+    identified = [(r.id(), r) for r in resources]
+    return Registry().with_resources((uri, r) for uri, r in identified if uri)
 
 
 @cache

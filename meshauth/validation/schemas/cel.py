@@ -73,6 +73,7 @@ def evaluate(rule: str, value: Any) -> Any:
     if program is None:
         return None
     engine = _engine()
+    assert engine is not None  # _compile gave a program, so the engine is installed
     try:
         result = program.execute(engine.Context(variables={"self": value}, functions=FUNCTIONS))
     except KeyError as error:  # a field the rule reads without has(): the API server rejects it too

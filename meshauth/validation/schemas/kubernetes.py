@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from meshauth.compat.versions import kubernetes_versions
 from meshauth.validation.schemas.compiled import FastValidator
@@ -76,4 +76,6 @@ def core_validator(kubernetes_version: str, api_version: str, kind: str) -> Any:
 
 @cache
 def _definitions(root: Path) -> dict[str, Any]:
-    return json.loads((root / "_definitions.json").read_text(encoding="utf-8")).get("$defs", {})
+    document = json.loads((root / "_definitions.json").read_text(encoding="utf-8"))
+    # The bundled file is a JSON Schema document: its $defs map definition names to schemas.
+    return cast("dict[str, Any]", document.get("$defs", {}))

@@ -210,7 +210,8 @@ def _k8s_validator() -> Any:
     keywords = {kw: _nullable_aware(kw, fn) for kw, fn in Draft4Validator.VALIDATORS.items()}
     keywords["x-kubernetes-int-or-string"] = _int_or_string
     keywords["x-kubernetes-list-type"] = _list_type
-    return jsonschema.validators.extend(Draft4Validator, validators=keywords)
+    # jsonschema's extend() carries no annotations.
+    return jsonschema.validators.extend(Draft4Validator, validators=keywords)  # type: ignore[no-untyped-call]
 
 
 def _nullable_aware(keyword: str, check: Any) -> Any:
