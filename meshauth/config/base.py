@@ -6,6 +6,7 @@ on these; :mod:`meshauth.config.model` puts the sections together into the whole
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator
@@ -46,7 +47,7 @@ def discriminator(field: str, default: str) -> Discriminator:
     return Discriminator(pick)
 
 
-def unique(located: list[tuple[tuple[str | int, ...], str]], message: str) -> None:
+def unique(located: Sequence[tuple[tuple[str | int, ...], str]], message: str) -> None:
     """Raise :class:`At` at the second place a value occurs; ``message`` formats the value."""
     seen: set[str] = set()
     for path, value in located:

@@ -247,18 +247,16 @@ class Spec(Model):
     @model_validator(mode="after")
     def _redis_password_is_read(self) -> Spec:
         secret, store = self.secret, self.oauth2_proxy.session_store
-        given = {
-            "inline": lambda: (("inline", "redisPassword"), secret.inline.redis_password),
-            "external-secrets": lambda: (
-                ("externalSecret", "data", "redisPassword"),
-                secret.external_secret.data.redis_password,
-            ),
-            "sealed-secrets": lambda: (
-                ("sealed", "encryptedData", REDIS_PASSWORD_KEY),
-                secret.sealed.encrypted_data.get(REDIS_PASSWORD_KEY),
-            ),
-        }.get(secret.source, lambda: ((), None))()
-        path, value = given
+        path: tuple[str, ...] = ()
+        value: object = None
+        if isinstance(secret, InlineSecret):
+            path, value = ("inline", "redisPassword"), secret.inline.redis_password
+        elif isinstance(secret, ExternalSecretsSecret):
+            path = ("externalSecret", "data", "redisPassword")
+            value = secret.external_secret.data.redis_password
+        elif isinstance(secret, SealedSecretsSecret):
+            path = ("sealed", "encryptedData", REDIS_PASSWORD_KEY)
+            value = secret.sealed.encrypted_data.get(REDIS_PASSWORD_KEY)
         if value is not None and (store.type != "redis" or store.deploy):
             raise At(
                 ("secret", *path),

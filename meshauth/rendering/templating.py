@@ -113,7 +113,8 @@ class _TemplateLoader(_LOADER):  # type: ignore[misc,valid-type]
         # bool, null, timestamp or merge key. Everything else takes PyYAML's own resolution.
         if kind is yaml.ScalarNode and (not implicit[0] or (value and value[0] not in self._CLAIMED)):
             return _STR
-        return super().resolve(kind, value, implicit)
+        tag: str = super().resolve(kind, value, implicit)
+        return tag
 
 
 _BOOL, _NULL = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"

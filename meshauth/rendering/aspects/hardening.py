@@ -143,7 +143,9 @@ def findings(spec: Spec) -> Iterator[Finding]:
                 path=f"spec.apps[{index}].deploy.runAsUser",
             )
     namespaces = [("spec.oauth2Proxy.namespace", spec.oauth2_proxy.namespace)]
-    namespaces += [(f"spec.apps[{i}].namespace", a.namespace) for i, a in enumerate(spec.apps) if a.deploy]
+    namespaces += [
+        (f"spec.apps[{i}].namespace", a.namespace or a.name) for i, a in enumerate(spec.apps) if a.deploy
+    ]
     for path, namespace in namespaces:
         if namespace == "default":
             yield Finding(

@@ -17,7 +17,8 @@ def namespaces(
     how each joins the mesh."""
     spec = ctx.spec
     istio_managed = {spec.mesh.root_namespace, spec.ingress.namespace}
-    wanted = [authorizer_namespace, *(app.namespace for app in spec.apps)]
+    # an app's namespace defaults to its name (filled in while loading; `or` tells the type checker)
+    wanted = [authorizer_namespace, *(app.namespace or app.name for app in spec.apps)]
     for namespace in sorted(set(wanted) - istio_managed):
         labels = {**dataplane_labels(namespace), **pod_security(ctx, namespace)}
         yield Planned("namespace.yaml.j2", {"meta": ctx.meta(namespace, **labels)})

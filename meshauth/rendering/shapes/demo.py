@@ -11,7 +11,8 @@ from meshauth.rendering.shapes.workloads import guards
 
 
 def demo_workload(ctx: RenderContext, app: App) -> Iterator[Planned]:
-    assert app.deploy and app.service.name and app.namespace
+    assert app.deploy and app.service.name and app.namespace and app.selector  # filled in while loading
+    selector = app.selector
     meta = ctx.meta(app.service.name, app.namespace)
     target_port = app.deploy.container_port or app.service.port
     yield Planned(
@@ -37,7 +38,7 @@ def demo_workload(ctx: RenderContext, app: App) -> Iterator[Planned]:
             "service_account": app.service.name,
             "uid": deploy.run_as_user,
             "pull_policy": hardening.pull_policy(deploy.image),
-            "spread": hardening.spread(app.selector, deploy.replicas),
+            "spread": hardening.spread(selector, deploy.replicas),
             "tmp_size": hardening.TMP_SIZE,
         },
     )
@@ -47,7 +48,7 @@ def demo_workload(ctx: RenderContext, app: App) -> Iterator[Planned]:
         ctx,
         app.service.name,
         app.namespace,
-        app.selector,
+        selector,
         deploy.replicas,
         principals=[],
         peers=hardening.ingress_from(ingress.namespace, ctx.gateway_workload()[0], target_port),
