@@ -45,6 +45,16 @@ def _is_l7(policy: Mapping[str, Any]) -> bool:
 
 
 def l7_policy_at_ztunnel(facts: Facts) -> Iterator[Hit]:
+    """In a namespace in the ambient mesh (`istio.io/dataplane-mode: ambient`, without
+    sidecar injection), a policy without `targetRefs` is enforced by ztunnel, which sees only L4. A
+    RequestAuthentication, a CUSTOM or AUDIT policy, or an ALLOW/DENY rule on request principals, hosts,
+    paths, methods or `request.*` conditions cannot be checked there: ztunnel ignores the
+    RequestAuthentication, and an ALLOW policy with such rules denies every request. Judged only for
+    namespaces whose Namespace object is in the manifests.
+
+    Fix: attach the policy to the namespace's waypoint (`targetRefs` to its Gateway) or to the app's
+    Service, and enroll the namespace in the waypoint (see MA071).
+    """
     namespaces = _namespaces(facts)
     for policy in facts.of_kind(*POLICY_KINDS):
         labels = namespaces.get(namespace_of(policy, ""))
@@ -66,6 +76,16 @@ def l7_policy_at_ztunnel(facts: Facts) -> Iterator[Hit]:
 
 
 def target_without_waypoint(facts: Facts) -> Iterator[Hit]:
+    """A policy with `targetRefs` to a Service, or to a waypoint Gateway
+    (`gatewayClassName: istio-waypoint`), is enforced only by a waypoint. If the namespace is not
+    enrolled in one (`istio.io/use-waypoint` is not set), nothing applies the policy. If it is enrolled
+    but lacks `istio.io/ingress-use-waypoint: "true"`, requests from the ingress gateway go straight to
+    the pods, past the waypoint, and the policy does not apply to them: the login can be bypassed.
+    Judged only for namespaces whose Namespace object is in the manifests.
+
+    Fix: label the namespace `istio.io/use-waypoint: <waypoint name>` and
+    `istio.io/ingress-use-waypoint: "true"`.
+    """
     namespaces = _namespaces(facts)
     for policy in facts.of_kind(*POLICY_KINDS):
         namespace = namespace_of(policy, "")
@@ -118,6 +138,13 @@ def _gateway_api_gateways(facts: Facts) -> dict[tuple[str, str], Mapping[str, An
 
 
 def target_gateway_missing(facts: Facts) -> Iterator[Hit]:
+    """The manifests contain Gateway API Gateways, and a policy's `targetRefs` names a
+    Gateway in its own namespace that is not among them (a typo, or a Gateway in another namespace:
+    `targetRefs` cannot cross namespaces). A policy attached to a Gateway that does not exist applies to
+    nothing. A warning, since the Gateway may be managed outside meshauth.
+
+    Fix: name the Gateway as rendered, and put the policy in the Gateway's namespace.
+    """
     gateways = _gateway_api_gateways(facts)
     if not gateways:
         return
@@ -135,6 +162,15 @@ def target_gateway_missing(facts: Facts) -> Iterator[Hit]:
 
 
 def route_not_admitted(facts: Facts) -> Iterator[Hit]:
+    """An HTTPRoute's `parentRefs` entry names a Gateway in the manifests and a
+    `sectionName`, and that listener does not admit the route: the Gateway has no listener of that
+    name, the listener's `hostname` is not among the route's `hostnames`, or its
+    `allowedRoutes.namespaces` (`Same` by default, or a `Selector` the route's namespace labels do not
+    match) leaves the route's namespace out. The route is not attached, and its hosts answer 404.
+
+    Fix: use the listener's name, add its hostname to the route, or let the listener admit the route's
+    namespace (`from: All`, or a selector the namespace matches).
+    """
     gateways = _gateway_api_gateways(facts)
     namespaces = _namespaces(facts)
     for route in facts.of_kind("HTTPRoute"):
