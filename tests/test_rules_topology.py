@@ -98,3 +98,100 @@ def test_ma073_route_not_admitted_by_its_listener():
         "route's hostnames; the route is not attached"
     ]
     assert len(of_kind(AMBIENT, "HTTPRoute")) == 3  # grafana, docs, wiki: all checked above
+
+
+# --- MA074: a per-app policy's selector and the workloads of its namespace --------------------------
+
+
+def deployment(name, namespace, labels, managed_by=None):
+    metadata = {"name": name, "namespace": namespace}
+    if managed_by:
+        metadata["labels"] = {"app.kubernetes.io/managed-by": managed_by}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata,
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": name}]}},
+        },
+    }
+
+
+def with_apps(bundle, **labels_by_app):
+    """The rendered bundle and the quickstart's apps (grafana in monitoring, docs in docs), as a user
+    validates `meshauth render` output together with their own manifests."""
+    namespaces = {"grafana": "monitoring", "docs": "docs"}
+    apps = [deployment(app, namespaces[app], labels) for app, labels in labels_by_app.items()]
+    return copy.deepcopy(list(bundle.objects)) + apps
+
+
+def test_ma074_silent_when_the_apps_carry_the_default_selector():
+    objects = with_apps(SIDECAR, grafana={"app": "grafana", "version": "v1"}, docs={"app": "docs"})
+    selected = [
+        o
+        for o in objects
+        if o["kind"] in ("AuthorizationPolicy", "RequestAuthentication")
+        and o["metadata"]["namespace"] in ("monitoring", "docs")
+    ]
+    assert selected and all(o["spec"]["selector"]["matchLabels"] for o in selected)  # judged, not skipped
+    assert findings(objects, "MA074") == []
+
+
+def test_ma074_a_workload_labelled_otherwise_leaves_its_policies_applying_to_nothing():
+    objects = with_apps(SIDECAR, grafana={"app.kubernetes.io/name": "grafana"}, docs={"app": "docs"})
+    hits = [f for f in rules.check(objects, None) if f.rule == "MA074"]
+    assert hits and {f.object.split()[1].split("/")[0] for f in hits} == {"monitoring"}
+    assert {f.severity for f in hits} == {"warning"}
+    assert {f.path for f in hits} == {"spec.selector.matchLabels"}
+    message = hits[0].message
+    assert message.startswith(
+        f"{hits[0].object} selects {{app: grafana}}, but no workload of namespace monitoring"
+    )
+    assert "applies to nothing" in message
+
+
+def test_ma074_silent_without_workloads_of_the_user_in_the_namespace():
+    # a rendered bundle alone: only meshauth's own workloads (oauth2-proxy), none of the apps
+    assert findings(SIDECAR.objects, "MA074") == []
+    assert findings(AMBIENT.objects, "MA074") == []
+    # a workload meshauth rendered does not count as the namespace's apps being in the set
+    objects = copy.deepcopy(list(SIDECAR.objects))
+    objects.append(deployment("sidecar-helper", "monitoring", {"app": "helper"}, managed_by="meshauth"))
+    assert findings(objects, "MA074") == []
+    # a workload in another namespace is no evidence about this one
+    objects.append(deployment("grafana", "elsewhere", {"app": "other"}))
+    assert findings(objects, "MA074") == []
+
+
+def test_ma074_silent_for_namespace_wide_gateway_root_and_cluster_added_selectors():
+    app = deployment("web", "apps", {"app": "web"})
+    # workloads in every namespace below, so that only the selector decides (gateway pods: not in the set)
+    others = [
+        deployment("helper", "istio-ingress", {"app": "helper"}),
+        deployment("istiod", "istio-system", {"app": "istiod"}),
+    ]
+
+    def policy(namespace, spec):
+        meta = {"name": "p", "namespace": namespace}
+        return {
+            "apiVersion": "security.istio.io/v1",
+            "kind": "AuthorizationPolicy",
+            "metadata": meta,
+            "spec": spec,
+        }
+
+    silent = [
+        policy("apps", {"action": "DENY", "rules": [{}]}),  # no selector: the whole namespace
+        policy("apps", {"selector": {"matchLabels": {}}}),
+        policy("apps", {"selector": {"matchLabels": {"app": "web"}}}),
+        policy("apps", {"selector": {"matchLabels": {"pod-template-hash": "5d9c"}}}),
+        policy("apps", {"selector": {"matchLabels": {"app": "x"}}, "targetRefs": [{"kind": "Service"}]}),
+        policy("istio-ingress", {"selector": {"matchLabels": {"istio": "ingressgateway"}}}),
+        policy("apps", {"selector": {"matchLabels": {"gateway.networking.k8s.io/gateway-name": "w"}}}),
+        policy("istio-system", {"selector": {"matchLabels": {"app": "web"}}}),  # root: mesh-wide
+    ]
+    for obj in silent:
+        assert findings([app, *others, obj], "MA074") == [], obj["spec"]
+    fires = policy("apps", {"selector": {"matchLabels": {"app": "web", "version": "v2"}}})
+    assert findings([app, fires], "MA074") == [("AuthorizationPolicy apps/p", "spec.selector.matchLabels")]

@@ -19,6 +19,14 @@ from meshauth.validation.rules.policyparts import (
 
 
 def acme_challenge_not_behind_login(facts: Facts) -> Iterator[Hit]:
+    """An `Issuer`/`ClusterIssuer` solves ACME challenges over HTTP-01, and a CUSTOM
+    policy at the ingress gateway sends `/.well-known/acme-challenge/<token>` for a certificate's host
+    (or a routed host) to the login. Let's Encrypt then gets a redirect to the IdP instead of the token:
+    issuing and every renewal fail, and the site's certificate expires 90 days later.
+
+    Fix: add `notPaths: ["/.well-known/acme-challenge/*"]` to the CUSTOM policy's operations (and let
+    that path through the gateway's ALLOW policies, see MA017), or use a DNS-01 solver.
+    """
     issuers = [i for i in facts.of_kind("Issuer", "ClusterIssuer") if _http01(i)]
     if not issuers:
         return

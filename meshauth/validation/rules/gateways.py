@@ -12,6 +12,15 @@ from meshauth.validation.rules.facts import Facts, Hit
 
 
 def gateway_hosts_and_credentials(facts: Facts) -> Iterator[Hit]:
+    """A VirtualService bound to a Gateway in the manifests has a host that none of the
+    Gateway's servers serves (respecting `namespace/host` and wildcards): the gateway never routes
+    it, requests get 404. Or a Gateway server's `tls.credentialName` is a Secret that no Certificate
+    (nor Secret, nor SealedSecret) in the gateway's namespace provides, while the manifests do manage
+    certificates: TLS handshakes for that server fail.
+
+    Fix: add the host to a server of the right Gateway; set a Certificate's `secretName` to the
+    credential, in the gateway's namespace.
+    """
     gateways = {(namespace_of(g), name_of(g)): g for g in facts.of_kind("Gateway") if _istio(g)}
     served = {key: _gateway_hosts(g) for key, g in gateways.items()}
     for vs in facts.of_kind("VirtualService"):

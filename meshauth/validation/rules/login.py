@@ -35,6 +35,14 @@ _IDENTITY_CONDITIONS = ("request.auth.", "source.principal", "source.namespace")
 
 
 def custom_without_identity(facts: Facts) -> Iterator[Hit]:
+    """A CUSTOM policy uses `principals`, `requestPrincipals`, `namespaces` (or their
+    `not` forms), or a `request.auth.*`, `source.principal` or `source.namespace` condition. The
+    external authorizer runs before authentication, so Istio rejects such a policy and the login it
+    was meant to enforce does not happen.
+
+    Fix: keep the CUSTOM policy to hosts, paths, methods and ports; put identity checks in an ALLOW
+    or DENY policy (they run after the JWT check).
+    """
     why = (
         "CUSTOM policies run before authentication, so Istio rejects them when they use "
         "principals, requestPrincipals, namespaces or request.auth.* conditions, and the login "
@@ -54,6 +62,14 @@ def custom_without_identity(facts: Facts) -> Iterator[Hit]:
 
 
 def open_paths_allowed(facts: Facts) -> Iterator[Hit]:
+    """A CUSTOM policy at the gateway excludes paths from the login with `notPaths`
+    (public paths, the ACME challenge path). Those requests carry no JWT. If the gateway's ALLOW
+    policies (or, for public paths, the ALLOW policies of the app the path is routed to) have no rule
+    that matches such a request without a token, it is answered 403: the health check, static files
+    or the certificate renewal fail.
+
+    Fix: add an ALLOW rule with `to.operation` `hosts` and `paths` for exactly the excluded paths.
+    """
     for workload, custom in gateway_applied(facts, "CUSTOM"):
         for host, path, pattern in _excluded(facts, custom):
             apps = [] if path.startswith(ACME_DIR) else facts.app_workloads_for(host)

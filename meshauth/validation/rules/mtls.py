@@ -10,6 +10,18 @@ from meshauth.validation.rules.facts import Facts, Hit
 
 
 def strict_mtls_needs_sidecars(facts: Facts) -> Iterator[Hit]:
+    """A PeerAuthentication makes mTLS STRICT (mesh-wide in the root namespace, or in the
+    namespace), and a namespace that runs oauth2-proxy, an app routed from the gateway, a workload a
+    RequestAuthentication or AuthorizationPolicy selects, or a workload meshauth rendered has no
+    sidecar injection (`istio-injection: enabled`, `istio.io/rev`, or ambient mode), unless every
+    workload in it opts in with the `sidecar.istio.io/inject: "true"` label. Its pods' plain-text
+    calls to meshed workloads are refused, and the app's RequestAuthentication and AuthorizationPolicy
+    are not enforced: other pods reach it without any login. Judged only for namespaces whose
+    Namespace object is in the manifests.
+
+    Fix: label the namespace `istio-injection: enabled` (or `istio.io/rev: <revision>`) and restart
+    its pods.
+    """
     namespaces = {name_of(n): n for n in reversed(list(facts.of_kind("Namespace")))}
     for namespace in sorted(_meshauth_namespaces(facts)):
         if _mtls_mode(facts, namespace) != "STRICT":

@@ -15,6 +15,12 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 def custom_provider_defined(facts: Facts) -> Iterator[Hit]:
+    """An `AuthorizationPolicy` with `action: CUSTOM` names `provider.name`, but no
+    `meshConfig.extensionProviders` entry has that name. Istio does not check this: every request the
+    policy matches is denied (403), for every user, with no hint in the policy's status.
+
+    Fix: add the provider to `meshConfig.extensionProviders`, or correct the name in the policy.
+    """
     if not facts.mesh_known:
         return
     names = {p.name for p in facts.providers}
@@ -34,6 +40,13 @@ def custom_provider_defined(facts: Facts) -> Iterator[Hit]:
 
 
 def provider_name_is_dns_label(facts: Facts) -> Iterator[Hit]:
+    """A provider name (in the mesh config, or in a CUSTOM policy when no mesh config is
+    given) has capitals, underscores, dots or more than 63 characters. From Istio 1.30 such a provider
+    is invalid and every request it guards is denied; before, it works until the upgrade.
+
+    Fix: rename it to a DNS label such as `oauth2-proxy`, in the mesh config and in every CUSTOM
+    policy's `provider.name`.
+    """
     why = (
         "is not a lowercase DNS label (a-z, 0-9 and '-', at most 63 characters); from Istio 1.30 "
         "such a provider is invalid and every request a CUSTOM policy sends to it is denied. "
@@ -51,6 +64,13 @@ def provider_name_is_dns_label(facts: Facts) -> Iterator[Hit]:
 
 
 def provider_reaches_proxy(facts: Facts) -> Iterator[Hit]:
+    """The oauth2-proxy extension provider's `service` is not a Service in the
+    manifests while oauth2-proxy's Service is (wrong name or namespace), or its `port` is not one of
+    that Service's ports, or that Service selects no oauth2-proxy pods. Every check fails and Istio
+    denies the requests (403).
+
+    Fix: point `service` at `<service>.<namespace>.svc.cluster.local` and `port` at the Service's port.
+    """
     for provider in facts.providers:
         found = provider.ext_authz
         if found is None or not facts.is_proxy_provider(provider):
@@ -98,6 +118,15 @@ def provider_reaches_proxy(facts: Facts) -> Iterator[Hit]:
 
 
 def provider_passes_cookies(facts: Facts) -> Iterator[Hit]:
+    """For the oauth2-proxy provider, `headersToDownstreamOnDeny` is set but does not
+    include `set-cookie` (the session cookie set at the end of the login never reaches the browser),
+    or `includeRequestHeadersInCheck` (`includeHeadersInCheck` before Istio 1.10) does not include
+    `cookie` (Envoy sends only host, method and path by default, so oauth2-proxy never sees the
+    session). Either way, login loops.
+
+    Fix: `includeRequestHeadersInCheck: [authorization, cookie]` and
+    `headersToDownstreamOnDeny: [content-type, set-cookie]`.
+    """
     for provider in facts.providers:
         http = provider.http
         if http is None or not facts.is_proxy_provider(provider):

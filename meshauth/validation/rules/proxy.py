@@ -12,6 +12,14 @@ from meshauth.validation.rules.proxysettings import flag_path
 
 
 def proxy_answers_200(facts: Facts) -> Iterator[Hit]:
+    """Envoy allows a request only when the check answers 200. oauth2-proxy must run
+    with `--upstream=static://200` (any other upstream, or none, answers something else), must not
+    be reached through a `pathPrefix` ending in `/auth` (its auth endpoint answers 202, a denial for
+    Envoy), and must listen on all interfaces: the default `--http-address` is `127.0.0.1:4180`,
+    which the gateway cannot reach.
+
+    Fix: `--http-address=0.0.0.0:4180 --upstream=static://200`, and no `pathPrefix`.
+    """
     for proxy in facts.proxies:
         upstreams = proxy.values("upstream")
         if not (proxy.config_file and not upstreams) and not set(upstreams) & {"static://200", "static://"}:
@@ -50,6 +58,12 @@ def proxy_answers_200(facts: Facts) -> Iterator[Hit]:
 
 
 def proxy_flags_exist(facts: Facts) -> Iterator[Hit]:
+    """A command-line flag is not defined by the oauth2-proxy release of the container's
+    image tag (or by any v7 release when the tag is not a version): oauth2-proxy exits with
+    "unknown flag" and the login is down. The message names the release that added the flag.
+
+    Fix: remove or correct the flag, or use a newer image.
+    """
     for proxy in facts.proxies:
         version = proxy.version if proxy.version and _is_v7(proxy.version) else None
         known = proxyflags.flags_for(version or proxyflags.LATEST)

@@ -6,7 +6,9 @@ yields a :data:`~meshauth.validation.rules.facts.Hit` ``(object, path, message)`
 problem; the message says what breaks at runtime and how to fix it, and never shows a secret.
 Rules work on what meshauth renders and on manifests written by hand alike, and stay silent when
 the manifests do not tell enough to judge. The checks live in one module per theme; this list is
-the order findings come in, and the one docs/rules.md follows (an entry for each).
+the order findings come in. Each check's docstring says what breaks at runtime and, in a last
+paragraph ``Fix: ...``, how to fix it: :mod:`meshauth.validation.rulesdoc` writes docs/rules.md from
+them (with the warnings of :mod:`meshauth.validation.rules.renderwarnings`).
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ RULES: list[Rule] = [
     Rule("MA071", "error", "topology", "a policy targets a Service or waypoint no waypoint enforces", topology.target_without_waypoint),
     Rule("MA072", "warning", "topology", "a policy targets a Gateway the bundle does not render", topology.target_gateway_missing),
     Rule("MA073", "error", "topology", "an HTTPRoute names a listener that does not accept it", topology.route_not_admitted),
+    Rule("MA074", "warning", "topology", "a policy's selector matches no workload in its namespace", topology.selector_matches_a_workload),
 ]
 # fmt: on
 

@@ -26,6 +26,14 @@ COOKIE_SECRET_KEYS = ("cookie-secret", "cookie_secret", "cookieSecret", "OAUTH2_
 
 
 def hosts_within_proxy_domains(facts: Facts) -> Iterator[Hit]:
+    """A host that a CUSTOM policy sends to oauth2-proxy does not end with any
+    `--cookie-domain` (the browser drops the session cookie: login loops), or matches no
+    `--whitelist-domain` (oauth2-proxy refuses to redirect back after login). Checked only when the
+    flags are set: without them oauth2-proxy uses the request's own host.
+
+    Fix: add a cookie domain the host ends with, and the host (or `.parent.domain`) to
+    `--whitelist-domain`.
+    """
     for policy in custom_policies(facts.of_kind("AuthorizationPolicy")):
         proxy = proxy_for(facts, provider_name(policy))
         if proxy is None:
@@ -57,6 +65,12 @@ def hosts_within_proxy_domains(facts: Facts) -> Iterator[Hit]:
 
 
 def refresh_below_expire(facts: Facts) -> Iterator[Hit]:
+    """`--cookie-refresh` is equal to or longer than `--cookie-expire` (default 168h):
+    oauth2-proxy refuses to start ("cookie_refresh must be less than cookie_expire"), so every login
+    fails. A refresh of 0 (off) or an expire of 0 (session cookie) are fine.
+
+    Fix: shorten the refresh, such as `--cookie-refresh=30m --cookie-expire=4h`.
+    """
     for proxy in facts.proxies:
         refresh, refresh_flag = proxy.duration("cookie-refresh", 0.0)
         expire, _ = proxy.duration("cookie-expire", 168 * 3600.0)
@@ -74,6 +88,15 @@ def refresh_below_expire(facts: Facts) -> Iterator[Hit]:
 
 
 def cookie_secret_length(facts: Facts) -> Iterator[Hit]:
+    """The cookie secret oauth2-proxy reads (`--cookie-secret`, a literal
+    `OAUTH2_PROXY_COOKIE_SECRET`, or the key of a `Secret` in the manifests that the container
+    references through `secretKeyRef` or `envFrom`) is not 16, 24 or 32 bytes, neither raw nor after
+    URL-safe base64 decoding. oauth2-proxy refuses to start (it needs an AES key). Secrets meshauth
+    cannot see (ExternalSecret, SealedSecret, an existing Secret) are not checked. The message gives
+    the length, never the value.
+
+    Fix: `meshauth cookie-secret` prints a fresh 32-byte secret.
+    """
     from meshauth.config.model import cookie_secret_length
 
     for obj, path, where, secret in _cookie_secrets(facts):
@@ -91,6 +114,16 @@ def cookie_secret_length(facts: Facts) -> Iterator[Hit]:
 
 
 def refresh_before_token_expiry(facts: Facts) -> Iterator[Hit]:
+    """oauth2-proxy passes the ID token it got at login on to the gateway, whose
+    RequestAuthentication checks it; the token is renewed only when oauth2-proxy refreshes the session
+    (`--cookie-refresh`, off by default). For an IdP with a documented, fixed ID-token lifetime
+    (Google: 1 hour), a refresh that is off or not shorter than that lets the token expire inside the
+    session: the gateway answers 401 "Jwt is expired" until the user logs in again. Silent when the
+    manifests' RequestAuthentications check only other issuers.
+
+    Fix: `--cookie-refresh` below the lifetime, such as `30m` (`oauth2Proxy.cookie.refresh` in
+    meshauth.yaml).
+    """
     checked = {
         same_issuer(r.get("issuer", ""))
         for ra in facts.of_kind("RequestAuthentication")

@@ -10,6 +10,20 @@ from meshauth.validation.schemas.kubernetes import core_validator
 
 
 def available_in_target_versions(facts: Facts) -> Iterator[Hit]:
+    """The apply fails, or Istio ignores the field, when:
+
+    - the apiVersion was removed: `networking.k8s.io/v1beta1` Ingress and IngressClass (Kubernetes
+      1.22), `policy/v1beta1` PodDisruptionBudget (1.25), cert-manager's pre-v1 APIs (cert-manager
+      1.7), `external-secrets.io/v1beta1` (no longer served), Istio's alpha security APIs (1.6), or
+      the target Kubernetes version does not serve a core apiVersion/kind at all;
+    - the target Istio version is older than the API: `security.istio.io/v1` AuthorizationPolicy and
+      RequestAuthentication (Istio 1.17), PeerAuthentication and `networking.istio.io/v1` (1.22);
+    - a field is newer than the target Istio version: `targetRefs` (1.22), the extension provider's
+      `includeRequestHeadersInCheck` (1.10; 1.9 has `includeHeadersInCheck`) and
+      `headersToDownstreamOnAllow` (1.14).
+
+    Fix: use the apiVersion the message names, or raise the target version.
+    """
     for obj in facts.objects:
         api_version, kind = str(obj.get("apiVersion")), str(obj.get("kind"))
         message = _api_problem(facts, api_version, kind)

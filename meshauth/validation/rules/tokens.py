@@ -18,6 +18,13 @@ NON_STRING_CLAIMS = frozenset(
 
 
 def string_claims_only(facts: Facts) -> Iterator[Hit]:
+    """A `when` condition on `request.auth.claims[...]` names a claim that OIDC defines
+    as a boolean, number or object (`email_verified`, `phone_number_verified`, `exp`, `iat`, `nbf`,
+    `auth_time`, `updated_at`, `address`). Istio matches only string and string-list claims: the
+    condition never matches, and the rule never lets anyone in.
+
+    Fix: match a string claim (such as `email` or `hd`), or have oauth2-proxy check it.
+    """
     for policy in facts.of_kind("AuthorizationPolicy"):
         for i, r in rules_of(policy):
             for j, condition in conditions(r):
@@ -36,6 +43,13 @@ def string_claims_only(facts: Facts) -> Iterator[Hit]:
 
 
 def audience_includes_client_id(facts: Facts) -> Iterator[Hit]:
+    """oauth2-proxy passes the ID token on, and an ID token's audience is the client id
+    (`--client-id`). A `RequestAuthentication` for oauth2-proxy's issuer lists `audiences` without it
+    (401), or an ALLOW policy's `request.auth.audiences` conditions accept no value matching it (403,
+    checked per policy: one rule accepting it is enough). Every logged-in request is rejected.
+
+    Fix: add the client id to the audiences.
+    """
     for proxy in facts.proxies:
         client = next((value for *_, value in setting_values(facts, proxy, "client-id")), None)
         if client is None:
