@@ -2,7 +2,7 @@
 
 Who asks what:
 
-* the cross-resource rules (:mod:`meshauth.validation.rules.core` through :class:`meshauth.validation.rules.facts.Facts` and
+* the cross-resource rules (:mod:`meshauth.validation.rules` through :class:`meshauth.validation.rules.facts.Facts` and
   :class:`PolicyIndex`) ask about a :class:`Request` that the manifests only partly describe ("a
   request without a JWT to host h, path p"). What they cannot decide (a claim, a header, an IP, a
   peer behind mTLS, the port) is unknown, so answers are three-valued: True, False or None, combined

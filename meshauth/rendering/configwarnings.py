@@ -14,7 +14,7 @@ from meshauth.rendering.aspects import hardening, idp, sessions
 
 def config_warnings(spec: Spec) -> Iterator[Finding]:
     """What the config asks for that works, but that an operator should know about."""
-    # MA018 (refresh vs. the ID token's lifetime) is a rule on the objects: meshauth.validation.rules.core.
+    # MA018 (refresh vs. the ID token's lifetime) is a rule on the objects: meshauth.validation.rules.sessions.
     yield from idp.warnings(spec)
     yield from sessions.warnings(spec)
     if spec.tls is None:
