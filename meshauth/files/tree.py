@@ -5,19 +5,27 @@ files whose bytes change, removes only files in the record that are no longer re
 to overwrite a file that is not in the record. Everything is first written to a staging folder on the
 same file system and then moved into place with ``os.replace``, so an error leaves the previous
 contents as they were.
+
+The record is committed with the output, so it is input like any other: every entry must be a
+normalised relative path inside the folder, not through a symbolic link, or nothing is read or
+removed (:func:`read_record`). A symbolic link is never followed out of the folder: meshauth reads
+only regular files (:func:`read_regular`) and removes only the link itself.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
 from meshauth.errors import OutputError, Problem
 from meshauth.files.atomicwrite import move_into_place, staging_folder
 
 RECORD = ".meshauth-files"
+_SHOWN = 10  # record lines named in an error; the rest are counted
 _RECORD_HEADER = "# Files written by meshauth. It rewrites or removes only the files listed here.\n"
 
 
@@ -35,11 +43,12 @@ def write_tree(directory: str | os.PathLike[str], files: Mapping[str, str]) -> W
     if root.exists() and not root.is_dir():
         raise OutputError(Problem("exists and is not a directory", file=str(root)))
     previous = read_record(root)
+    refuse_links(root, files)
     contents = {path: text.encode("utf-8") for path, text in files.items()}
     _refuse_foreign(root, contents, previous)
     contents[RECORD] = record_text(files).encode("utf-8")
     changed = {p: data for p, data in contents.items() if not _same(root / p, data)}
-    stale = sorted(p for p in previous - set(files) if (root / p).is_file())
+    stale = sorted(p for p in previous - set(files) if kind(root / p) in ("file", "link"))
     try:
         if root.exists():
             _replace_into(root, changed)
@@ -64,13 +73,110 @@ def record_text(paths: Iterable[str]) -> str:
 
 
 def read_record(root: Path) -> set[str]:
-    try:
-        text = (root / RECORD).read_text(encoding="utf-8")
-    except (FileNotFoundError, NotADirectoryError):
+    """The paths the record in ``root`` lists; OutputError naming each line that is not a normalised
+    relative path inside ``root`` (absolute, ``..``, through a symbolic link, ...)."""
+    record = root / RECORD
+    data = read_regular(record)
+    if data is None:
         return set()
+    entries, problems = set(), []
+    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1):
+        entry = line.strip()
+        if not entry or line.startswith("#"):
+            continue
+        reason = _outside(root, entry)
+        if reason:
+            problems.append(Problem(f"{entry!r} {reason}", file=str(record), path=f"line {number}"))
+        entries.add(entry)
+    if problems:
+        more = f" (and {len(problems) - _SHOWN} more lines)" if len(problems) > _SHOWN else ""
+        summary = (
+            f"meshauth acts only on files inside the output folder, so nothing was read, written "
+            f"or removed; fix or remove these lines{more}"
+        )
+        raise OutputError([*problems[:_SHOWN], Problem(summary, file=str(record))])
+    return entries
+
+
+def refuse_links(root: Path, paths: Iterable[str]) -> None:
+    """OutputError if a folder on the way to one of ``paths`` is a symbolic link (or not a folder)."""
+    problems = []
+    for path in sorted(paths):
+        link = _link_on_the_way(root, path)
+        if link:
+            problems.append(
+                Problem(
+                    f"is a symbolic link on the way to {path}; meshauth neither reads nor writes "
+                    "through links. Replace it with a folder (or remove it)",
+                    file=str(root / link),
+                )
+            )
+    if problems:
+        raise OutputError(problems)
+
+
+Kind = Literal["missing", "file", "link", "other"]
+
+
+def kind(path: Path) -> Kind:
+    """What is at ``path`` itself (a symbolic link is not followed)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return "missing"
     except OSError as error:
-        raise OutputError(Problem(f"cannot be read ({error.strerror})", file=str(root / RECORD))) from error
-    return {line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")}
+        raise OutputError(Problem(f"cannot be read ({error.strerror})", file=str(path))) from None
+    if stat.S_ISLNK(mode):
+        return "link"
+    return "file" if stat.S_ISREG(mode) else "other"
+
+
+def read_regular(path: Path) -> bytes | None:
+    """The bytes of the regular file at ``path``; None if there is none. A symbolic link is not
+    followed, and a FIFO or device is not opened for reading (OutputError)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    if kind(path) == "missing":
+        return None
+    try:
+        fd = os.open(path, flags)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as error:
+        reason = "is a symbolic link, which meshauth does not follow" if kind(path) == "link" else None
+        raise OutputError(Problem(reason or f"cannot be read ({error.strerror})", file=str(path))) from None
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            raise OutputError(Problem("is not a regular file; meshauth does not read it", file=str(path)))
+        return file.read()
+
+
+def _outside(root: Path, entry: str) -> str | None:
+    """Why ``entry`` (a line of the record) does not name a file inside ``root``; None if it does."""
+    parts = entry.split("/")
+    if entry.startswith("/") or PurePosixPath(entry).is_absolute():
+        return "is an absolute path"
+    if ".." in parts:
+        return "leads out of the folder ('..')"
+    if "" in parts or "." in parts or "\\" in entry or "\0" in entry:
+        return "is not a normalised relative path"
+    if entry == RECORD:
+        return "is the record itself"
+    link = _link_on_the_way(root, entry)
+    if link:
+        return f"passes through the symbolic link {link}"
+    return None
+
+
+def _link_on_the_way(root: Path, path: str) -> str | None:
+    """The first folder of ``path`` (relative to ``root``) that is a symbolic link on disk."""
+    parts = path.split("/")[:-1]
+    for depth in range(1, len(parts) + 1):
+        what = kind(root.joinpath(*parts[:depth]))
+        if what == "link":
+            return "/".join(parts[:depth])
+        if what != "other":  # missing (nothing below exists) or a file (nothing below can)
+            return None
+    return None
 
 
 def _check_names(files: Mapping[str, str]) -> None:
@@ -84,7 +190,7 @@ def _refuse_foreign(root: Path, contents: Mapping[str, bytes], previous: set[str
     foreign = [
         p
         for p, data in contents.items()
-        if p not in previous and (root / p).exists() and not _same(root / p, data)
+        if p not in previous and kind(root / p) != "missing" and not _same(root / p, data)
     ]
     if foreign:
         raise OutputError(
@@ -99,8 +205,8 @@ def _refuse_foreign(root: Path, contents: Mapping[str, bytes], previous: set[str
 
 def _same(path: Path, data: bytes) -> bool:
     try:
-        return path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data
-    except OSError:
+        return kind(path) == "file" and path.stat().st_size == len(data) and read_regular(path) == data
+    except (OSError, OutputError):
         return False
 
 
@@ -131,6 +237,6 @@ def _write_all(base: Path, contents: Mapping[str, bytes]) -> None:
 
 def _remove_empty_parents(root: Path, path: str) -> None:
     parent = (root / path).parent
-    while parent != root and parent.is_dir() and not any(parent.iterdir()):
+    while parent != root and kind(parent) == "other" and parent.is_dir() and not any(parent.iterdir()):
         parent.rmdir()
         parent = parent.parent
