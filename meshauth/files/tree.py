@@ -14,7 +14,9 @@ only regular files (:func:`read_regular`) and removes only the link itself.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import shutil
 import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -22,9 +24,10 @@ from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from meshauth.errors import OutputError, Problem
-from meshauth.files.atomicwrite import move_into_place, staging_folder
+from meshauth.files.atomicwrite import NEW, leftovers, locked, move_into_place, staging_folder, swap_folders
 
 RECORD = ".meshauth-files"
+_OLD_STAGING = ".meshauth-staging."  # inside the output: only where it is a mount point
 _SHOWN = 10  # record lines named in an error; the rest are counted
 _RECORD_HEADER = "# Files written by meshauth. It rewrites or removes only the files listed here.\n"
 
@@ -40,8 +43,20 @@ class WriteReport:
 def write_tree(directory: str | os.PathLike[str], files: Mapping[str, str]) -> WriteReport:
     root = Path(directory)
     _check_names(files)
-    if root.exists() and not root.is_dir():
+    if os.path.lexists(root) and not root.is_dir():
         raise OutputError(Problem("exists and is not a directory", file=str(root)))
+    try:
+        absolute = Path(os.path.abspath(root))  # "." has no name, and its parent is itself
+        absolute.parent.mkdir(parents=True, exist_ok=True)
+        with locked(absolute.parent):
+            return dataclasses.replace(_write_locked(absolute, files), directory=root)
+    except OSError as error:
+        raise OutputError(Problem(f"cannot be written ({error.strerror})", file=str(root))) from None
+
+
+def _write_locked(root: Path, files: Mapping[str, str]) -> WriteReport:
+    leftovers(root)
+    _remove_old_staging(root)
     previous = read_record(root)
     refuse_links(root, files)
     contents = {path: text.encode("utf-8") for path, text in files.items()}
@@ -49,16 +64,10 @@ def write_tree(directory: str | os.PathLike[str], files: Mapping[str, str]) -> W
     contents[RECORD] = record_text(files).encode("utf-8")
     changed = {p: data for p, data in contents.items() if not _same(root / p, data)}
     stale = sorted(p for p in previous - set(files) if kind(root / p) in ("file", "link"))
-    try:
-        if root.exists():
-            _replace_into(root, changed)
-        else:
-            _create(root, contents)
-        for path in stale:
-            (root / path).unlink()
-            _remove_empty_parents(root, path)
-    except OSError as error:
-        raise OutputError(Problem(f"cannot be written ({error.strerror})", file=str(root))) from None
+    if not root.exists():
+        _create(root, contents)
+    elif changed and not (_swappable(root) and _swap(root, changed, stale)):
+        _replace_into(root, changed, stale)
     return WriteReport(
         directory=root,
         written=tuple(sorted(p for p in changed if p != RECORD)),
@@ -212,20 +221,86 @@ def _same(path: Path, data: bytes) -> bool:
 
 def _create(root: Path, contents: Mapping[str, bytes]) -> None:
     """A new directory appears whole: staged beside it, then renamed into place."""
-    root.parent.mkdir(parents=True, exist_ok=True)
-    with staging_folder(root.parent, prefix=f".{root.name}.") as stage:
+    with staging_folder(root.parent, prefix=f".{root.name}{NEW}") as stage:
+        os.chmod(stage, 0o777 & ~_umask())
         _write_all(stage, contents)
         os.rename(stage, root)
 
 
-def _replace_into(root: Path, changed: Mapping[str, bytes]) -> None:
-    """Stage every changed file inside ``root`` (same file system), then move each into place."""
-    if not changed:
-        return
-    with staging_folder(root, prefix=".meshauth-staging.") as stage:
+def _swappable(root: Path) -> bool:
+    """Can ``root`` be replaced by a new folder? Not a link or a mount point, not the working folder
+    (``-o .``) and not the top of a Git checkout: a shell or an editor in it would be left in the
+    old folder, and a repository is not copied."""
+    cwd = Path(os.getcwd())
+    return (
+        not root.is_symlink()
+        and root != cwd
+        and root not in cwd.parents
+        and not os.path.ismount(root)
+        and not os.path.lexists(root / ".git")
+        and os.stat(root).st_dev == os.stat(root.parent).st_dev
+    )
+
+
+def _swap(root: Path, changed: Mapping[str, bytes], stale: list[str]) -> bool:
+    """The whole new folder staged beside ``root``, then swapped with it: everything that stays
+    (unchanged files, and files that are not meshauth's) is carried over as a hard link (same
+    file, same modification time), changed files are written, stale files left out. False, and
+    nothing changed, where the file system has no hard links."""
+    dropped = set(changed) | set(stale)
+    with staging_folder(root.parent, prefix=f".{root.name}{NEW}") as stage:
+        os.chmod(stage, stat.S_IMODE(os.stat(root).st_mode))
+        try:
+            _carry_over(root, stage, dropped)
+        except PermissionError:  # EPERM: no hard links here
+            return False
+        _write_all(stage, changed)
+        for path in stale:
+            _remove_empty_parents(stage, path)
+        swap_folders(stage, root)
+    return True
+
+
+def _carry_over(root: Path, stage: Path, dropped: set[str]) -> None:
+    for folder, subfolders, names in os.walk(root):
+        here = Path(folder).relative_to(root)
+        for name in subfolders:
+            source, target = Path(folder) / name, stage / here / name
+            if source.is_symlink():
+                os.symlink(os.readlink(source), target)
+            else:
+                target.mkdir(mode=stat.S_IMODE(os.stat(source).st_mode))
+        for name in names:
+            if (here / name).as_posix() not in dropped:
+                os.link(Path(folder) / name, stage / here / name, follow_symlinks=False)
+
+
+def _replace_into(root: Path, changed: Mapping[str, bytes], stale: list[str]) -> None:
+    """Where the folder cannot be swapped: every changed file staged beside ``root`` (inside it
+    only when ``root`` is a mount point), then moved into place one by one, the record last."""
+    beside = os.stat(root).st_dev == os.stat(root.parent).st_dev
+    base, prefix = (root.parent, f".{root.name}{NEW}") if beside else (root, _OLD_STAGING)
+    with staging_folder(base, prefix=prefix) as stage:
         _write_all(stage, changed)
         # The record goes last: until then an interrupted run still knows the old files.
         move_into_place(stage, root, sorted(changed, key=lambda p: p == RECORD))
+    for path in stale:
+        (root / path).unlink()
+        _remove_empty_parents(root, path)
+
+
+def _remove_old_staging(root: Path) -> None:
+    """Staging folders that a killed run left inside the output (meshauth 0.1.0 staged there)."""
+    if kind(root) == "other" and root.is_dir():
+        for entry in root.iterdir():
+            if entry.name.startswith(_OLD_STAGING) and kind(entry) == "other":
+                shutil.rmtree(entry, ignore_errors=True)
+
+
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
 
 
 def _write_all(base: Path, contents: Mapping[str, bytes]) -> None:
