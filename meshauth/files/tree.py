@@ -2,9 +2,10 @@
 
 A small ownership record (``.meshauth-files``) lists what meshauth wrote. A later write rewrites only
 files whose bytes change, removes only files in the record that are no longer rendered, and refuses
-to overwrite a file that is not in the record. Everything is first written to a staging folder on the
-same file system and then moved into place with ``os.replace``, so an error leaves the previous
-contents as they were.
+to overwrite a file that is not in the record. The new tree is staged beside the folder and swapped
+with it (:mod:`meshauth.files.atomicwrite`), so a reader, an error or a kill sees the old tree or the
+new one; a folder that cannot be swapped (a Git checkout's top, the working folder, a mount point)
+is updated file by file, the record last. Runs into one folder take turns (``locked``).
 
 The record is committed with the output, so it is input like any other: every entry must be a
 normalised relative path inside the folder, not through a symbolic link, or nothing is read or
