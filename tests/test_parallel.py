@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
@@ -103,3 +107,61 @@ def test_jobs_must_be_a_whole_number_of_processes(value, capsys):
         main(["render", str(ROOT / "examples" / "quickstart.yaml"), "--jobs", value])
     assert exit_info.value.code == 2
     assert "--jobs: expected a whole number of processes" in capsys.readouterr().err
+
+
+def _children(pid):
+    """The live (not zombie) processes whose parent is ``pid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = (Path("/proc") / entry / "stat").read_text()
+            except OSError:
+                continue
+            state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+            if int(ppid) == pid and state != "Z":
+                found.append(int(entry))
+    return found
+
+
+def _alive(pid):
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@needs_two_cores
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_workers_end_when_their_render_is_killed(tmp_path):
+    import yaml
+
+    config = tmp_path / "big.yaml"
+    config.write_text(yaml.safe_dump(_config(600)))
+    # stdout is a pipe nobody reads: as in a pipeline whose reader went away
+    render = subprocess.Popen(
+        [sys.executable, "-m", "meshauth", "render", str(config), "--jobs", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        workers = []
+        while len(workers) < 2 and time.monotonic() < deadline and render.poll() is None:
+            workers = _children(render.pid)
+            time.sleep(0.01)
+        assert len(workers) == 2, "the render ended before its workers could be seen"
+        render.send_signal(signal.SIGKILL)
+        render.wait()
+        deadline = time.monotonic() + 5
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        survivors = [w for w in workers if _alive(w)]
+    finally:
+        render.kill()
+        render.stdout.close()
+    for worker in survivors:
+        os.kill(worker, signal.SIGKILL)
+    assert survivors == []

@@ -10,12 +10,22 @@ its results part by part, which the calling process reads while the workers go o
 used only where it is safe: a platform that has it, and a process with no other thread running
 (forking a threaded process can deadlock, and Python 3.12+ warns about it). Anywhere else, and for
 small inputs, the work runs in this process. The result is the same list either way, in order.
+
+A worker ends with the process that started it, even when that one is killed (SIGKILL leaves it no
+chance to clean up): on Linux the kernel sends the worker SIGKILL when its parent dies
+(``PR_SET_PDEATHSIG``); elsewhere a thread in the worker checks every half second that its parent is
+still there. Each worker also closes the pipes it inherited from its elder siblings, so that none is
+left blocked writing into a pipe that only a sibling still holds open.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -46,10 +56,14 @@ def ordered_map(fn: Callable[[T], R], items: Sequence[T], jobs: int = 1) -> list
     context = multiprocessing.get_context("fork")
     parts = jobs * _PARTS_PER_JOB
     bounds = [(len(items) * i // parts, len(items) * (i + 1) // parts) for i in range(parts)]
-    workers = []
+    workers: list[tuple[Any, Any]] = []
+    parent = os.getpid()
     for job in range(jobs):  # worker j takes parts j, j + jobs, ...: each has early and late items
         receive, send = context.Pipe(duplex=False)
-        worker = context.Process(target=_work, args=(fn, items, bounds[job::jobs], send), daemon=True)
+        inherited = [pipe for _, pipe in workers] + [receive]  # the worker only writes
+        worker = context.Process(
+            target=_work, args=(fn, items, bounds[job::jobs], send, parent, inherited), daemon=True
+        )
         worker.start()
         send.close()
         workers.append((worker, receive))
@@ -75,9 +89,19 @@ def ordered_map(fn: Callable[[T], R], items: Sequence[T], jobs: int = 1) -> list
     return results
 
 
-def _work(fn: Callable[[Any], Any], items: Sequence[Any], parts: list[tuple[int, int]], send: Any) -> None:
+def _work(
+    fn: Callable[[Any], Any],
+    items: Sequence[Any],
+    parts: list[tuple[int, int]],
+    send: Any,
+    parent: int,
+    inherited: list[Any],
+) -> None:
     """In a worker: each part's results, sent as soon as the part is done (the parent reads one
     part while the workers compute the next)."""
+    _end_with(parent)
+    for pipe in inherited:  # its own pipe's reading end, and its elder siblings': the parent's
+        pipe.close()
     for low, high in parts:
         try:
             result: tuple[bool, Any] = (True, [fn(item) for item in items[low:high]])
@@ -87,6 +111,31 @@ def _work(fn: Callable[[Any], Any], items: Sequence[Any], parts: list[tuple[int,
         if not result[0]:
             break
     send.close()
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_POLL_SECONDS = 0.5
+
+
+def _end_with(parent: int) -> None:
+    """Make this worker end when ``parent`` does, however that ends."""
+    watched = False
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            watched = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            watched = False
+    if os.getppid() != parent:  # it died before the kernel was told
+        os._exit(1)
+    if not watched:
+        threading.Thread(target=_watch, args=(parent,), daemon=True).start()
+
+
+def _watch(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(_POLL_SECONDS)
+    os._exit(1)
 
 
 def _can_fork() -> bool:

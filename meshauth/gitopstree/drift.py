@@ -2,7 +2,8 @@
 
 Compared: every file meshauth would write (and its ownership record ``.meshauth-files``), and every
 file that the record on disk lists but meshauth no longer renders (stale). Files that are neither are
-someone else's and are not looked at. The diff's file names are relative to the repository root
+someone else's and are not looked at. Only regular files inside the folder are read: a symbolic link
+is reported, never followed (a committed link to ``/proc/self/environ`` must not end up in a CI log). The diff's file names are relative to the repository root
 (``a/<path>``, ``b/<path>``), so ``git apply`` or ``patch -p1`` run there turns the repository into
 what the config renders.
 """
@@ -16,15 +17,17 @@ from pathlib import Path
 from typing import Literal
 
 from meshauth.errors import OutputError, Problem
-from meshauth.files.tree import RECORD, read_record, record_text
+from meshauth.files.tree import RECORD, kind, read_record, read_regular, record_text, refuse_links
 
-State = Literal["changed", "missing", "stale", "foreign"]
+State = Literal["changed", "missing", "stale", "foreign", "link"]
 
 _EXPLAIN = {
     "changed": "differs from what the config renders (edited by hand, or rendered from another config)",
     "missing": "is rendered but not in the repository",
     "stale": "was written by meshauth but is no longer rendered",
     "foreign": "differs, and is not in .meshauth-files (meshauth will not overwrite it)",
+    "link": "is a symbolic link or another special file where meshauth writes a regular file "
+    "(not followed, not read)",
 }
 
 
@@ -62,12 +65,18 @@ def check_tree(root: Path, files: Mapping[str, str], prefix: str = "") -> Drift:
         raise OutputError(Problem("exists and is not a directory", file=str(root)))
     expected = {**files, RECORD: record_text(files)}
     recorded = read_record(root)
+    refuse_links(root, expected)
     found = []
     for path in sorted(expected):
         state = _compare(root / path, expected[path], owned=path in recorded or path == RECORD)
-        if state:
+        if state == "link":
+            found.append(FileDrift(path=_shown(prefix, path), state="link", diff=""))
+        elif state:
             found.append(_drift(prefix, path, state, _read(root / path), expected[path]))
     for path in sorted(recorded - set(expected)):
+        if kind(root / path) in ("link", "other"):
+            found.append(FileDrift(path=_shown(prefix, path), state="link", diff=""))
+            continue
         current = _read(root / path)
         if current is not None:
             found.append(_drift(prefix, path, "stale", current, None))
@@ -75,6 +84,8 @@ def check_tree(root: Path, files: Mapping[str, str], prefix: str = "") -> Drift:
 
 
 def _compare(path: Path, text: str, owned: bool) -> State | None:
+    if kind(path) in ("link", "other"):
+        return "link"
     current = _read(path)
     if current is None:
         return "missing"
@@ -84,16 +95,16 @@ def _compare(path: Path, text: str, owned: bool) -> State | None:
 
 
 def _read(path: Path) -> str | None:
-    try:
-        return path.read_bytes().decode("utf-8", errors="replace")
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        return None
-    except OSError as error:
-        raise OutputError(Problem(f"cannot be read ({error.strerror})", file=str(path))) from None
+    data = read_regular(path)
+    return None if data is None else data.decode("utf-8", errors="replace")
+
+
+def _shown(prefix: str, path: str) -> str:
+    return f"{prefix}/{path}" if prefix else path
 
 
 def _drift(prefix: str, path: str, state: State, old: str | None, new: str | None) -> FileDrift:
-    shown = f"{prefix}/{path}" if prefix else path
+    shown = _shown(prefix, path)
     lines = difflib.unified_diff(
         _lines(old),
         _lines(new),
