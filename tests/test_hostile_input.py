@@ -88,3 +88,88 @@ def test_ordinary_anchors_still_load(tmp_path):
     assert document["list"] == [document["base"], document["base"]]
     assert load_yaml(text) == document
     assert [line for line, _ in yaml_documents(text)] == [0]
+
+
+# --- credentials in URLs and plain text posing as sealed values -----------------------------------
+
+
+def identity(**fields):
+    return {"spec": {"identity": {"preset": None, "clientId": "meshauth", **fields}}}
+
+
+@pytest.mark.parametrize("field", ["issuerUrl", "jwksUri"])
+def test_a_password_in_an_identity_url_is_refused_without_printing_it(field):
+    urls = {"issuerUrl": "https://idp.example.com", "jwksUri": "https://idp.example.com/keys"}
+    urls[field] = urls[field].replace("https://", "https://ana:s3cret@")
+    with pytest.raises(ConfigError) as error:
+        meshauth.load_config(QUICKSTART, overlays=[identity(**urls)])
+    message = str(error.value)
+    assert f"spec.identity.{field}" in message
+    assert f"must not carry credentials ({urls[field].replace('ana:s3cret', '***')})" in message
+    assert "s3cret" not in message and "ana" not in message
+
+
+def repo(url: str) -> ConfigError:
+    with pytest.raises(ConfigError) as error:
+        meshauth.gitops(QUICKSTART, {"dev": []}, repo_url=url)
+    return error.value
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://ana:ghp_TOKEN@github.com/acme/platform.git",
+        "https://ghp_TOKEN@github.com/acme/platform.git",  # a token alone, as GitHub accepts it
+        "ssh://git:ghp_TOKEN@github.com/acme/platform.git",
+    ],
+)
+def test_credentials_in_the_repo_url_are_refused_pointing_to_the_engines_credentials(url):
+    message = str(repo(url))
+    assert message.startswith("--repo-url: spec.gitops.repoUrl: must not carry credentials")
+    assert "***@github.com/acme/platform.git" in message
+    assert "argocd.argoproj.io/secret-type: repository" in message and "secretRef" in message
+    assert "TOKEN" not in message
+
+
+def test_credentials_in_the_configs_repo_url_are_refused_too():
+    overlay = {"spec": {"gitops": {"repoUrl": "https://ana:ghp_TOKEN@github.com/acme/platform.git"}}}
+    with pytest.raises(ConfigError) as error:
+        meshauth.load_config(QUICKSTART, overlays=[overlay])
+    assert "spec.gitops.repoUrl: must not carry credentials" in str(error.value)
+    assert "TOKEN" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["ssh://git@github.com/acme/platform.git", "git@github.com:acme/platform.git"]
+)
+def test_an_ssh_user_name_is_no_secret(url):
+    overlay = {"spec": {"gitops": {"repoUrl": url}}}
+    assert meshauth.load_config(QUICKSTART, overlays=[overlay]).spec.gitops.repo_url == url
+
+
+SEALED = "AgB" + "x7" * 200 + "A"  # base64, as long as kubeseal's output
+
+
+def sealed(**values):
+    data = {"client-secret": SEALED, "cookie-secret": SEALED, **values}
+    return {"spec": {"secret": {"source": "sealed-secrets", "sealed": {"encryptedData": data}}}}
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("my plain client secret", "is not a sealed value (not base64)"),
+        ("0123456789abcdef0123456789abcdef", "is too short to be a sealed value"),
+    ],
+)
+def test_plain_text_in_sealed_values_is_refused_naming_the_key_not_the_value(value, problem):
+    with pytest.raises(ConfigError) as error:
+        meshauth.load_config(QUICKSTART, overlays=[sealed(**{"client-secret": value})])
+    message = str(error.value)
+    assert f"spec.secret.sealed.encryptedData.client-secret: {problem}" in message
+    assert value not in message
+
+
+def test_a_sealed_value_of_kubeseals_length_is_accepted():
+    config = meshauth.load_config(QUICKSTART, overlays=[sealed()])
+    assert config.spec.secret.sealed.encrypted_data["client-secret"] == SEALED
