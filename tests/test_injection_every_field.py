@@ -128,9 +128,9 @@ SECRETS = {
         "source": "sealed-secrets",
         "sealed": {
             "encryptedData": {
-                "client-secret": "plain24",
-                "cookie-secret": "plain25",
-                "redis-password": "plain26",
+                "client-secret": "plain24A" * 50,
+                "cookie-secret": "plain25A" * 50,
+                "redis-password": "plain26A" * 50,
             }
         },
     },

@@ -242,7 +242,7 @@ def test_secret_sources_render_the_secret_the_deployment_reads(source, kind):
             },
         }
     else:
-        secret["sealed"] = {"encryptedData": {"client-secret": "AgA1", "cookie-secret": "AgA2"}}
+        secret["sealed"] = {"encryptedData": {"client-secret": "AgA1" * 100, "cookie-secret": "AgA2" * 100}}
     bundle = render(lambda d: d["spec"].update(secret=secret))
     produced = get(bundle, kind, "sso")
     assert produced["metadata"]["namespace"] == "oauth2-proxy"

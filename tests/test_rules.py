@@ -222,7 +222,7 @@ SECRETS = [
     },
     {
         "source": "sealed-secrets",
-        "sealed": {"encryptedData": {"client-secret": "AgA", "cookie-secret": "AgB"}},
+        "sealed": {"encryptedData": {"client-secret": "AgAA" * 100, "cookie-secret": "AgBB" * 100}},
     },
 ]
 APPS = [

@@ -304,7 +304,7 @@ def test_the_sealed_secret_is_strictly_scoped_to_a_stable_name_and_namespace():
     sealed = {
         "source": "sealed-secrets",
         "name": "sso",
-        "sealed": {"encryptedData": {"cookie-secret": "AgB2", "client-secret": "AgB1"}},
+        "sealed": {"encryptedData": {"cookie-secret": "AgB2" * 100, "client-secret": "AgB1" * 100}},
     }
     for namespace in ("oauth2-proxy", "auth"):
         bundle = meshauth.render(

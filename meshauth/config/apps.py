@@ -9,14 +9,16 @@ from pydantic import Field, field_validator, model_validator
 
 from meshauth.config.base import At, Labels, Model
 from meshauth.config.fieldtypes import (
+    AdmittedEmail,
+    AdmittedPrincipal,
     ClaimName,
+    ClaimValue,
     DnsLabel,
-    Email,
     Host,
     ImageRef,
-    IstioPath,
-    RequestPrincipal,
+    PublicPath,
     Text,
+    admitted_email,
 )
 
 
@@ -29,16 +31,18 @@ class Authorization(Model):
     audiences: list[Annotated[Text, Field(min_length=1)]] = Field(
         default_factory=list, description="Default: [identity.clientId]."
     )
-    emails: list[Email] = Field(default_factory=list, description="Admit these users (the email claim).")
-    groups: list[Annotated[Text, Field(min_length=1)]] = Field(
+    emails: list[AdmittedEmail] = Field(
+        default_factory=list, description="Admit these users (the email claim)."
+    )
+    groups: list[Annotated[ClaimValue, Field(min_length=1)]] = Field(
         default_factory=list,
         description="Admit members of these groups (a string-list groups claim in the ID token).",
     )
-    principals: list[RequestPrincipal] = Field(
+    principals: list[AdmittedPrincipal] = Field(
         default_factory=list,
         description="Admit these users by <iss>/<sub>, the only stable OIDC user identifier.",
     )
-    claims: dict[ClaimName, list[Text]] = Field(
+    claims: dict[ClaimName, list[ClaimValue]] = Field(
         default_factory=dict,
         description="Claim name -> accepted values; every listed claim must match (string and "
         "string-list claims only).",
@@ -58,6 +62,13 @@ class Authorization(Model):
                 )
             if not isinstance(values, list):
                 raise ValueError(f"claim {name!r}: values must be a list of strings")
+        return value
+
+    @field_validator("claims", mode="after")
+    @classmethod
+    def _email_claim_values(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for address in value.get("email", ()):
+            admitted_email(address)  # the email claim widens the same way as emails
         return value
 
 
@@ -90,7 +101,7 @@ class App(Model):
         default_factory=AppService, description="The Service the VirtualService routes to."
     )
     selector: Labels | None = Field(None, description="Default: {app: <name>}.")
-    public_paths: list[IstioPath] = Field(
+    public_paths: list[PublicPath] = Field(
         default_factory=list,
         description='Served without login: exact "/healthz" or prefix "/static/*".',
     )
@@ -129,7 +140,7 @@ class ExternalService(Model):
     name: DnsLabel = Field(description="Names the objects rendered for this service.")
     host: Host = Field(description="The public host name served at the gateway.")
     upstream: Upstream = Field(description="Where the gateway sends the requests.")
-    public_paths: list[IstioPath] = Field(
+    public_paths: list[PublicPath] = Field(
         default_factory=list,
         description='Served without login: exact "/healthz" or prefix "/static/*".',
     )

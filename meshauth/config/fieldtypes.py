@@ -144,11 +144,38 @@ MajorMinor = Annotated[
     BeforeValidator(_version_string),
     _check(lambda v: bool(_MAJOR_MINOR.match(v)), 'must be "MAJOR.MINOR", such as "1.22"'),
 ]
+
+
+def masked_userinfo(value: str) -> tuple[str, str] | None:
+    """``(userinfo, the URL with it masked)`` when the absolute URL ``value`` carries user info
+    (``user:password@`` or a token before the host); None otherwise."""
+    scheme, sep, rest = value.partition("://")
+    end = min((i for i in (rest.find(c) for c in "/?#") if i != -1), default=len(rest))
+    userinfo, at, host = rest[:end].rpartition("@")
+    if not sep or not at:
+        return None
+    return userinfo, f"{scheme}://***@{host}{rest[end:]}"
+
+
+def _no_credentials(value: str) -> str:
+    found = masked_userinfo(value)
+    if found:
+        raise ValueError(
+            f"must not carry credentials ({found[1]}): the URL is written as it is into the "
+            "rendered policies and oauth2-proxy flags, where anyone who can read them sees it; "
+            "an OIDC issuer's discovery document and keys are public and need none"
+        )
+    return value
+
+
 HttpUrl = Annotated[
     Text,
     _check(_url_ok(("https", "http")), "must be an absolute URL such as https://idp.example.com"),
+    AfterValidator(_no_credentials),
 ]
-HttpsUrl = Annotated[Text, _check(_url_ok(("https",)), "must be an absolute https:// URL")]
+HttpsUrl = Annotated[
+    Text, _check(_url_ok(("https",)), "must be an absolute https:// URL"), AfterValidator(_no_credentials)
+]
 RedisUrl = Annotated[
     Text,
     _check(_url_ok(("redis", "rediss")), "must be a redis:// or rediss:// URL"),
@@ -162,6 +189,66 @@ IstioPath = Annotated[
         "(no query, fragment or space; '*' only at the end)",
     ),
 ]
+
+
+# --- who an authorization admits -----------------------------------------------------------------
+# Istio matches the values of request.auth.claims[...] and requestPrincipals as exact, prefix ("abc*"),
+# suffix ("*abc") or presence ("*"). A value that widens beyond what its author meant is refused
+# with a message that says who else gets in (docs/security.md, "Input that would widen access or leak").
+
+
+def admitted_email(value: str) -> str:
+    """An email to admit: exact, or ``*@domain`` for a whole domain; any other ``*`` is refused."""
+    if "*" not in value:
+        return value
+    local, _, domain = value.rpartition("@")
+    if local == "*" and "*" not in domain:
+        return value
+    if value.count("*") == 1 and value.endswith("*"):
+        prefix = value[:-1]
+        wider = prefix + ("attacker.net" if prefix.endswith((".", "@")) else ".attacker.net")
+        raise ValueError(
+            f"{value!r} also admits {wider}: Istio matches a trailing * as a prefix; list the exact "
+            f"address, or *@{domain.rstrip('*').rstrip('.') or 'example.com'} for a whole domain"
+        )
+    if value.count("*") == 1 and value.startswith("*"):
+        raise ValueError(
+            f"{value!r} also admits mallory-{value[1:]}: Istio matches a leading * as a suffix; "
+            f"list the exact address, or *@{domain} for the whole domain"
+        )
+    raise ValueError(
+        f"{value!r}: Istio reads * only as a whole local part (*@example.com for a whole domain); "
+        "list exact addresses"
+    )
+
+
+def _claim_value(value: str) -> str:
+    if value == "*":
+        raise ValueError(
+            "'*' admits every user whose token has this claim with any value (Istio reads a lone * "
+            "as 'present'); list the values, or leave the field out to admit any logged-in user"
+        )
+    return value
+
+
+def _principal_exact(value: str) -> str:
+    if "*" in value:
+        raise ValueError(
+            f"{value!r} admits more than one user: Istio matches * as a prefix or suffix, and "
+            "'<issuer>/*' is every account of the issuer; list each <iss>/<sub> exactly"
+        )
+    return value
+
+
+def _not_everything(value: str) -> str:
+    if value == "/*":
+        raise ValueError(
+            "'/*' serves every path of the app without login, which makes the whole app public; "
+            "list the public paths one by one (such as /healthz or /static/*)"
+        )
+    return value
+
+
 ClaimName = Annotated[
     Text,
     _check(lambda v: bool(_CLAIM_NAME.match(v)), "must be a JWT claim name (letters, digits, _ . : / -)"),
@@ -205,6 +292,14 @@ RequestPrincipal = Annotated[
         'must be "<issuer>/<subject>", such as https://accounts.google.com/1234567890',
     ),
 ]
+AdmittedPrincipal = Annotated[RequestPrincipal, AfterValidator(_principal_exact)]
+"""A principal to admit: exactly one user."""
+AdmittedEmail = Annotated[Email, AfterValidator(admitted_email)]
+"""An email to admit: exact, or ``*@domain``."""
+ClaimValue = Annotated[Text, AfterValidator(_claim_value)]
+"""A group or claim value to admit: exact or an Istio prefix/suffix pattern, never a lone ``*``."""
+PublicPath = Annotated[IstioPath, AfterValidator(_not_everything)]
+"""A path served without login: never every path."""
 
 
 # --- GitOps settings (spec.gitops) -----------------------------------------------------------------
@@ -228,6 +323,20 @@ def _repo_path_ok(value: str) -> bool:
     return not value.startswith("/") and "\\" not in value and ".." not in value.split("/")
 
 
+def _no_git_credentials(value: str) -> str:
+    """A token or password in a repository URL would be written into the engine's objects; SSH's
+    bare user name (``ssh://git@host/...``) is no secret and stays allowed."""
+    found = masked_userinfo(value)
+    if found and (not value.startswith("ssh://") or ":" in found[0]):
+        raise ValueError(
+            f"must not carry credentials ({found[1]}): the URL is written into the Argo CD "
+            "Applications or Flux GitRepository, where anyone who can read them sees it; give the "
+            "engine the repository's credentials instead: an Argo CD repository Secret (label "
+            "argocd.argoproj.io/secret-type: repository) or the Flux GitRepository's secretRef"
+        )
+    return value
+
+
 GitUrl = Annotated[
     Text,
     _check(
@@ -235,6 +344,7 @@ GitUrl = Annotated[
         "must be a Git repository URL: https://host/org/repo.git, ssh://git@host/org/repo.git or "
         "git@host:org/repo.git",
     ),
+    AfterValidator(_no_git_credentials),
 ]
 GitRevision = Annotated[
     Text,

@@ -8,6 +8,7 @@ with :data:`REVEAL_SECRETS`.
 from __future__ import annotations
 
 import base64
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -147,9 +148,33 @@ def _sealed_key(key: str) -> str:
 
 SealedKey = Annotated[str, AfterValidator(_sealed_key)]
 
+SEALED_MIN_LENGTH = 256
+"""kubeseal's output is base64 of an RSA-encrypted session key (256 bytes with a 2048-bit key, 512
+with the controller's default 4096-bit one) plus the AES-GCM ciphertext: never shorter than this."""
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}\Z")
+
+
+def _sealed_value(value: str) -> str:
+    """A value kubeseal sealed; plain text pasted here would be rendered in the clear (never printed)."""
+    if not _BASE64.match(value) or len(value) % 4:
+        raise ValueError(
+            "is not a sealed value (not base64): paste the output of kubeseal --raw, not the "
+            "secret itself; the value is not shown here"
+        )
+    if len(value) < SEALED_MIN_LENGTH:
+        raise ValueError(
+            f"is too short to be a sealed value (kubeseal's output is at least {SEALED_MIN_LENGTH} "
+            "characters, starting with Ag): paste the output of kubeseal --raw, not the secret "
+            "itself; the value is not shown here"
+        )
+    return value
+
+
+SealedValue = Annotated[Text, Field(min_length=1), AfterValidator(_sealed_value)]
+
 
 class SealedValues(Model):
-    encrypted_data: dict[SealedKey, Annotated[Text, Field(min_length=1)]] = Field(
+    encrypted_data: dict[SealedKey, SealedValue] = Field(
         description="kubeseal's output for the keys client-secret and cookie-secret, sealed for "
         "this Secret's name and namespace."
     )

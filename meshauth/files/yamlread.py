@@ -4,6 +4,12 @@ The C loader where PyYAML has it (the pure-Python one otherwise), safe loading o
 loader refuses duplicate keys, which YAML would otherwise resolve silently by keeping the last one.
 Problems become :class:`~meshauth.errors.ConfigError` naming the file and, for YAML errors, the
 line and column.
+
+Aliases are bounded: a document may hold at most :data:`MAX_ALIASES` of them and may expand (every
+alias counted at full size) to at most :func:`expansion_limit` characters, checked on the node graph
+before any object is built. Without the bound, a few hundred bytes of nested aliases ("billion
+laughs") or a few thousand aliases of one long string grow into gigabytes wherever the values are
+copied.
 """
 
 from __future__ import annotations
@@ -18,6 +24,102 @@ import yaml
 from meshauth.errors import ConfigError, Problem
 
 SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+MAX_ALIASES = 10_000
+"""Alias uses (``*name``) allowed in one file's documents together."""
+MIN_EXPANSION_LIMIT = 10_000_000
+"""Characters a file may expand to through aliases whatever its size (see :func:`expansion_limit`)."""
+EXPANSION_FACTOR = 50
+
+
+def expansion_limit(text: str) -> int:
+    """How many characters the documents of ``text`` may hold with every alias expanded:
+    ``max(10 MB, 50 times the text)``."""
+    return max(MIN_EXPANSION_LIMIT, EXPANSION_FACTOR * len(text))
+
+
+class AliasLimitError(yaml.MarkedYAMLError):
+    """A document whose aliases expand beyond the bounds (its mark says where)."""
+
+
+class _Budget:
+    """What the documents of one text may still spend on aliases and expanded size."""
+
+    def __init__(self, text: str) -> None:
+        self.limit = expansion_limit(text)
+        self.size = 0
+        self.aliases = 0
+
+    def check(self, root: yaml.Node) -> None:
+        """Walk the node graph (iteratively, each node once) adding the expanded size; an
+        :class:`AliasLimitError` at the node where a bound is passed."""
+        sizes: dict[int, int] = {}  # node id -> expanded size, for nodes already walked
+        active = {id(root)}  # nodes on the current path: an alias to one of them is a cycle
+        stack: list[tuple[yaml.Node, Iterator[yaml.Node], list[int]]] = [(root, _children(root), [1])]
+        while stack:
+            parent, children, total = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                active.discard(id(parent))
+                sizes[id(parent)] = total[0]
+                if stack:
+                    stack[-1][2][0] += total[0]
+                continue
+            key = id(child)
+            if key in active:
+                self._fail("an alias refers to a node that contains it (a recursive structure)", parent)
+            if key in sizes:  # seen before: this use is an alias
+                self.aliases += 1
+                if self.aliases > MAX_ALIASES:
+                    self._fail(f"too many aliases (more than {MAX_ALIASES:,})", parent)
+                self._spend(sizes[key], parent)
+                total[0] += sizes[key]
+                continue
+            if isinstance(child, yaml.ScalarNode):
+                sizes[key] = len(child.value) + 1
+                self._spend(sizes[key], parent)
+                total[0] += sizes[key]
+                continue
+            active.add(key)
+            self._spend(1, child)
+            stack.append((child, _children(child), [1]))
+
+    def _spend(self, size: int, node: yaml.Node) -> None:
+        self.size += size
+        if self.size > self.limit:
+            self._fail(
+                f"expands to more than {self.limit:,} characters through aliases (the limit is "
+                f"{EXPANSION_FACTOR} times the file's size, at least {MIN_EXPANSION_LIMIT:,})",
+                node,
+            )
+
+    @staticmethod
+    def _fail(problem: str, node: yaml.Node) -> None:
+        raise AliasLimitError(problem=problem, problem_mark=node.start_mark)
+
+
+def _children(node: yaml.Node) -> Iterator[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield key
+            yield value
+    elif isinstance(node, yaml.SequenceNode):
+        yield from node.value
+
+
+def _documents(loader_class: type[yaml.SafeLoader], text: str) -> Iterator[tuple[int, Any]]:
+    """Each document of ``text`` with its start line, aliases bounded before it is constructed."""
+    budget = _Budget(text)
+    loader = loader_class(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is not None:  # check_node() said there is one
+                budget.check(node)
+                yield node.start_mark.line, loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 # SafeLoader is picked at run time (the C loader when libyaml is built in); mypy cannot check a base
@@ -59,6 +161,8 @@ def yaml_problem(error: yaml.YAMLError) -> str:
     mark = getattr(error, "problem_mark", None)
     problem = getattr(error, "problem", None) or "is not valid YAML"
     where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    if isinstance(error, AliasLimitError):
+        return f"{where}{problem}"
     return f"{where}invalid YAML: {problem}"
 
 
@@ -67,7 +171,7 @@ def read_yaml_documents(path: str | os.PathLike[str]) -> list[Any]:
     and line on any problem."""
     text = read_text(path)
     try:
-        return [doc for doc in yaml.load_all(text, Loader=StrictLoader) if doc is not None]
+        return [doc for _, doc in _documents(StrictLoader, text) if doc is not None]
     except yaml.YAMLError as error:
         raise ConfigError(Problem(yaml_problem(error), file=str(path))) from None
 
@@ -75,17 +179,19 @@ def read_yaml_documents(path: str | os.PathLike[str]) -> list[Any]:
 def yaml_documents(text: str) -> Iterator[tuple[int, Any]]:
     """Every document of ``text`` with the line it starts on (0-based), as ``yaml.safe_load_all``
     reads them; ``yaml.YAMLError`` (its ``problem_mark`` says where) when the text is not YAML."""
-    loader = SafeLoader(text)
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is not None:  # check_node() said there is one
-                yield node.start_mark.line, loader.construct_document(node)
-    finally:
-        loader.dispose()
+    yield from _documents(SafeLoader, text)
 
 
 def load_yaml(text: str) -> Any:
     """One YAML document from text (a ConfigMap's embedded mesh config, a command-line value), safely;
     ``yaml.YAMLError`` when it is not YAML."""
-    return yaml.load(text, Loader=SafeLoader)
+    budget = _Budget(text)
+    loader = SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        budget.check(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
