@@ -15,7 +15,7 @@ from meshauth.files.tree import RECORD
 from meshauth.files.yamltext import KIND_ORDER
 from meshauth.gitopstree.engines import flux_ref
 from meshauth.gitopstree.layers import LAYERS, layer_of
-from meshauth.gitopstree.repo import SYNC_WAVE
+from meshauth.gitopstree.repo import SYNC_WAVE, keep_namespace
 
 KUBECTL = pytest.mark.skipif(
     shutil.which("kubectl") is None, reason="kubectl (with kustomize) is not installed"
@@ -98,7 +98,8 @@ def test_the_layers_hold_exactly_the_rendered_objects_in_order(tmp_path):
             folder = f"envs/{env.name}/{layer.directory}"
             resources = yaml.safe_load(files[f"{folder}/kustomization.yaml"])["resources"]
             listed += [yaml.safe_load(files[f"{folder}/{name}"]) for name in resources]
-        assert listed == list(env.bundle.objects)
+        # render's objects; only the Namespaces are marked for Flux to keep (test_gitops_prune.py)
+        assert listed == [keep_namespace(obj, "flux") for obj in env.bundle.objects]
 
 
 @KUBECTL
@@ -110,7 +111,7 @@ def test_kubectl_kustomize_builds_each_environment_into_exactly_render(tmp_path,
         built = kustomize(tmp_path / "repo" / "envs" / env)
         if engine == "argocd":
             built = [without_wave(obj) for obj in built]
-        assert built == list(rendered(tmp_path, env).objects), env
+        assert built == [keep_namespace(obj, engine) for obj in rendered(tmp_path, env).objects], env
 
 
 @KUBECTL
