@@ -181,7 +181,7 @@ def kustomization(resources: Iterable[str]) -> str:
     )
 
 
-def keep_namespace(obj: Mapping[str, Any], engine: str) -> Mapping[str, Any]:
+def keep_namespace(obj: dict[str, Any], engine: str) -> dict[str, Any]:
     """A Namespace annotated so that ``engine`` never prunes or deletes it; other objects as they are."""
     if obj.get("kind") != "Namespace":
         return obj
@@ -189,7 +189,7 @@ def keep_namespace(obj: Mapping[str, Any], engine: str) -> Mapping[str, Any]:
         keep = {ARGOCD_SYNC_OPTIONS: ARGOCD_KEEP, ARGOCD_COMPARE_OPTIONS: ARGOCD_EXTRANEOUS}
     else:
         keep = {FLUX_PRUNE: FLUX_KEEP}
-    annotated = copy.deepcopy(dict(obj))
+    annotated = copy.deepcopy(obj)
     metadata = annotated["metadata"]
     metadata["annotations"] = {**(metadata.get("annotations") or {}), **keep}
     return annotated
