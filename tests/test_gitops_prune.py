@@ -225,21 +225,26 @@ def wave(obj):
     return int(annotations(obj).get("argocd.argoproj.io/sync-wave", "0"))
 
 
-def argocd_steps(before, after):
+def argocd_steps(before, after, reverse=True):
     """Argo CD (its sync-waves page: "lower values first for creation & updation and higher values
-    first for deletion", documented from release 2.13; gitops-engine's getSyncTasks swaps the waves
-    of the prune tasks symmetrically, and runTasks prunes a wave's objects before applying its
-    others). Objects with Prune=false get a prune task (it is skipped) that still counts as a wave."""
+    first for deletion", documented from release 2.13, ``reverse``; before it, a pruned object went in
+    its own wave). gitops-engine's getSyncTasks swaps the waves of the prune tasks symmetrically and
+    moves PruneLast ones after the last wave; runTasks prunes a wave's objects before applying its
+    others. Objects with Prune=false get a prune task (it is skipped) that still counts as a wave."""
     live, target = flat(before), flat(after)
     prunes = {k: wave(o) for k, o in live.items() if k not in target}
     waves = sorted(set(prunes.values()))
-    swapped = dict(zip(waves, reversed(waves)))
+    swapped = dict(zip(waves, reversed(waves) if reverse else waves))
+    last = max([wave(o) for o in target.values()] + [0]) + 1
+    prunes = {
+        k: last if "PruneLast=true" in argocd_options(live[k]) else swapped[w] for k, w in prunes.items()
+    }
     steps = []
-    for number in sorted(set(swapped.values()) | {wave(o) for o in target.values()}):
+    for number in sorted(set(prunes.values()) | {wave(o) for o in target.values()}):
         pruned = [
             ("delete", k, live[k])
             for k, w in prunes.items()
-            if swapped[w] == number and "Prune=false" not in argocd_options(live[k])
+            if w == number and "Prune=false" not in argocd_options(live[k])
         ]
         applied = [("apply", k, o) for k, o in target.items() if wave(o) == number and live.get(k) != o]
         steps += [(f"wave {number} prune", pruned), (f"wave {number} apply", applied)]
@@ -259,23 +264,25 @@ def flux_steps(before, after):
     return steps
 
 
-STEPS = {"argocd": argocd_steps, "flux": flux_steps}
+STEPS = {
+    "argocd": argocd_steps,
+    "argocd-before-2.13": lambda before, after: argocd_steps(before, after, reverse=False),
+    "flux": flux_steps,
+}
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+GATEWAY_API = copy.deepcopy(CONFIG)
+GATEWAY_API["spec"]["ingress"] = {"api": "gateway-api"}
+
+
+@pytest.mark.parametrize("engine", list(STEPS))
 @pytest.mark.parametrize("app", ["shop", "wiki"])
 @pytest.mark.parametrize("direction", ["add", "remove"])
-def test_no_moment_serves_an_app_host_without_its_login(tmp_path, engine, app, direction, request):
-    if engine == "flux" and direction == "remove":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="issue 19 item 14, open: the policies Kustomization stops covering the host "
-                "before the routes Kustomization prunes its route; Flux needs the routes before the "
-                "policies and the Gateway's servers after them (docs/gitops.md, limits)",
-            )
-        )
-    with_app, without = generation(tmp_path, CONFIG, engine), generation(tmp_path, without_app(app), engine)
+@pytest.mark.parametrize("config", [CONFIG, GATEWAY_API], ids=["istio-gateway", "gateway-api"])
+def test_no_moment_serves_an_app_host_without_its_login(tmp_path, engine, app, direction, config):
+    tree = engine.split("-")[0]
+    with_app = generation(tmp_path, config, tree)
+    without = generation(tmp_path, without_app(app, config), tree)
     before, after = (without, with_app) if direction == "add" else (with_app, without)
     wanted = guards(flat(with_app))
     assert wanted[f"{app}.acme.example"]  # the app has a route and an access policy of its own

@@ -8,7 +8,7 @@
 
 The tree, inside the repository's folder ``path``::
 
-    envs/<env>/kustomization.yaml     kubectl kustomize envs/<env> == meshauth render --overlay ...
+    envs/<env>/kustomization.yaml     kubectl kustomize envs/<env>: meshauth render --overlay ..., by layer
     envs/<env>/<NN-layer>/            one folder per layer (layers.py), each with its kustomization.yaml
     mesh/<env>/istio-operator.yaml    install: istioctl only: for istioctl install -f; never applied
     argocd/<env>/ or flux/<env>/      the engine objects that apply envs/<env> (and istiod with helm)
@@ -48,7 +48,7 @@ from meshauth.files.yamltext import dump_document, file_name
 from meshauth.findings import Finding
 from meshauth.gitopstree.drift import Drift, check_tree
 from meshauth.gitopstree.engines import Environment, Target, engine_namespace, engine_objects
-from meshauth.gitopstree.layers import LAYERS, layer_of
+from meshauth.gitopstree.layers import LAYERS, POLICIES, layer_of
 from meshauth.rendering.bundle import KUSTOMIZATION
 from meshauth.rendering.render import render
 from meshauth.rendering.templating import render_object
@@ -59,6 +59,8 @@ SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 # options separated by "," (https://argo-cd.readthedocs.io/en/stable/user-guide/sync-options/).
 ARGOCD_SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 ARGOCD_KEEP = "Prune=false,Delete=false"
+# "Prune Last": pruned after every wave of the sync is applied and healthy (same page).
+ARGOCD_PRUNE_LAST = "PruneLast=true"
 # ... and once it has left Git, it does not keep the Application OutOfSync ("IgnoreExtraneous",
 # https://argo-cd.readthedocs.io/en/stable/user-guide/compare-options/).
 ARGOCD_COMPARE_OPTIONS = "argocd.argoproj.io/compare-options"
@@ -200,9 +202,15 @@ def _is_engine_namespace(obj: Mapping[str, Any], engine: str) -> bool:
 
 
 def _with_wave(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The object with its layer's sync wave; a policy also with ``PruneLast=true``: when an app is
+    removed, its access policy is pruned after the sync's last wave, so after its route (layers.py)."""
     annotated = copy.deepcopy(dict(obj))
     metadata = annotated["metadata"]
-    metadata["annotations"] = {**(metadata.get("annotations") or {}), SYNC_WAVE: str(layer_of(obj).wave)}
+    layer = layer_of(obj)
+    extra = {SYNC_WAVE: str(layer.wave)}
+    if layer == POLICIES:
+        extra[ARGOCD_SYNC_OPTIONS] = ARGOCD_PRUNE_LAST
+    metadata["annotations"] = {**(metadata.get("annotations") or {}), **extra}
     return annotated
 
 
