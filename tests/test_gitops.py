@@ -385,3 +385,18 @@ def test_warnings_name_their_environment(tmp_path):
 def test_render_ignores_the_gitops_settings(tmp_path):
     settings = changed(gitops={"engine": "flux", "repoUrl": REPO_URL, "environments": {"dev": []}})
     assert meshauth.render(settings).to_yaml() == meshauth.render(CONFIG).to_yaml()
+
+
+@pytest.mark.parametrize("api", ["istio", "gateway-api"])
+def test_a_first_sync_finds_every_namespace_it_writes_into(tmp_path, api):
+    # Istio's root namespace (istiod's) is the only one the tree relies on without creating it; with
+    # the Gateway API the gateway's namespace is meshauth's to create (Istio deploys the pods there).
+    config = changed(ingress={"api": api, "namespace": "edge"} if api == "gateway-api" else {"api": api})
+    repo = generate(tmp_path, config, engine="flux")
+    for env in repo.environments:
+        created = {obj["metadata"]["name"] for obj in env.bundle.objects if layer_of(obj) == LAYERS[0]}
+        used = {obj["metadata"].get("namespace") for obj in env.bundle.objects} - {None}
+        assert used - created == {"istio-system"}, env.name
+    if api == "gateway-api":
+        edge = next(o for o in repo.environments[0].bundle.objects if o["metadata"]["name"] == "edge")
+        assert edge["kind"] == "Namespace" and edge["metadata"]["labels"] == OWNERSHIP
