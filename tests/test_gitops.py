@@ -14,8 +14,8 @@ import meshauth
 from meshauth.files.tree import RECORD
 from meshauth.files.yamltext import KIND_ORDER
 from meshauth.gitopstree.engines import flux_ref
-from meshauth.gitopstree.layers import LAYERS, layer_of
-from meshauth.gitopstree.repo import SYNC_WAVE
+from meshauth.gitopstree.layers import LAYERS, POLICIES, layer_of
+from meshauth.gitopstree.repo import ARGOCD_PRUNE_LAST, ARGOCD_SYNC_OPTIONS, SYNC_WAVE, keep_namespace
 
 KUBECTL = pytest.mark.skipif(
     shutil.which("kubectl") is None, reason="kubectl (with kustomize) is not installed"
@@ -48,6 +48,8 @@ def without_wave(obj):
     obj = yaml.safe_load(yaml.safe_dump(obj))
     annotations = obj["metadata"]["annotations"]
     assert annotations.pop(SYNC_WAVE) == str(layer_of(obj).wave), obj["metadata"]["name"]
+    if layer_of(obj) == POLICIES:
+        assert annotations.pop(ARGOCD_SYNC_OPTIONS) == ARGOCD_PRUNE_LAST
     if not annotations:
         del obj["metadata"]["annotations"]
     return obj
@@ -60,19 +62,26 @@ def test_each_environment_is_a_folder_per_layer_with_the_engine_objects_beside_i
     files = generate(tmp_path).files()
     for env in ("dev", "prod"):
         top = yaml.safe_load(files[f"envs/{env}/kustomization.yaml"])
-        assert top["resources"] == ["00-namespaces", "10-config", "20-workloads", "30-policies", "40-routes"]
+        assert top["resources"] == [
+            "00-namespaces",
+            "10-config",
+            "20-workloads",
+            "30-routes",
+            "40-policies",
+            "50-gateway",
+        ]
         assert f"mesh/{env}/istio-operator.yaml" in files
         assert f"argocd/{env}/application.argocd.acme-{env}.yaml" in files
     assert not any(p.startswith("flux/") for p in files)
-    assert "envs/dev/30-policies/authorizationpolicy.istio-system.acme-login.yaml" in files
-    assert "envs/dev/40-routes/virtualservice.shop.acme-shop.yaml" in files
+    assert "envs/dev/40-policies/authorizationpolicy.istio-system.acme-login.yaml" in files
+    assert "envs/dev/30-routes/virtualservice.shop.acme-shop.yaml" in files
     assert "envs/dev/10-config/externalsecret.oauth2-proxy.oauth2-proxy.yaml" in files
 
 
-def test_layers_are_the_apply_order_cut_in_contiguous_runs():
-    ranks = [KIND_ORDER.index(layer.first_kind) for layer in LAYERS]
-    assert ranks == sorted(ranks) and ranks[0] == 0
+def test_every_kind_has_one_layer_and_routes_policies_gateway_come_in_that_order():
     assert [layer.wave for layer in LAYERS] == sorted(layer.wave for layer in LAYERS)
+    named = [kind for layer in LAYERS for kind in layer.kinds]
+    assert sorted(named) == sorted(KIND_ORDER)  # each kind render writes, in exactly one layer
 
     def layer(kind):
         return layer_of({"kind": kind, "metadata": {"name": "x"}})
@@ -82,11 +91,18 @@ def test_layers_are_the_apply_order_cut_in_contiguous_runs():
         "config"
     }
     assert layer("Deployment").name == "workloads"
-    # fail closed: every policy is in place before what exposes an app
+    # a host is served by a route and a Gateway server: the route comes before the policies (it serves
+    # nothing alone), the server after them (test_gitops_prune.py steps through both engines)
     for policy in ("PeerAuthentication", "RequestAuthentication", "AuthorizationPolicy"):
-        for exposing in ("Gateway", "VirtualService"):
-            assert layer(policy).wave < layer(exposing).wave
-    assert layer("SomethingNew").name == "routes"  # unknown kinds come last, as in render
+        for route in ("VirtualService", "HTTPRoute"):
+            assert layer(route).wave < layer(policy).wave < layer("Gateway").wave
+    assert layer("Certificate") == layer("Gateway")  # with the Gateway whose servers use it
+    assert layer("SomethingNew") == LAYERS[-1]  # unknown kinds come last, as in render
+
+
+def in_layers(objects):
+    """render's objects, layer by layer, each layer in render's order."""
+    return sorted(objects, key=lambda obj: layer_of(obj).wave)
 
 
 def test_the_layers_hold_exactly_the_rendered_objects_in_order(tmp_path):
@@ -98,7 +114,8 @@ def test_the_layers_hold_exactly_the_rendered_objects_in_order(tmp_path):
             folder = f"envs/{env.name}/{layer.directory}"
             resources = yaml.safe_load(files[f"{folder}/kustomization.yaml"])["resources"]
             listed += [yaml.safe_load(files[f"{folder}/{name}"]) for name in resources]
-        assert listed == list(env.bundle.objects)
+        # render's objects; only the Namespaces are marked for Flux to keep (test_gitops_prune.py)
+        assert listed == in_layers(keep_namespace(obj, "flux") for obj in env.bundle.objects)
 
 
 @KUBECTL
@@ -110,7 +127,8 @@ def test_kubectl_kustomize_builds_each_environment_into_exactly_render(tmp_path,
         built = kustomize(tmp_path / "repo" / "envs" / env)
         if engine == "argocd":
             built = [without_wave(obj) for obj in built]
-        assert built == list(rendered(tmp_path, env).objects), env
+        expected = in_layers(keep_namespace(obj, engine) for obj in rendered(tmp_path, env).objects)
+        assert built == expected, env
 
 
 @KUBECTL
@@ -227,7 +245,7 @@ def test_removing_an_app_removes_only_its_files_and_leaves_foreign_files(tmp_pat
     first = generate(tmp_path)
     first.write(out)
     (out / "README.md").write_text("ours\n")
-    (out / "envs" / "dev" / "40-routes" / "notes.txt").write_text("ours too\n")
+    (out / "envs" / "dev" / "30-routes" / "notes.txt").write_text("ours too\n")
     one_app = changed(apps=[CONFIG["spec"]["apps"][0]])
     second = generate(tmp_path, one_app)
     report = second.write(out)
@@ -240,14 +258,14 @@ def test_removing_an_app_removes_only_its_files_and_leaves_foreign_files(tmp_pat
         "envs/dev/10-config/serviceaccount.shop.shop.yaml",
         "envs/dev/20-workloads/deployment.shop.shop.yaml",
         "envs/dev/20-workloads/service.shop.shop.yaml",
-        "envs/dev/30-policies/authorizationpolicy.shop.acme-shop-access.yaml",
-        "envs/dev/30-policies/requestauthentication.shop.acme-shop-jwt.yaml",
-        "envs/dev/40-routes/certificate.istio-system.acme-shop.yaml",
-        "envs/dev/40-routes/virtualservice.shop.acme-shop.yaml",
+        "envs/dev/40-policies/authorizationpolicy.shop.acme-shop-access.yaml",
+        "envs/dev/40-policies/requestauthentication.shop.acme-shop-jwt.yaml",
+        "envs/dev/50-gateway/certificate.istio-system.acme-shop.yaml",
+        "envs/dev/30-routes/virtualservice.shop.acme-shop.yaml",
     }
     assert (out / "README.md").read_text() == "ours\n"
-    assert (out / "envs" / "dev" / "40-routes" / "notes.txt").read_text() == "ours too\n"
-    assert set(tree(out)) == {*second.files(), RECORD, "README.md", "envs/dev/40-routes/notes.txt"}
+    assert (out / "envs" / "dev" / "30-routes" / "notes.txt").read_text() == "ours too\n"
+    assert set(tree(out)) == {*second.files(), RECORD, "README.md", "envs/dev/30-routes/notes.txt"}
     assert second.check(out).clean
 
 
@@ -367,3 +385,18 @@ def test_warnings_name_their_environment(tmp_path):
 def test_render_ignores_the_gitops_settings(tmp_path):
     settings = changed(gitops={"engine": "flux", "repoUrl": REPO_URL, "environments": {"dev": []}})
     assert meshauth.render(settings).to_yaml() == meshauth.render(CONFIG).to_yaml()
+
+
+@pytest.mark.parametrize("api", ["istio", "gateway-api"])
+def test_a_first_sync_finds_every_namespace_it_writes_into(tmp_path, api):
+    # Istio's root namespace (istiod's) is the only one the tree relies on without creating it; with
+    # the Gateway API the gateway's namespace is meshauth's to create (Istio deploys the pods there).
+    config = changed(ingress={"api": api, "namespace": "edge"} if api == "gateway-api" else {"api": api})
+    repo = generate(tmp_path, config, engine="flux")
+    for env in repo.environments:
+        created = {obj["metadata"]["name"] for obj in env.bundle.objects if layer_of(obj) == LAYERS[0]}
+        used = {obj["metadata"].get("namespace") for obj in env.bundle.objects} - {None}
+        assert used - created == {"istio-system"}, env.name
+    if api == "gateway-api":
+        edge = next(o for o in repo.environments[0].bundle.objects if o["metadata"]["name"] == "edge")
+        assert edge["kind"] == "Namespace" and edge["metadata"]["labels"] == OWNERSHIP

@@ -11,7 +11,7 @@ from gitops_support import CONFIG, REPO_URL, changed, environments, tree, write_
 import meshauth
 from meshauth.files.tree import RECORD
 
-POLICY = "envs/prod/30-policies/authorizationpolicy.istio-system.acme-login.yaml"
+POLICY = "envs/prod/40-policies/authorizationpolicy.istio-system.acme-login.yaml"
 
 
 def repo_for(tmp_path, config=None, **options):
@@ -48,11 +48,11 @@ def test_missing_and_stale_files_show_as_whole_file_diffs(tmp_path, written):
     drift = repo_for(tmp_path, one_app).check(written)
     states = {f.path: f.state for f in drift.files}
     assert states[POLICY] == "missing"
-    assert states["envs/prod/40-routes/virtualservice.shop.acme-shop.yaml"] == "stale"
+    assert states["envs/prod/30-routes/virtualservice.shop.acme-shop.yaml"] == "stale"
     assert states[RECORD] == "changed"  # it still lists the shop files
-    stale = next(f for f in drift.files if f.path == "envs/prod/40-routes/virtualservice.shop.acme-shop.yaml")
+    stale = next(f for f in drift.files if f.path == "envs/prod/30-routes/virtualservice.shop.acme-shop.yaml")
     assert stale.diff.splitlines()[:2] == [
-        "--- a/envs/prod/40-routes/virtualservice.shop.acme-shop.yaml",
+        "--- a/envs/prod/30-routes/virtualservice.shop.acme-shop.yaml",
         "+++ /dev/null",
     ]
     missing = next(f for f in drift.files if f.path == POLICY)

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from gitops_support import REPO_URL, changed, tree, write_inputs
 
-POLICY = "envs/prod/30-policies/authorizationpolicy.istio-system.acme-login.yaml"
+POLICY = "envs/prod/40-policies/authorizationpolicy.istio-system.acme-login.yaml"
 
 
 def run(*args, cwd):

@@ -65,6 +65,11 @@ def ownership_labels(name: str) -> dict[str, str]:
     return {"app.kubernetes.io/managed-by": "meshauth", "app.kubernetes.io/part-of": name}
 
 
+def engine_namespace(engine: str) -> str:
+    """Where the engine runs: never an object of the tree (pruning it would remove the engine)."""
+    return ARGOCD_NAMESPACE if engine == "argocd" else FLUX_NAMESPACE
+
+
 def repo_path(target: Target, folder: str) -> str:
     return f"{target.path}/{folder}" if target.path else folder
 

@@ -8,17 +8,22 @@
 
 The tree, inside the repository's folder ``path``::
 
-    envs/<env>/kustomization.yaml     kubectl kustomize envs/<env> == meshauth render --overlay ...
+    envs/<env>/kustomization.yaml     kubectl kustomize envs/<env>: meshauth render --overlay ..., by layer
     envs/<env>/<NN-layer>/            one folder per layer (layers.py), each with its kustomization.yaml
     mesh/<env>/istio-operator.yaml    install: istioctl only: for istioctl install -f; never applied
     argocd/<env>/ or flux/<env>/      the engine objects that apply envs/<env> (and istiod with helm)
     .meshauth-files                   the files meshauth wrote (output.py)
 
 What is in ``envs/<env>`` is exactly what the engine applies: no kustomize transformation. With Argo CD
-each object there carries its layer's ``argocd.argoproj.io/sync-wave`` annotation (the only
-difference from ``meshauth render``); it must differ per layer, so it cannot be one
-``commonAnnotations``, and written into the files it is what a reviewer sees in the pull request.
-With Flux, layers are separate Kustomizations and the objects are exactly ``render``'s.
+each object there carries its layer's ``argocd.argoproj.io/sync-wave`` annotation; it must differ per
+layer, so it cannot be one ``commonAnnotations``, and written into the files it is what a reviewer
+sees in the pull request. With Flux, layers are separate Kustomizations.
+
+The engines prune what leaves Git, and a Namespace takes everything in it along: the user's own
+workloads in an app's namespace. So the Namespaces meshauth renders are never pruned nor deleted by
+the engine (:func:`keep_namespace`): removing an app removes only meshauth's objects, and its
+namespace stays. The engine's own namespace (``argocd``, ``flux-system``) is never an object of the
+tree at all. These are the only differences from ``meshauth render``.
 """
 
 from __future__ import annotations
@@ -42,14 +47,29 @@ from meshauth.files.tree import WriteReport, write_tree
 from meshauth.files.yamltext import dump_document, file_name
 from meshauth.findings import Finding
 from meshauth.gitopstree.drift import Drift, check_tree
-from meshauth.gitopstree.engines import Environment, Target, engine_objects
-from meshauth.gitopstree.layers import LAYERS, layer_of
+from meshauth.gitopstree.engines import Environment, Target, engine_namespace, engine_objects
+from meshauth.gitopstree.layers import LAYERS, POLICIES, layer_of
 from meshauth.rendering.bundle import KUSTOMIZATION
 from meshauth.rendering.render import render
 from meshauth.rendering.templating import render_object
 from meshauth.validation.validate import validate
 
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+# Argo CD: "No Prune Resources" (Prune=false) and "No Resource Deletion" (Delete=false), one annotation,
+# options separated by "," (https://argo-cd.readthedocs.io/en/stable/user-guide/sync-options/).
+ARGOCD_SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
+ARGOCD_KEEP = "Prune=false,Delete=false"
+# "Prune Last": pruned after every wave of the sync is applied and healthy (same page).
+ARGOCD_PRUNE_LAST = "PruneLast=true"
+# ... and once it has left Git, it does not keep the Application OutOfSync ("IgnoreExtraneous",
+# https://argo-cd.readthedocs.io/en/stable/user-guide/compare-options/).
+ARGOCD_COMPARE_OPTIONS = "argocd.argoproj.io/compare-options"
+ARGOCD_EXTRANEOUS = "IgnoreExtraneous"
+# Flux: an object annotated so is never garbage-collected by its Kustomization, neither when it leaves
+# Git nor when the Kustomization is deleted
+# (https://fluxcd.io/flux/components/kustomize/kustomizations/#prune).
+FLUX_PRUNE = "kustomize.toolkit.fluxcd.io/prune"
+FLUX_KEEP = "disabled"
 MAX_NAME = 63  # engine object names become label values (Flux's kustomize.toolkit.fluxcd.io/name)
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -117,7 +137,11 @@ def gitops(
 
 def environment_files(env: Environment, engine: str) -> dict[str, str]:
     """``envs/<env>/``: one folder per layer, and a kustomization.yaml that builds them in order."""
-    objects = [_with_wave(obj) if engine == "argocd" else obj for obj in env.bundle.objects]
+    objects = [
+        _with_wave(keep_namespace(obj, engine)) if engine == "argocd" else keep_namespace(obj, engine)
+        for obj in env.bundle.objects
+        if not _is_engine_namespace(obj, engine)
+    ]
     files: dict[str, str] = {}
     for layer in LAYERS:
         members = tuple(obj for obj in objects if layer_of(obj) == layer)
@@ -159,10 +183,34 @@ def kustomization(resources: Iterable[str]) -> str:
     )
 
 
+def keep_namespace(obj: dict[str, Any], engine: str) -> dict[str, Any]:
+    """A Namespace annotated so that ``engine`` never prunes or deletes it; other objects as they are."""
+    if obj.get("kind") != "Namespace":
+        return obj
+    if engine == "argocd":
+        keep = {ARGOCD_SYNC_OPTIONS: ARGOCD_KEEP, ARGOCD_COMPARE_OPTIONS: ARGOCD_EXTRANEOUS}
+    else:
+        keep = {FLUX_PRUNE: FLUX_KEEP}
+    annotated = copy.deepcopy(obj)
+    metadata = annotated["metadata"]
+    metadata["annotations"] = {**(metadata.get("annotations") or {}), **keep}
+    return annotated
+
+
+def _is_engine_namespace(obj: Mapping[str, Any], engine: str) -> bool:
+    return obj.get("kind") == "Namespace" and obj["metadata"]["name"] == engine_namespace(engine)
+
+
 def _with_wave(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The object with its layer's sync wave; a policy also with ``PruneLast=true``: when an app is
+    removed, its access policy is pruned after the sync's last wave, so after its route (layers.py)."""
     annotated = copy.deepcopy(dict(obj))
     metadata = annotated["metadata"]
-    metadata["annotations"] = {**(metadata.get("annotations") or {}), SYNC_WAVE: str(layer_of(obj).wave)}
+    layer = layer_of(obj)
+    extra = {SYNC_WAVE: str(layer.wave)}
+    if layer == POLICIES:
+        extra[ARGOCD_SYNC_OPTIONS] = ARGOCD_PRUNE_LAST
+    metadata["annotations"] = {**(metadata.get("annotations") or {}), **extra}
     return annotated
 
 

@@ -14,13 +14,22 @@ def namespaces(
     ctx: RenderContext, authorizer_namespace: str, dataplane_labels: Callable[[str], dict[str, str]]
 ) -> Iterator[Planned]:
     """The authorizer's and the apps' namespaces, except those Istio manages; the dataplane says
-    how each joins the mesh."""
+    how each joins the mesh. With the Gateway API the ingress namespace is where meshauth's Gateway
+    makes Istio deploy the gateway pods: nothing creates it but meshauth, so it is rendered (unless
+    it is the mesh root namespace), with no dataplane or Pod Security labels of its own (the
+    gateway pods are Istio's, injected by their own template)."""
     spec = ctx.spec
-    istio_managed = {spec.mesh.root_namespace, spec.ingress.namespace}
+    gateway_api = spec.ingress.api == "gateway-api"
+    istio_managed = {spec.mesh.root_namespace} | (set() if gateway_api else {spec.ingress.namespace})
     # an app's namespace defaults to its name (filled in while loading; `or` tells the type checker)
-    wanted = [authorizer_namespace, *(app.namespace or app.name for app in spec.apps)]
-    for namespace in sorted(set(wanted) - istio_managed):
-        labels = {**dataplane_labels(namespace), **pod_security(ctx, namespace)}
+    wanted = {authorizer_namespace, *(app.namespace or app.name for app in spec.apps)} - istio_managed
+    gateway_only = {spec.ingress.namespace} - wanted - istio_managed if gateway_api else set()
+    for namespace in sorted(wanted | gateway_only):
+        labels = (
+            {}
+            if namespace in gateway_only
+            else {**dataplane_labels(namespace), **pod_security(ctx, namespace)}
+        )
         yield Planned("namespace.yaml.j2", {"meta": ctx.meta(namespace, **labels)})
 
 
