@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from meshauth.cli.arguments import add_command
+from meshauth.cli.arguments import add_command, config_value, dns_label
 from meshauth.cli.output import EXIT_INVALID, EXIT_OK, print_findings
 
 
@@ -91,9 +91,21 @@ def _gitops_arguments(command: argparse.ArgumentParser) -> None:
         help="the repository checkout; the tree goes into REPO/PREFIX",
     )
     command.add_argument("--engine", choices=("argocd", "flux"), help="default: spec.gitops.engine, argocd")
-    command.add_argument("--repo-url", metavar="URL", help="the Git URL the engine pulls")
-    command.add_argument("--revision", metavar="REV", help="branch, tag, full ref or commit; default main")
-    command.add_argument("--path", metavar="PREFIX", help="folder of the tree inside the repository")
+    command.add_argument(
+        "--repo-url", type=config_value("repoUrl"), metavar="URL", help="the Git URL the engine pulls"
+    )
+    command.add_argument(
+        "--revision",
+        type=config_value("revision"),
+        metavar="REV",
+        help="branch, tag, full ref or commit; default main",
+    )
+    command.add_argument(
+        "--path",
+        type=config_value("path"),
+        metavar="PREFIX",
+        help="folder of the tree inside the repository",
+    )
     command.add_argument(
         "--allow-plaintext-secrets",
         action="store_true",
@@ -105,4 +117,8 @@ def _environment(text: str) -> tuple[str, str]:
     name, _, overlay = text.partition("=")
     if not name:
         raise argparse.ArgumentTypeError(f"{text!r}: expected NAME or NAME=OVERLAY")
+    try:
+        dns_label(name)
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(f"environment name {error}") from None
     return name, overlay

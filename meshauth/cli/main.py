@@ -20,10 +20,15 @@ from meshauth.errors import MeshAuthError
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args, unknown = parser.parse_known_args(words)
+    command: argparse.ArgumentParser = args.command_parser  # set by add_command
+    if unknown:  # the usage of the parser the unknown word was given to: the command's, mostly
+        before_command = unknown[0] in words and words.index(unknown[0]) < words.index(args.command)
+        (parser if before_command else command).error(f"unrecognized arguments: {' '.join(unknown)}")
     problem = args.check(args) if args.check else None
     if problem:
-        parser.error(problem)
+        command.error(problem)
     try:
         run: Callable[[argparse.Namespace], int] = args.run  # set by add_command
         return run(args)

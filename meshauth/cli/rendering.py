@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from meshauth.cli.arguments import add_command, config_arguments
+from meshauth.cli.arguments import add_command, config_arguments, istio_version, kubernetes_version
 from meshauth.cli.output import EXIT_INVALID, EXIT_OK, print_findings, print_json
 
 
@@ -65,15 +65,22 @@ def add_commands(commands: Any) -> None:
     )
     validate.add_argument(
         "--kubernetes-version",
+        type=kubernetes_version,
         metavar="X.Y",
         help="target Kubernetes version (default: the config's, or 1.30 for --manifests)",
     )
     validate.add_argument(
         "--istio-version",
+        type=istio_version,
         metavar="X.Y",
         help="target Istio version for version checks (default: the config's, or an IstioOperator's tag)",
     )
-    validate.add_argument("--output", choices=("text", "json"), default="text")
+    validate.add_argument(
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="json: print the findings as JSON on stdout",
+    )
 
 
 def _render_usage_error(args: argparse.Namespace) -> str | None:
