@@ -24,9 +24,7 @@ def add_commands(commands: Any) -> None:
     simulate.add_argument(
         "--method", default="GET", help="the request method, as the client sends it (default: GET)"
     )
-    simulate.add_argument(
-        "--port", type=port, help="gateway port (default 443 for an HTTPS host)"
-    )
+    simulate.add_argument("--port", type=port, help="gateway port (default 443 for an HTTPS host)")
     who = simulate.add_mutually_exclusive_group()
     who.add_argument("--anonymous", action="store_true", help="no login session (the default)")
     who.add_argument(

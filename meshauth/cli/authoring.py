@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import Any
 
@@ -117,6 +118,10 @@ def _init(args: argparse.Namespace) -> int:
     text = meshauth.starter_config(args.preset, args.host, name=args.name, istio_version=args.istio_version)
     findings = meshauth.validate(meshauth.render(meshauth.load_config(_yaml_mapping(text))))
     written = write_or_print(text, args)
+    if written:
+        from meshauth.cli.places import config_findings
+
+        findings = config_findings(findings, written)
     if args.output == "json":
         print_json(findings, config=None if written else text, written=written)
     elif written:
@@ -144,6 +149,11 @@ def _import(args: argparse.Namespace) -> int:
         inline_secrets=args.inline_secrets,
     )
     written = write_or_print(imported.text, args) if imported.valid else None
+    from meshauth.cli.places import manifest_findings
+
+    imported = dataclasses.replace(
+        imported, findings=tuple(manifest_findings(imported.findings, " ".join(args.paths)))
+    )
     if args.output == "json":
         differences = [vars(d) for d in imported.differences] if args.diff else None
         config = imported.text if imported.valid and not written else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import Any
 
@@ -69,8 +70,23 @@ def _gitops_repo(args: argparse.Namespace) -> Any:
         path=args.path,
         allow_plaintext_secrets=args.allow_plaintext_secrets,
     )
-    print_findings([f for f in repo.warnings if f.severity == "warning"], stream=sys.stderr)
+    print_findings(
+        _located([f for f in repo.warnings if f.severity == "warning"], repo, args.config), sys.stderr
+    )
     return repo
+
+
+def _located(findings: list[Any], repo: Any, config: str) -> list[Any]:
+    """Each environment's findings naming the config or overlay they stem from, each line once."""
+    from meshauth.cli.places import config_findings, unique
+
+    located = []
+    for env in repo.environments:
+        label = f"environment {env.name}"  # what meshauth.gitops names an environment's findings by
+        mine = [dataclasses.replace(f, file="") for f in findings if f.file == label]
+        located += config_findings(mine, config, env.overlays)
+    labels = {f"environment {env.name}" for env in repo.environments}
+    return unique(located + [f for f in findings if f.file not in labels])
 
 
 def _gitops_arguments(command: argparse.ArgumentParser) -> None:

@@ -99,12 +99,15 @@ def _validate_usage_error(args: argparse.Namespace) -> str | None:
 
 def _render(args: argparse.Namespace) -> int:
     import meshauth
+    from meshauth.cli.places import config_findings
 
     config = meshauth.load_config(
         args.config, overlays=args.overlay, allow_plaintext_secrets=args.allow_plaintext_secrets
     )
     bundle = meshauth.render(config)
-    findings = meshauth.validate(bundle, raise_on_error=True)
+    findings = config_findings(meshauth.validate(bundle), args.config, args.overlay)
+    if any(f.severity == "error" for f in findings):
+        raise meshauth.ValidationFailed([f for f in findings if f.severity == "error"])
     jobs = args.jobs or _available_cores()
     if args.output == "json":
         report = bundle.write(args.output_dir, jobs=jobs)
@@ -133,6 +136,7 @@ def _render(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     import meshauth
+    from meshauth.cli.places import config_findings, manifest_findings
 
     if args.manifests:
         target: Any = meshauth.load_manifests(args.manifests)
@@ -148,6 +152,10 @@ def _validate(args: argparse.Namespace) -> int:
         kubernetes_version=args.kubernetes_version,
         istio_version=args.istio_version,
     )
+    if args.manifests:
+        findings = manifest_findings(findings, subject)
+    else:
+        findings = config_findings(findings, args.config, args.overlay)
     failed = any(f.severity == "error" for f in findings)
     if args.output == "json":
         print(json.dumps({"findings": [f.to_dict() for f in findings], "valid": not failed}, indent=2))
