@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -12,6 +15,7 @@ from conftest import ROOT
 from test_cli import QUICKSTART, run
 from test_cli_output import seed_with_warning
 
+import meshauth
 from meshauth.cli.main import build_parser, main
 from meshauth.cli.places import CONFIG_FIELDS, config_findings, manifest_findings, unique
 from meshauth.findings import Finding
@@ -247,3 +251,31 @@ def test_unique_keeps_the_first_of_each_in_order():
 def test_the_validate_summary_still_names_the_config():
     result = run("validate", ROOT / "examples" / "seed.yaml")
     assert result.stdout.splitlines()[-1].startswith(f"{ROOT / 'examples' / 'seed.yaml'}: 0 error(s)")
+
+
+# --- bytes and speed -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_output_is_utf8_whatever_the_locale(tmp_path, encoding):
+    data = yaml.safe_load(QUICKSTART.read_text())
+    data["spec"]["apps"][0]["authorization"]["emails"] = ["josé@example.com"]
+    config = tmp_path / "meshauth.yaml"
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": encoding, "LC_ALL": "C", "LANG": "C"}
+    result = subprocess.run(
+        [sys.executable, "-m", "meshauth", "render", str(config)], capture_output=True, env=env, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == meshauth.render(meshauth.load_config(config)).to_yaml().encode("utf-8")
+    assert "josé@example.com".encode() in result.stdout
+
+
+def test_building_the_parser_imports_no_heavy_module():
+    code = (
+        "import sys; from meshauth.cli.main import build_parser; build_parser(); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'pydantic', 'jinja2', 'jsonschema', 'yaml', 'kubernetes_validate', 'cel'}))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout.strip() == "[]", result.stderr

@@ -19,6 +19,8 @@ from meshauth.errors import MeshAuthError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        _write_utf8(stream)
     parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
     args, unknown = parser.parse_known_args(words)
@@ -54,6 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     access.add_commands(commands)
     authoring.add_commands(commands)
     return parser
+
+
+def _write_utf8(stream: object) -> None:
+    """Output is UTF-8 bytes whatever the locale (an ASCII or Latin-1 stdout would crash or differ)."""
+    import codecs
+
+    encoding, reconfigure = getattr(stream, "encoding", None), getattr(stream, "reconfigure", None)
+    if reconfigure is not None and encoding and codecs.lookup(encoding).name != "utf-8":
+        reconfigure(encoding="utf-8")
 
 
 def _version() -> str:
