@@ -153,8 +153,9 @@ def test_init_json_report(tmp_path):
     assert json.loads(refused.stdout)["errors"][0]["file"] == str(target)
 
 
-def test_init_bad_host_exits_1_and_names_the_option():
+def test_init_bad_host_is_a_usage_error_naming_the_option():
     result = run("init", "--host", "https://grafana.example.com")
-    assert result.returncode == 1
-    assert "--host https://grafana.example.com: must be a fully qualified host name" in result.stderr
+    assert result.returncode == 2
+    assert "argument --host: must be a fully qualified host name" in result.stderr
+    assert "'https://grafana.example.com'" in result.stderr
     assert result.stdout == ""

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from meshauth.cli.arguments import add_command, config_arguments
+from meshauth.cli.arguments import add_command, config_arguments, port
 from meshauth.cli.output import EXIT_INVALID, EXIT_OK
 
 
@@ -21,8 +21,10 @@ def add_commands(commands: Any) -> None:
     config_arguments(simulate)
     simulate.add_argument("--host", required=True, help="the Host header, e.g. app.example.com")
     simulate.add_argument("--path", required=True, help="the request path, e.g. /admin?x=1")
-    simulate.add_argument("--method", default="GET")
-    simulate.add_argument("--port", type=int, help="gateway port (default 443 for an HTTPS host)")
+    simulate.add_argument(
+        "--method", default="GET", help="the request method, as the client sends it (default: GET)"
+    )
+    simulate.add_argument("--port", type=port, help="gateway port (default 443 for an HTTPS host)")
     who = simulate.add_mutually_exclusive_group()
     who.add_argument("--anonymous", action="store_true", help="no login session (the default)")
     who.add_argument(
@@ -35,7 +37,12 @@ def add_commands(commands: Any) -> None:
         "--expect", choices=("allow", "deny"), help="exit 1 unless the decision is this (for CI)"
     )
     simulate.add_argument("-v", "--verbose", action="store_true", help="print every step")
-    simulate.add_argument("--output", choices=("text", "json"), default="text")
+    simulate.add_argument(
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="json: print the decision and every step as JSON on stdout",
+    )
 
     explain = add_command(
         commands,
@@ -44,7 +51,12 @@ def add_commands(commands: Any) -> None:
         "print who may reach each app (hosts, public paths, conditions), from the rendered policies",
     )
     config_arguments(explain)
-    explain.add_argument("--format", choices=("text", "markdown"), default="text")
+    explain.add_argument(
+        "--format",
+        choices=("text", "markdown"),
+        default="text",
+        help="markdown: a table per app, to paste into a pull request (default: text)",
+    )
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -92,3 +104,5 @@ def _claims(text: str) -> dict[str, Any]:
         return parse_claims(text)
     except MeshAuthError as error:
         raise argparse.ArgumentTypeError(error.problems[0].message) from None
+    except RecursionError:  # json.loads on '[[[[...'
+        raise argparse.ArgumentTypeError("--claims is nested too deeply to be a token's claims") from None

@@ -4,20 +4,30 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import Any
 
-from meshauth.cli.arguments import add_command, file_output_arguments
+from meshauth.cli.arguments import (
+    add_command,
+    dns_label,
+    file_output_arguments,
+    host_name,
+    istio_version,
+)
 from meshauth.cli.output import EXIT_INVALID, EXIT_OK, print_findings, print_json, write_or_print
 
 
 def add_commands(commands: Any) -> None:
-    init = add_command(commands, "init", _init, "write a commented starter config that renders as is")
+    init = add_command(
+        commands, "init", _init, "write a commented starter config that renders as is", _init_usage_error
+    )
     from meshauth.config.presets import PRESET_NAMES
 
     init.add_argument(
         "--preset",
         default="generic",
+        choices=PRESET_NAMES,
         metavar="NAME",
         help=f"identity provider preset: {', '.join(PRESET_NAMES)} (default: generic)",
     )
@@ -25,12 +35,19 @@ def add_commands(commands: Any) -> None:
         "--host",
         action="append",
         default=[],
+        type=host_name,
         metavar="HOST",
         help="an app's host name, such as grafana.example.com (repeatable: one app per host)",
     )
-    init.add_argument("--name", default="sso", help="metadata.name, the prefix of generated names")
     init.add_argument(
-        "--istio-version", default="1.30", metavar="X.Y", help="the Istio you run (default: 1.30)"
+        "--name", default="sso", type=dns_label, help="metadata.name, the prefix of generated names"
+    )
+    init.add_argument(
+        "--istio-version",
+        default="1.30",
+        type=istio_version,
+        metavar="X.Y",
+        help="the Istio you run (default: 1.30)",
     )
     file_output_arguments(init, "the config")
 
@@ -41,9 +58,12 @@ def add_commands(commands: Any) -> None:
         "write the config equivalent to hand-written manifests or a blog's shell script",
     )
     imports.add_argument("paths", nargs="+", metavar="PATH", help="a file, a folder, or - for stdin")
-    imports.add_argument("--name", default="sso", help="metadata.name, the prefix of generated names")
+    imports.add_argument(
+        "--name", default="sso", type=dns_label, help="metadata.name, the prefix of generated names"
+    )
     imports.add_argument(
         "--istio-version",
+        type=istio_version,
         metavar="X.Y",
         help="the Istio you run (default: found in the manifests, or guessed with a warning)",
     )
@@ -98,6 +118,10 @@ def _init(args: argparse.Namespace) -> int:
     text = meshauth.starter_config(args.preset, args.host, name=args.name, istio_version=args.istio_version)
     findings = meshauth.validate(meshauth.render(meshauth.load_config(_yaml_mapping(text))))
     written = write_or_print(text, args)
+    if written:
+        from meshauth.cli.places import config_findings
+
+        findings = config_findings(findings, written)
     if args.output == "json":
         print_json(findings, config=None if written else text, written=written)
     elif written:
@@ -106,6 +130,12 @@ def _init(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return EXIT_OK
+
+
+def _init_usage_error(args: argparse.Namespace) -> str | None:
+    if len(set(args.host)) != len(args.host):
+        return "argument --host: a host is given twice (one app per host)"
+    return None
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -119,6 +149,11 @@ def _import(args: argparse.Namespace) -> int:
         inline_secrets=args.inline_secrets,
     )
     written = write_or_print(imported.text, args) if imported.valid else None
+    from meshauth.cli.places import manifest_findings
+
+    imported = dataclasses.replace(
+        imported, findings=tuple(manifest_findings(imported.findings, " ".join(args.paths)))
+    )
     if args.output == "json":
         differences = [vars(d) for d in imported.differences] if args.diff else None
         config = imported.text if imported.valid and not written else None

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import Any
 
-from meshauth.cli.arguments import add_command
+from meshauth.cli.arguments import add_command, config_value, dns_label
 from meshauth.cli.output import EXIT_INVALID, EXIT_OK, print_findings
 
 
@@ -69,8 +70,23 @@ def _gitops_repo(args: argparse.Namespace) -> Any:
         path=args.path,
         allow_plaintext_secrets=args.allow_plaintext_secrets,
     )
-    print_findings([f for f in repo.warnings if f.severity == "warning"], stream=sys.stderr)
+    print_findings(
+        _located([f for f in repo.warnings if f.severity == "warning"], repo, args.config), sys.stderr
+    )
     return repo
+
+
+def _located(findings: list[Any], repo: Any, config: str) -> list[Any]:
+    """Each environment's findings naming the config or overlay they stem from, each line once."""
+    from meshauth.cli.places import config_findings, unique
+
+    located = []
+    for env in repo.environments:
+        label = f"environment {env.name}"  # what meshauth.gitops names an environment's findings by
+        mine = [dataclasses.replace(f, file="") for f in findings if f.file == label]
+        located += config_findings(mine, config, env.overlays)
+    labels = {f"environment {env.name}" for env in repo.environments}
+    return unique(located + [f for f in findings if f.file not in labels])
 
 
 def _gitops_arguments(command: argparse.ArgumentParser) -> None:
@@ -91,9 +107,21 @@ def _gitops_arguments(command: argparse.ArgumentParser) -> None:
         help="the repository checkout; the tree goes into REPO/PREFIX",
     )
     command.add_argument("--engine", choices=("argocd", "flux"), help="default: spec.gitops.engine, argocd")
-    command.add_argument("--repo-url", metavar="URL", help="the Git URL the engine pulls")
-    command.add_argument("--revision", metavar="REV", help="branch, tag, full ref or commit; default main")
-    command.add_argument("--path", metavar="PREFIX", help="folder of the tree inside the repository")
+    command.add_argument(
+        "--repo-url", type=config_value("repoUrl"), metavar="URL", help="the Git URL the engine pulls"
+    )
+    command.add_argument(
+        "--revision",
+        type=config_value("revision"),
+        metavar="REV",
+        help="branch, tag, full ref or commit; default main",
+    )
+    command.add_argument(
+        "--path",
+        type=config_value("path"),
+        metavar="PREFIX",
+        help="folder of the tree inside the repository",
+    )
     command.add_argument(
         "--allow-plaintext-secrets",
         action="store_true",
@@ -105,4 +133,8 @@ def _environment(text: str) -> tuple[str, str]:
     name, _, overlay = text.partition("=")
     if not name:
         raise argparse.ArgumentTypeError(f"{text!r}: expected NAME or NAME=OVERLAY")
+    try:
+        dns_label(name)
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(f"environment name {error}") from None
     return name, overlay

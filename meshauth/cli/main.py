@@ -19,11 +19,18 @@ from meshauth.errors import MeshAuthError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        _write_utf8(stream)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args, unknown = parser.parse_known_args(words)
+    command: argparse.ArgumentParser = args.command_parser  # set by add_command
+    if unknown:  # the usage of the parser the unknown word was given to: the command's, mostly
+        before_command = unknown[0] in words and words.index(unknown[0]) < words.index(args.command)
+        (parser if before_command else command).error(f"unrecognized arguments: {' '.join(unknown)}")
     problem = args.check(args) if args.check else None
     if problem:
-        parser.error(problem)
+        command.error(problem)
     try:
         run: Callable[[argparse.Namespace], int] = args.run  # set by add_command
         return run(args)
@@ -49,6 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     access.add_commands(commands)
     authoring.add_commands(commands)
     return parser
+
+
+def _write_utf8(stream: object) -> None:
+    """Output is UTF-8 bytes whatever the locale (an ASCII or Latin-1 stdout would crash or differ)."""
+    import codecs
+
+    encoding, reconfigure = getattr(stream, "encoding", None), getattr(stream, "reconfigure", None)
+    if reconfigure is not None and encoding and codecs.lookup(encoding).name != "utf-8":
+        reconfigure(encoding="utf-8")
 
 
 def _version() -> str:

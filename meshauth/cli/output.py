@@ -30,12 +30,17 @@ def print_json(findings: Sequence[Any], **fields: Any) -> None:
 
 
 def report_error(error: MeshAuthError, output: str) -> None:
+    """Print an error: findings (of ValidationFailed) as findings, other problems as ``error: ...``."""
+    findings = getattr(error, "findings", ())
     if output == "json":
-        problems = [
+        problems = [f.to_dict() for f in findings] or [
             {"file": p.file, "path": p.path, "message": p.message, "severity": "error"}
             for p in error.problems
         ]
         print(json.dumps({"errors": problems, "valid": False}, indent=2))
+        return
+    if findings:
+        print_findings(findings, stream=sys.stderr)
         return
     from meshauth.cli.style import severity
 

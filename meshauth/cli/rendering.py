@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from meshauth.cli.arguments import add_command, config_arguments
+from meshauth.cli.arguments import add_command, config_arguments, istio_version, kubernetes_version
 from meshauth.cli.output import EXIT_INVALID, EXIT_OK, print_findings, print_json
 
 
@@ -65,15 +65,22 @@ def add_commands(commands: Any) -> None:
     )
     validate.add_argument(
         "--kubernetes-version",
+        type=kubernetes_version,
         metavar="X.Y",
         help="target Kubernetes version (default: the config's, or 1.30 for --manifests)",
     )
     validate.add_argument(
         "--istio-version",
+        type=istio_version,
         metavar="X.Y",
         help="target Istio version for version checks (default: the config's, or an IstioOperator's tag)",
     )
-    validate.add_argument("--output", choices=("text", "json"), default="text")
+    validate.add_argument(
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="json: print the findings as JSON on stdout",
+    )
 
 
 def _render_usage_error(args: argparse.Namespace) -> str | None:
@@ -92,12 +99,15 @@ def _validate_usage_error(args: argparse.Namespace) -> str | None:
 
 def _render(args: argparse.Namespace) -> int:
     import meshauth
+    from meshauth.cli.places import config_findings
 
     config = meshauth.load_config(
         args.config, overlays=args.overlay, allow_plaintext_secrets=args.allow_plaintext_secrets
     )
     bundle = meshauth.render(config)
-    findings = meshauth.validate(bundle, raise_on_error=True)
+    findings = config_findings(meshauth.validate(bundle), args.config, args.overlay)
+    if any(f.severity == "error" for f in findings):
+        raise meshauth.ValidationFailed([f for f in findings if f.severity == "error"])
     jobs = args.jobs or _available_cores()
     if args.output == "json":
         report = bundle.write(args.output_dir, jobs=jobs)
@@ -126,6 +136,7 @@ def _render(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     import meshauth
+    from meshauth.cli.places import config_findings, manifest_findings
 
     if args.manifests:
         target: Any = meshauth.load_manifests(args.manifests)
@@ -141,6 +152,10 @@ def _validate(args: argparse.Namespace) -> int:
         kubernetes_version=args.kubernetes_version,
         istio_version=args.istio_version,
     )
+    if args.manifests:
+        findings = manifest_findings(findings, subject)
+    else:
+        findings = config_findings(findings, args.config, args.overlay)
     failed = any(f.severity == "error" for f in findings)
     if args.output == "json":
         print(json.dumps({"findings": [f.to_dict() for f in findings], "valid": not failed}, indent=2))
