@@ -37,3 +37,14 @@ def test_the_hooks_pass_on_a_fresh_repository(tmp_path):
     next(tmp_path.glob("**/kustomization.yaml")).write_text("# edited by hand\n")
     check = next(h for h in HOOKS if h["id"] == "meshauth-check")
     assert run(*shlex.split(check["entry"])[1:], *check["args"], cwd=tmp_path).returncode == 1  # drift
+
+
+def test_the_documented_config_uses_the_hooks_this_repository_ships():
+    text = (ROOT / "docs" / "gitops.md").read_text()
+    section = text.split("### Before every commit", 1)[1].split("\n### ", 1)[0]
+    config = yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0])
+    documented = config["repos"][0]["hooks"]
+    assert {h["id"] for h in documented} == {h["id"] for h in HOOKS}
+    for hook in documented:
+        entry = next(h["entry"] for h in HOOKS if h["id"] == hook["id"])
+        build_parser().parse_args([*shlex.split(entry)[1:], *hook["args"]])
