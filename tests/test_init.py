@@ -13,6 +13,7 @@ from test_cli import run
 
 import meshauth
 from meshauth.config.presets import PRESET_NAMES
+from meshauth.config.schema import SCHEMA_ID
 from meshauth.errors import ConfigError
 from meshauth.starter.starter import app_names, scalar, starter_config
 
@@ -29,19 +30,38 @@ HOST_SETS = [
     list(itertools.product(PRESET_NAMES, HOST_SETS)),
     ids=lambda v: v if isinstance(v, str) else f"{len(v)}-hosts",
 )
-def test_starter_renders_and_validates_without_a_finding(preset, hosts):
+def test_starter_renders_and_validates_with_only_its_placeholders_to_replace(preset, hosts):
     text = starter_config(preset, hosts)
     config = meshauth.load_config(yaml.safe_load(text))
     assert config.spec.identity.preset == preset
     assert [a.host for a in config.spec.apps] == list(hosts or ["app.example.com"])
-    assert meshauth.validate(meshauth.render(config)) == []
+    assert placeholder_warnings_only(meshauth.validate(meshauth.render(config)))
+
+
+def placeholder_warnings_only(findings):
+    """True when every finding is a placeholder warning (MA066, tests/test_placeholders.py)."""
+    return all(f.rule == "MA066" and f.severity == "warning" for f in findings)
+
+
+def test_first_line_points_editors_at_the_schema():
+    text = starter_config("google")
+    assert text.splitlines()[0] == f"# yaml-language-server: $schema={SCHEMA_ID}"
+    assert json.loads(run("schema").stdout)["$id"] == SCHEMA_ID  # the schema meshauth ships
+    assert yaml.safe_load(text)["kind"] == "MeshAuthConfig"  # a comment: loading is unchanged
+
+
+def test_apps_say_their_selector_default():
+    text = starter_config("generic", ["grafana.example.com"])
+    assert "# selector: {app: grafana}" in text and "default app: <name>" in text
+    config = meshauth.load_config(yaml.safe_load(text))
+    assert config.spec.apps[0].selector == {"app": "grafana"}  # what the comment says
 
 
 @pytest.mark.parametrize("version", ["1.6", "1.8", "1.9", "1.11", "1.17", "1.22", "1.30"])
 def test_starter_renders_for_older_istio(version):
     config = meshauth.load_config(yaml.safe_load(starter_config("google", istio_version=version)))
     assert config.spec.platform.istio_version == version
-    assert meshauth.validate(meshauth.render(config)) == []
+    assert placeholder_warnings_only(meshauth.validate(meshauth.render(config)))
 
 
 def test_starter_explains_what_to_do_next():
@@ -144,10 +164,12 @@ def test_init_writes_a_file_and_never_overwrites_without_force(tmp_path):
 
 def test_init_json_report(tmp_path):
     printed = json.loads(run("init", "--output", "json").stdout)
-    assert printed == {"config": starter_config(), "findings": [], "valid": True}
+    placeholders = printed.pop("findings")  # what to replace, as warnings
+    assert printed == {"config": starter_config(), "valid": True}
+    assert all(f["rule"] == "MA066" and f["severity"] == "warning" for f in placeholders)
     target = tmp_path / "m.yaml"
     written = json.loads(run("init", "-o", target, "--output", "json").stdout)
-    assert written == {"written": str(target), "findings": [], "valid": True}
+    assert written == {"written": str(target), "findings": placeholders, "valid": True}
     refused = run("init", "-o", target, "--output", "json")
     assert refused.returncode == 1
     assert json.loads(refused.stdout)["errors"][0]["file"] == str(target)

@@ -1,9 +1,9 @@
 """``meshauth init``: a commented starter config that renders as it is written.
 
 The text is composed line by line, like a person would write it: the keys a new user must look at
-are set (with placeholders that pass validation, so that ``render`` works at once), the defaults they
-may want to change are shown commented out, and every line says what it is for. Values go through
-:func:`scalar`, which quotes anything YAML could read as another type.
+are set (with placeholders that render at once, and that :mod:`meshauth.config.placeholders`
+recognizes), the defaults they may want to change are shown commented out, and every line says what
+it is for. Values go through :func:`scalar`, which quotes anything YAML could read as another type.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from meshauth.compat.proxyflags import LATEST
 from meshauth.config import sso
 from meshauth.config.fieldtypes import is_dns_label, is_dns_subdomain, major_minor
 from meshauth.config.presets import PRESETS
+from meshauth.config.schema import SCHEMA_ID
 from meshauth.errors import ConfigError, Problem
 from meshauth.rendering.aspects import sessions
 
@@ -160,6 +161,7 @@ def scalar(value: object) -> str:
 
 def _header(hosts: Sequence[str]) -> list[str]:
     return [
+        f"# yaml-language-server: $schema={SCHEMA_ID}",  # editors check as you type
         "# meshauth.yaml: OIDC single sign-on in front of your apps on Istio (written by meshauth init).",
         "#",
         "#   1. Fill in identity (your IdP's client) and the apps below; register the redirect URIs",
@@ -300,6 +302,10 @@ def _apps(names: Sequence[str], hosts: Sequence[str]) -> list[str]:
         _aligned(f"      # namespace: {scalar(first[0])}", "where the app runs; default: its name"),
         _aligned("      service:", f"the app's Service (default name: {first[0]})"),
         "        port: 80",
+        _aligned(
+            f"      # selector: {{app: {scalar(first[0])}}}",
+            "the pods its policies apply to; default app: <name>",
+        ),
         _aligned("      # publicPaths: [/healthz, /static/*]", "served without login"),
         _aligned("      # authorization:", "who may enter; omit: anyone who can log in"),
         "      #   emails: [you@example.com]",
