@@ -132,7 +132,7 @@ def _repo(tmp_path):
     return meshauth.gitops(write_inputs(tmp_path), environments(tmp_path), repo_url=REPO_URL)
 
 
-POLICY = "envs/prod/30-policies/authorizationpolicy.istio-system.acme-login.yaml"
+POLICY = "envs/prod/40-policies/authorizationpolicy.istio-system.acme-login.yaml"
 
 
 def test_check_does_not_read_a_committed_link_to_a_file_outside(tmp_path, victim):
