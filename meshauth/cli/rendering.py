@@ -152,6 +152,12 @@ def _validate(args: argparse.Namespace) -> int:
         kubernetes_version=args.kubernetes_version,
         istio_version=args.istio_version,
     )
+    if not args.manifests:
+        from meshauth.config.placeholders import placeholders
+
+        # A starter's stand-ins (example.com, the 1234… client id) render fine; validate says which
+        # are left before anyone applies them (Let's Encrypt refuses an example.com contact).
+        findings = [*findings, *placeholders(config.spec)]
     if args.manifests:
         findings = manifest_findings(findings, subject)
     else:

@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 from meshauth.config.model import Spec
 from meshauth.findings import Finding
 
-RULE = "MA066"
 RESERVED_DOMAINS = ("example.com", "example.net", "example.org", "example")
 _REPEATED_GUID = re.compile(r"([0-9a-f])\1{7}-\1{4}-\1{4}-\1{4}-\1{12}", re.IGNORECASE)
 _COUNTING = "1234567890"
@@ -124,4 +123,4 @@ def _identity(spec: Spec) -> Iterator[Finding]:
 
 
 def _warning(path: str, message: str) -> Finding:
-    return Finding(RULE, "warning", f"is {message}", path=path)
+    return Finding("MA066", "warning", f"is {message}", path=path)

@@ -1,7 +1,8 @@
-"""The warnings rendering reports about the config (MA061 to MA065), for the rules reference.
+"""The warnings about the config (MA061 to MA066), for the rules reference.
 
 They are not rules on manifests: :mod:`meshauth.rendering.aspects` raises them while rendering
-(``meshauth render``, ``validate CONFIG``), at the config key to change. This table only documents
+(``meshauth render``, ``validate CONFIG``), at the config key to change; MA066 (placeholders) comes
+from :mod:`meshauth.config.placeholders` in ``validate CONFIG`` only. This table only documents
 them next to :data:`meshauth.validation.rules.registry.RULES`, so that docs/rules.md has an entry
 for every ID a finding can carry; a test fails when an ID in meshauth's source has none.
 """
@@ -76,5 +77,16 @@ RENDER_WARNINGS: list[RenderWarning] = [
         "it only to the list it computes itself): signing out lands on `/` instead, and the IdP "
         "session stays.",
         "add the end-session host to `whitelistDomains`, or set `logout.endSession: false`.",
+    ),
+    RenderWarning(
+        "MA066",
+        "warning",
+        "a placeholder from the starter config is still in place",
+        "`meshauth init` writes stand-ins where only you know the value: example.com hosts and "
+        "addresses, a `1234…` client id, an all-zero tenant. They render, and `meshauth validate` "
+        "warns on each until it is replaced: Let's Encrypt refuses an example.com contact, the IdP "
+        "knows no such client, and nobody can reach an example.com host.",
+        "put the real value at the field the warning names (`spec.tls.issuer.acme.email`, "
+        "`spec.identity.clientId`, an app's `host`, ...).",
     ),
 ]
