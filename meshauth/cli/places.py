@@ -62,10 +62,11 @@ class _Origin:
         if finding.object or len(self.files) == 1:  # a rendered object's field: the config made it
             return self.files[0]
         keys = _keys(finding.path)
-        for file in reversed(self.files[1:]):
-            if keys and _has(self._read(file), keys):
-                return file
-        return self.files[0]
+        if not keys:
+            return self.files[0]
+        from meshauth.config.load import origin
+
+        return origin(keys, [(file, self._read(file)) for file in self.files])
 
     def _read(self, file: str) -> Any:
         if file not in self._data:
@@ -95,15 +96,3 @@ def _keys(path: str) -> list[str | int] | None:
         keys.append(int(index) if index is not None else (name if name is not None else quoted))
         position = match.end()
     return keys
-
-
-def _has(data: Any, keys: Sequence[str | int]) -> bool:
-    node = data
-    for key in keys:
-        if isinstance(node, dict) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
-            node = node[key]
-        else:
-            return False
-    return True

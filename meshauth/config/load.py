@@ -120,7 +120,7 @@ def _problems(error: ValidationError, layers: Sequence[tuple[str, Any]]) -> list
             loc = loc + ((item.get("ctx") or {}).get("discriminator", "").strip("'()"),)
         message = _UNION_MESSAGE if in_union else _message(item, loc)
         path = _format_path(loc)
-        problems.setdefault(f"{path}\0{message}", Problem(message, _origin(loc, layers), path))
+        problems.setdefault(f"{path}\0{message}", Problem(message, origin(loc, layers), path))
     return list(problems.values())
 
 
@@ -177,7 +177,7 @@ def _format_path(loc: Sequence[Any]) -> str:
     return text
 
 
-def _origin(loc: Sequence[Any], layers: Sequence[tuple[str, Any]]) -> str:
+def origin(loc: Sequence[Any], layers: Sequence[tuple[str, Any]]) -> str:
     """The last file (overlays win) that sets the value at ``loc``; the base file otherwise."""
     for label, data in layers[::-1]:
         node = data
