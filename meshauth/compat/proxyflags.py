@@ -1,6 +1,7 @@
 """Which command-line flags each oauth2-proxy v7 release has, and a few per-release image facts.
 
-Pure data and small functions (stdlib only, no I/O at import time).
+Pure data and small functions (stdlib only, no I/O at import time). It stays one module, over 400
+lines, because most of it is the one flag table, read top to bottom against upstream's changelog.
 
 Sources (all upstream, github.com/oauth2-proxy/oauth2-proxy; the table below is written by hand):
 
