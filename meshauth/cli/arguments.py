@@ -83,13 +83,10 @@ def kubernetes_version(text: str) -> str:
 
 def host_name(text: str) -> str:
     """A fully qualified host name in lowercase, as an app's ``host`` takes it."""
-    from meshauth.config.fieldtypes import is_dns_subdomain
+    from meshauth.config.fieldtypes import HOST_RULE, is_host
 
-    if not (is_dns_subdomain(text) and "." in text):
-        raise argparse.ArgumentTypeError(
-            "must be a fully qualified host name in lowercase, such as app.example.com "
-            f"(no scheme, port, path or wildcard; got {text!r})"
-        )
+    if not is_host(text):
+        raise argparse.ArgumentTypeError(f"{HOST_RULE[:-1]}; got {text!r})")
     return text
 
 

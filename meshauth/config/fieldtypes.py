@@ -107,14 +107,18 @@ DnsSubdomain = Annotated[
     Text,
     _check(is_dns_subdomain, "must be a DNS name: lowercase labels separated by dots, at most 253"),
 ]
-Host = Annotated[
-    Text,
-    _check(
-        lambda v: is_dns_subdomain(v) and "." in v,
-        "must be a fully qualified host name in lowercase, such as app.example.com "
-        "(no scheme, port, path or wildcard)",
-    ),
-]
+HOST_RULE = (
+    "must be a fully qualified host name in lowercase, such as app.example.com "
+    "(no scheme, port, path or wildcard)"
+)
+
+
+def is_host(value: str) -> bool:
+    """A fully qualified host name in lowercase, as an app's ``host`` takes it."""
+    return is_dns_subdomain(value) and "." in value
+
+
+Host = Annotated[Text, _check(is_host, HOST_RULE)]
 
 
 def is_label_key(value: str) -> bool:
