@@ -119,7 +119,7 @@ def _credentials_without_certificate(facts: Facts, gateways: Iterable[Mapping[st
                 if isinstance(server, Mapping)
                 else None
             )
-            if credential and credential not in produced:
+            if isinstance(credential, str) and credential and credential not in produced:
                 yield (
                     gateway,
                     f"spec.servers[{i}].tls.credentialName",
