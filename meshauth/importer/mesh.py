@@ -10,6 +10,7 @@ import yaml
 
 from meshauth.compat.versions import NEWEST_KNOWN_ISTIO
 from meshauth.config.model import Ingress, Mesh
+from meshauth.files.manifests import istio_version_of
 from meshauth.files.yamlread import load_yaml
 from meshauth.importer.context import Context, match_labels, strings
 from meshauth.importer.sources import ISTIOD_VALUES, Source
@@ -116,7 +117,7 @@ def _provider_service(ctx: Context, source: Source, http: dict[str, Any]) -> str
             f"Service {PROXY_NAME}.<oauth2Proxy.namespace>.svc.cluster.local",
             source,
         )
-    if http.get("port") not in (None, oauth2proxy.PORT):
+    if _port(http.get("port")) not in (None, oauth2proxy.PORT):
         ctx.warn(
             f"provider port {http.get('port')}: meshauth's oauth2-proxy listens on {oauth2proxy.PORT}", source
         )
@@ -135,14 +136,34 @@ def _provider_service(ctx: Context, source: Source, http: dict[str, Any]) -> str
     return namespace
 
 
+def _port(value: Any) -> Any:
+    """A port as Istio reads it: ``"4180"`` is 4180."""
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else value
+
+
+def _root_namespace(ctx: Context) -> str:
+    for _, provider_holder in mesh_holders(ctx):
+        root = (provider_holder.get("meshConfig") or {}).get("rootNamespace")
+        if isinstance(root, str) and root:
+            return str(root)
+    return str(DEFAULT_ROOT)
+
+
 def _mesh_defaults(ctx: Context, mesh: dict[str, Any]) -> dict[str, Any]:
-    mesh_wide = [
-        p
-        for p in ctx.of_kind("PeerAuthentication")
-        if not spec_of(p.obj).get("selector") and name_of(p.obj) == "default"
-    ]
+    # Istio: a PeerAuthentication in the root namespace without a selector is mesh-wide, whatever
+    # its name (``default`` is only the convention)
+    root = _root_namespace(ctx)
+    mesh_wide = sorted(
+        (
+            p
+            for p in ctx.of_kind("PeerAuthentication", root)
+            if not (spec_of(p.obj).get("selector") or {}).get("matchLabels")
+        ),
+        key=lambda p: name_of(p.obj) != "default",
+    )
     for policy in ctx.of_kind("PeerAuthentication"):
         if policy not in mesh_wide[:1]:
+            ctx.keep(policy)
             ctx.warn(
                 "not imported: meshauth renders only the mesh-wide PeerAuthentication; keep "
                 "applying this one yourself if you need it",
@@ -305,15 +326,19 @@ def ingress_class(ctx: Context, http01: bool) -> None:
 
 
 def istio_version(ctx: Context) -> str:
-    """The given version, else ISTIO_VERSION or an IstioOperator's tag, else a guess with a warning."""
+    """The given version, else ISTIO_VERSION, else what validate reads (image tags, then an
+    IstioOperator's or istiod values' tag), else a guess with a warning."""
     if ctx.options.istio_version:
         return ctx.options.istio_version
-    candidates = [ctx.variables.get("ISTIO_VERSION", "")]
-    candidates += [str(spec_of(s.obj).get("tag", "")) for s in ctx.of_kind("IstioOperator")]
-    for candidate in candidates:
-        match = re.match(r"^v?(\d+)\.(\d+)", candidate)
-        if match:
-            return f"{match.group(1)}.{match.group(2)}"
+    match = re.match(r"^v?(\d+)\.(\d+)", ctx.variables.get("ISTIO_VERSION", ""))
+    if match:
+        return f"{match.group(1)}.{match.group(2)}"
+    holders = [s.obj for s in ctx.of_kind("IstioOperator")] + [
+        s.obj["values"] for s in ctx.of_kind(ISTIOD_VALUES)
+    ]
+    found = istio_version_of([s.obj for s in ctx.sources], holders)  # validate's own inference
+    if found:
+        return found
     guess = _guess_istio(ctx)
     ctx.warn(
         f'istioVersion "{guess}" is a guess from the API versions in your manifests: set '
