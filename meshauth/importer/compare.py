@@ -111,7 +111,12 @@ def _same_place(old: Obj, new: Obj) -> bool:
 
 
 def _overlap(old: Obj, new: Obj) -> int:
-    return len(_leaves(_body(old)) & _leaves(_body(new)))
+    """Leaves two objects of one kind share, apiVersion and kind aside (every pair shares those)."""
+
+    def content(obj: Obj) -> Obj:
+        return {k: v for k, v in _body(obj).items() if k not in ("apiVersion", "kind")}
+
+    return len(_leaves(content(old)) & _leaves(content(new)))
 
 
 def _leaves(value: Any, path: str = "") -> set[tuple[str, str]]:

@@ -63,6 +63,9 @@ def mesh_section(ctx: Context) -> tuple[dict[str, Any], str | None]:
         mesh["extensionProvider"] = provider.get("name")
     if source.obj.get("kind") == ISTIOD_VALUES:
         mesh["install"] = "helm"
+    if _is_authservice(provider):
+        ctx.memo["authservice"] = _authservice_provider(ctx, source, provider["envoyExtAuthzGrpc"])
+        return _mesh_defaults(ctx, mesh), None
     namespace = _provider_service(ctx, source, provider.get("envoyExtAuthzHttp") or {})
     return _mesh_defaults(ctx, mesh), namespace
 
@@ -99,13 +102,51 @@ def _providers(ctx: Context) -> Iterator[tuple[Source, dict[str, Any]]]:
                 source,
             )
         for provider in mesh_config.get("extensionProviders") or []:
-            if isinstance(provider, dict) and "envoyExtAuthzHttp" in provider:
+            if isinstance(provider, dict) and ("envoyExtAuthzHttp" in provider or _is_authservice(provider)):
                 yield source, provider
             elif isinstance(provider, dict):
                 ctx.warn(
                     f"extension provider {provider.get('name')!r} is not envoyExtAuthzHttp; not imported",
                     source,
                 )
+
+
+def _is_authservice(provider: dict[str, Any]) -> bool:
+    """An envoyExtAuthzGrpc provider that calls istio-ecosystem/authservice (by its Service name)."""
+    grpc = provider.get("envoyExtAuthzGrpc")
+    return isinstance(grpc, dict) and "authservice" in str(grpc.get("service", "")).split(".")[0]
+
+
+def _authservice_provider(ctx: Context, source: Source, grpc: dict[str, Any]) -> dict[str, Any]:
+    """``spec.authservice`` from the gRPC provider, and authservice's Deployment and Service."""
+    from meshauth.rendering.shapes.authservice import GRPC_PORT
+
+    section: dict[str, Any] = {}
+    match = _SERVICE.match(str(grpc.get("service", "")))
+    namespace = match.group(2) if match else "authservice"
+    if namespace != "authservice":
+        section["namespace"] = namespace
+    if _port(grpc.get("port")) not in (None, GRPC_PORT):
+        ctx.warn(f"provider port {grpc.get('port')}: meshauth's authservice listens on {GRPC_PORT}", source)
+    for key in sorted(set(grpc) - {"service", "port"}):
+        ctx.warn(f"envoyExtAuthzGrpc.{key} is not imported: meshauth does not set it", source)
+    for deployment in ctx.of_kind("Deployment", namespace):
+        containers = ((spec_of(deployment.obj).get("template") or {}).get("spec") or {}).get(
+            "containers"
+        ) or []
+        images = [str(c.get("image", "")) for c in containers if isinstance(c, dict)]
+        image = next((i for i in images if "authservice" in i.rsplit("/", 1)[-1]), None)
+        if image is None:
+            continue
+        ctx.use(deployment)
+        ctx.use(ctx.named("Service", "authservice", namespace))  # meshauth renders both
+        name, _, tag = image.rpartition(":")
+        if tag and tag != "1.0.0" and "/" not in tag:
+            section["version"] = tag
+        if name and name != "ghcr.io/istio-ecosystem/authservice/authservice":
+            section["image"] = name
+        break
+    return section
 
 
 def _provider_service(ctx: Context, source: Source, http: dict[str, Any]) -> str | None:

@@ -117,7 +117,8 @@ _SELECTOR_IMMUTABLE = ("Deployment", "StatefulSet", "DaemonSet")
 def _build(ctx: Context) -> dict[str, Any]:
     mesh, proxy_namespace = mesh_section(ctx)
     gateway = bound_gateway(ctx)
-    proxy = find_proxy(ctx, proxy_namespace)
+    authservice = ctx.memo.get("authservice")
+    proxy = find_proxy(ctx, proxy_namespace, expected=authservice is None)
     gateway_policies = _gateway_jwt(ctx)
     identity = identity_section(ctx, proxy, gateway_policies)
     apps = apps_section(ctx, gateway, identity["clientId"])
@@ -144,9 +145,17 @@ def _build(ctx: Context) -> dict[str, Any]:
     secret = secret_section(ctx, proxy)
     if secret:
         spec["secret"] = secret
-    oauth2_proxy = proxy_settings(ctx, proxy, hosts, cookie_secure_default=tls is not None)
+    oauth2_proxy = (
+        proxy_settings(ctx, proxy, hosts, cookie_secure_default=tls is not None)
+        if authservice is None
+        else {}
+    )
     if oauth2_proxy:
         spec["oauth2Proxy"] = oauth2_proxy
+    if authservice is not None:
+        spec["authorizer"] = "authservice"
+        if authservice:
+            spec["authservice"] = authservice
     spec["apps"] = apps
     return {
         "apiVersion": "meshauth.dev/v1alpha1",
@@ -180,7 +189,7 @@ def _gateway_access(ctx: Context) -> None:
     where = "at the gateway" if at_gateway(ctx, namespace, selector) else f"at the sidecars of {namespace}"
     for policy in ctx.of_kind("AuthorizationPolicy", namespace):
         spec = spec_of(policy.obj)
-        if spec.get("action") == "CUSTOM" or match_labels(policy.obj) != selector:
+        if spec.get("action") == "CUSTOM" or match_labels(policy.obj) != selector or ctx.accounted(policy):
             continue
         if not spec.get("rules") and spec.get("action", "ALLOW") == "ALLOW":
             continue  # allow-nothing: not meshauth's to replace (left to the leftovers report)
