@@ -87,8 +87,26 @@ def test_bearer_tokens_set_through_env_from_a_configmap_are_carried(tmp_path):
 def test_not_paths_without_hosts_are_public_paths_of_every_host(kubeflow):
     [app] = kubeflow.config["spec"]["apps"]
     assert app["host"] == "kubeflow.example.com"
-    assert app["publicPaths"] == ["/dex/*", "/oauth2/*"]
+    assert app["publicPaths"] == ["/dex/*", "/oauth2/*"]  # "/dex/**" is within "/dex/*"
     assert not messages(kubeflow, "was not behind the login")
+    assert not messages(kubeflow, "notPaths")
+
+
+def test_a_not_path_public_paths_cannot_express_is_listed_by_field(tmp_path):
+    folder = copy_fixture(
+        tmp_path,
+        {
+            "oauth2-proxy.yaml": (
+                'notPaths: ["/dex/*", "/dex/**", "/oauth2/*"]',
+                'notPaths: ["/dex/*", "*/healthz"]',
+            )
+        },
+    )
+    imported = import_manifests([str(folder)])
+    assert imported.config["spec"]["apps"][0]["publicPaths"] == ["/dex/*"]
+    [finding] = [f for f in imported.findings if "*/healthz" in f.message]
+    assert finding.object == "AuthorizationPolicy istio-system/istio-ingressgateway-oauth2-proxy"
+    assert finding.path == "spec.rules[0].to[].operation.notPaths[1]"
 
 
 def test_the_delete_list_names_only_what_the_config_replaces(kubeflow):

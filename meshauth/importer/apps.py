@@ -195,9 +195,19 @@ def _public_paths(ctx: Context, hosts: list[str]) -> list[str]:
     """The login policy's ``notPaths`` for these hosts (the ACME path aside): the open paths."""
     paths: list[str] = []
     for policy, index, operation in _login_operations(ctx, hosts):
-        paths += [
-            p for p in strings(operation.get("notPaths")) if p != ACME_CHALLENGE_PATH and p not in paths
-        ]
+        written = [p for p in strings(operation.get("notPaths")) if p != ACME_CHALLENGE_PATH]
+        for k, pattern in enumerate(written):
+            if pattern in paths or _covered(pattern, written):
+                continue  # "/dex/**" is Istio's prefix "/dex/*", within "/dex/*"
+            if not _expressible(pattern):
+                ctx.warn(
+                    f"notPaths {pattern!r} is not carried over: publicPaths take exact paths or a "
+                    "prefix ending in a single '*'; add the path it means to publicPaths",
+                    policy,
+                    f"spec.rules[{index}].to[].operation.notPaths[{k}]",
+                )
+                continue
+            paths.append(pattern)
         if operation.get("paths"):
             ctx.warn(
                 f"rule {index}: login only on some paths ({', '.join(strings(operation['paths']))}) "
@@ -207,6 +217,20 @@ def _public_paths(ctx: Context, hosts: list[str]) -> list[str]:
                 f"spec.rules[{index}]",
             )
     return paths
+
+
+def _covered(pattern: str, others: list[str]) -> bool:
+    """Another prefix pattern matches every path ``pattern`` matches (Istio: a trailing ``*`` is
+    a prefix match, any other ``*`` a literal)."""
+    prefix = pattern[:-1] if pattern.endswith("*") else pattern
+    return any(o != pattern and o.endswith("*") and prefix.startswith(o[:-1]) for o in others)
+
+
+def _expressible(pattern: str) -> bool:
+    star = pattern.find("*")
+    return (
+        pattern.startswith("/") and not any(c in pattern for c in "?# \t") and star in (-1, len(pattern) - 1)
+    )
 
 
 def _login_operations(ctx: Context, hosts: list[str]) -> list[tuple[Source, int, dict[str, Any]]]:
