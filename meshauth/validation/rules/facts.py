@@ -251,18 +251,6 @@ class Facts:
             str(label.get("sidecar.istio.io/inject")) == "true" for label in labels
         )
 
-    def app_workloads_for(self, host: str) -> list[Workload]:
-        """The app workloads a host is routed to (``host`` lower-case)."""
-        return self._app_workloads_by_host.get(host, [])
-
-    @cached_property
-    def _app_workloads_by_host(self) -> dict[str, list[Workload]]:
-        found: dict[str, list[Workload]] = defaultdict(list)
-        for workload in self.app_workloads:
-            for host in dict.fromkeys(workload.hosts):
-                found[host].append(workload)
-        return dict(found)
-
     @cached_property
     def app_namespaces(self) -> set[str]:
         """Namespaces of the Services that VirtualServices route to."""
