@@ -1,26 +1,31 @@
 """The walk of one request over a bundle's objects, hop by hop (see :mod:`meshauth.authz.simulate`).
 
-:class:`MeshView` indexes the objects once (routes and gateway servers by host), then follows a
-request from the gateway over the route to the destination's sidecar, noting every step, until a
-hop decides. The hops share the indexes, the trace and the way out (a decision ends the walk), so
-the walk stays one class in one module.
+:class:`MeshView` indexes the objects once, then follows a request from the gateway (an Istio
+Gateway or a Gateway API Gateway, :mod:`meshauth.authz.routes`) over its route to the destination:
+its sidecar, or in ambient mode its waypoint and ztunnel (:mod:`meshauth.authz.ambient`), noting
+every step, until a hop decides. What the bundle does not say raises
+:class:`~meshauth.authz.matcher.Unsupported`, which :meth:`MeshView.decide` turns into an undecided
+decision naming the reason.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any, NoReturn
 
+from meshauth.authz import ambient
 from meshauth.authz import matcher as authz
 from meshauth.authz import requests as authz_eval
+from meshauth.authz import routes as routing
 from meshauth.authz.decision import Decision, Environment, Request, Step
-from meshauth.authz.proxylogin import first_arg, login_refusal, proxy_args
-from meshauth.errors import ConfigError, Problem
+from meshauth.authz.logins import Logins, extension_providers
+from meshauth.authz.routes import Entry, Pods, Route, host_in, labels_text
 from meshauth.findings import object_ref
 
+__all__ = ["ACME_PREFIX", "MeshView", "Pods", "extension_providers", "host_in"]
+
 ACME_PREFIX = "/.well-known/acme-challenge/"
-TOKEN_DEFAULT_SUBJECT = "simulated-user"
 
 
 class _Done(Exception):
@@ -28,14 +33,7 @@ class _Done(Exception):
         self.decision = decision
 
 
-@dataclass
-class Pods:
-    name: str  # for the trace: "namespace/app=x"
-    namespace: str
-    labels: Mapping[str, str]
-
-
-class MeshView:
+class MeshView(Logins):
     """The objects of a bundle, indexed once, and the walk of one request at a time over them."""
 
     def __init__(self, objects: list[Mapping[str, Any]], mesh: Mapping[str, Any], env: Environment):
@@ -48,27 +46,40 @@ class MeshView:
             namespace = str((obj.get("metadata") or {}).get("namespace") or "")
             self._kinds.setdefault(str(obj.get("kind")), []).append(obj)
             self._placed.setdefault((str(obj.get("kind")), namespace), []).append(obj)
-        self._rules: dict[int, authz.PolicyIndex] = {}
+        self._rules: dict[int, tuple[Mapping[str, Any], authz.PolicyIndex]] = {}
         self._routes = _HostIndex(
-            self.kind("VirtualService"), lambda vs: (vs.get("spec") or {}).get("hosts") or []
+            [vs for vs in self.kind("VirtualService") if not routing.is_gateway_api(vs)],
+            lambda vs: (vs.get("spec") or {}).get("hosts") or [],
         )
         self._servers = _HostIndex(
             [
                 (g, server)
                 for g in self.kind("Gateway")
+                if not routing.is_gateway_api(g)
                 for server in (g.get("spec") or {}).get("servers") or []
             ],
             lambda pair: pair[1].get("hosts") or [],
         )
+        self.k8s_gateways = [
+            g
+            for g in self.kind("Gateway")
+            if routing.is_gateway_api(g)
+            and (g.get("spec") or {}).get("gatewayClassName") != routing.WAYPOINT_CLASS
+        ]
+        self.http_routes = sorted(self.kind("HTTPRoute"), key=routing.route_order)
+        self.namespaces = {
+            str(n["metadata"]["name"]): dict(n["metadata"].get("labels") or {})
+            for n in self.kind("Namespace")
+        }
 
     def match(self, policy: Mapping[str, Any], call: authz.Call) -> int | None:
         return authz.matching_rule(policy, call, self.rule_index(policy))
 
     def rule_index(self, policy: Mapping[str, Any]) -> authz.PolicyIndex:
-        index = self._rules.get(id(policy))
-        if index is None:
-            index = self._rules[id(policy)] = authz.PolicyIndex(policy)
-        return index
+        found = self._rules.get(id(policy))
+        if found is None or found[0] is not policy:  # ztunnel's views of policies come and go
+            found = self._rules[id(policy)] = (policy, authz.PolicyIndex(policy))
+        return found[1]
 
     def rules_about(self, policy: Mapping[str, Any], host: str) -> list[Mapping[str, Any]]:
         """The rules of a policy that can concern requests for ``host``."""
@@ -86,8 +97,10 @@ class MeshView:
             return self.run(request)
         except _Done as done:
             return done.decision
-        except authz.Unsupported as error:
-            raise ConfigError(Problem(f"cannot simulate: {error}")) from None
+        except (authz.Unsupported, RecursionError) as error:
+            reason = str(error) if isinstance(error, authz.Unsupported) else "nested too deeply"
+            self.note("simulate", "-", f"cannot decide: {reason}")
+            return Decision(False, 0, "simulate", reason, None, tuple(self.steps), decided=False)
 
     def kind(self, kind: str, namespace: str | None = None) -> list[Mapping[str, Any]]:
         if namespace is None:
@@ -95,12 +108,12 @@ class MeshView:
         return self._placed.get((kind, namespace), [])
 
     def selecting(self, kind: str, pods: Pods) -> list[Mapping[str, Any]]:
-        """The policies of ``kind`` that apply to the pods (their namespace, and mesh-wide ones)."""
+        """The policies of ``kind`` that attach to the pods' proxy (their namespace, and the root's)."""
         root = self.env.root_namespace
         candidates = self.kind(kind, pods.namespace)
         if root != pods.namespace:
             candidates = candidates + self.kind(kind, root)
-        return [p for p in candidates if authz_eval.applies(p, pods.namespace, pods.labels, root)]
+        return [p for p in candidates if authz_eval.attaches(p, pods, root)]
 
     # --- the walk --------------------------------------------------------------------------------
 
@@ -110,22 +123,15 @@ class MeshView:
             method = authz_eval.check_method(request.method)
         except ValueError as error:
             self.stop(False, 400, "Envoy", str(error))
-        gateway, port = self.gateway_for(request)
-        pods = Pods(
-            f"{gateway['metadata']['namespace']}/{_labels(gateway['spec']['selector'])}",
-            gateway["metadata"]["namespace"],
-            gateway["spec"]["selector"],
-        )
-        call = authz.Call(
-            host=request.host,
-            path=path,
-            method=method,
-            port=port,
-            headers={k.lower(): v for k, v in request.headers.items()},
-        )
-        token, call = self.hop("gateway", pods, call, request.claims, token=None)
-        destination, service_port = self.route(gateway, request, call, port)
-        if destination is None:
+        entry = self.entry_for(request)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        call = authz.Call(host=request.host, path=path, method=method, port=entry.port, headers=headers)
+        query = request.path.split("?", 1)[1].split("#", 1)[0] if "?" in request.path else ""
+        http = routing.HttpRequest(request.host, path, query, method, entry.port, headers)
+        route = self.route_of(entry, http)
+        token, call = self.hop("gateway", entry.pods, call, request.claims, token=None, route=route)
+        backend = self.follow(entry, route)
+        if backend["kind"] == "acme":
             return self.done(
                 True,
                 200,
@@ -133,22 +139,24 @@ class MeshView:
                 "the ACME challenge passes the gateway's policies",
                 "ACME solver",
             )
-        app_pods = self.pods_of(destination)
+        if backend["kind"] == "external":
+            return self.done(
+                True,
+                200,
+                self.last_allow or "no policy at the gateway",
+                "allowed at the gateway; the upstream is outside the mesh",
+                backend["host"],
+            )
         forwarded = authz.Call(
-            host=request.host,
-            path=path,
-            method=method,
-            port=service_port,
-            source_principal=self.env.gateway_principal,
-            headers=call.headers,
+            request.host, path, method, backend["port"], self.env.gateway_principal, headers=headers
         )
-        self.hop("sidecar", app_pods, forwarded, None, token=token)
+        self.workload("sidecar", backend["host"], forwarded, token)
         return self.done(
             True,
             200,
             self.last_allow or "no policy at the app",
-            "allowed at the gateway and at the app's sidecar",
-            destination,
+            "allowed at the gateway and at the app",
+            backend["host"],
         )
 
     def stop(self, allowed: bool, status: int, by: str, reason: str, dest: str | None = None) -> NoReturn:
@@ -170,6 +178,7 @@ class MeshView:
         session: Mapping[str, Any] | None,
         *,
         token: Mapping[str, Any] | None,
+        route: Route | None = None,
     ) -> tuple[Mapping[str, Any] | None, authz.Call]:
         """Run one proxy's filters; return the token it passes upstream and the call as checked."""
         policies = [p for p in self.selecting("AuthorizationPolicy", pods) if authz_eval.enforced(p)]
@@ -182,14 +191,23 @@ class MeshView:
                         False,
                         403,
                         object_ref(policy),
-                        "a CUSTOM policy guards the "
-                        "extension provider itself, so its own checks are sent to it",
+                        "a CUSTOM policy guards the extension provider itself, so its own checks are sent to it",
                     )
                 token = self.ext_authz(policy, call, session)
                 break
         else:
-            self.note(hop, "CUSTOM", "no CUSTOM policy matches: no login check")
+            login = self.envoy_filter_login(pods, call, route) if hop == "gateway" else None
+            if login is not None:
+                filter_ref, http = login
+                self.note(hop, "CUSTOM", "ext_authz of an EnvoyFilter: ask oauth2-proxy", filter_ref)
+                token = self.ask_provider(filter_ref, http, call, session)
+            else:
+                self.note(hop, "CUSTOM", "no CUSTOM policy matches: no login check")
         token, call = self.jwt(hop, pods, call, token)
+        self.rbac(hop, policies, call)
+        return token, call
+
+    def rbac(self, hop: str, policies: Sequence[Mapping[str, Any]], call: authz.Call) -> None:
         for policy in _action(policies, "DENY"):
             rule = self.match(policy, call)
             if rule is not None:
@@ -201,16 +219,18 @@ class MeshView:
             if rule is not None:
                 self.note(hop, "ALLOW", f"rule {rule} matches", object_ref(policy))
                 self.last_allow = f"{object_ref(policy)} rule {rule}"
-                return token, call
+                return
         if allow:
             names = ", ".join(object_ref(p) for p in allow)
             self.note(hop, "ALLOW", "no ALLOW rule matches", names)
+            status = 403
             self.stop(
-                False, 403, names, f"no rule of the ALLOW policies at the {hop} matches (RBAC: access denied)"
+                False,
+                status,
+                names,
+                f"no rule of the ALLOW policies at the {hop} matches (RBAC: access denied)",
             )
         self.note(hop, "ALLOW", "no ALLOW policy: allowed")
-        self.last_allow = ""
-        return token, call
 
     def jwt(
         self, hop: str, pods: Pods, call: authz.Call, token: Mapping[str, Any] | None
@@ -220,138 +240,211 @@ class MeshView:
         self.note(hop, "jwt", check.reason, check.policy)
         if check.outcome == "rejected":
             self.stop(False, 401, check.policy, check.reason)
-        call = authz.Call(
-            call.host, call.path, call.method, call.port, call.source_principal, check.identity, call.headers
-        )
-        return (token if check.forward else None), call
+        return (token if check.forward else None), replace(call, auth=check.identity)
 
-    # --- the extension provider (oauth2-proxy) ---------------------------------------------------
+    # --- the destination: a sidecar, or a waypoint and ztunnel -------------------------------------
 
-    def ext_authz(
-        self, policy: Mapping[str, Any], call: authz.Call, session: Mapping[str, Any] | None
-    ) -> Mapping[str, Any] | None:
-        name = ((policy.get("spec") or {}).get("provider") or {}).get("name")
-        provider = next((p for p in extension_providers(self.mesh) if p.get("name") == name), None)
-        if provider is None:
-            self.stop(
-                False,
-                403,
-                object_ref(policy),
-                f"extension provider {name!r} is not in the mesh config: Istio denies",
+    def workload(self, hop: str, fqdn: str, call: authz.Call, token: Mapping[str, Any] | None) -> None:
+        """Pass the destination's proxies: its sidecar, or in ambient mode (the gateway sends
+        through the Service's waypoint where ``istio.io/ingress-use-waypoint`` says so) ztunnel."""
+        pods = self.pods_of(fqdn)
+        self.last_allow = ""
+        namespace_labels = self.namespaces.get(pods.namespace)
+        if not ambient.in_ambient(namespace_labels, pods.labels, self.env.dataplane == "ambient"):
+            self.hop(hop, pods, call, None, token=token)
+            return
+        service = self.service(fqdn)
+        waypoint = ambient.waypoint_of(service, pods.namespace, namespace_labels or {})
+        if waypoint is not None and ambient.ingress_uses_waypoint(service, namespace_labels or {}):
+            served = ((pods.namespace, fqdn.split(".")[0]),)
+            self.hop("waypoint", ambient.waypoint_pods(*waypoint, served), call, None, token=token)
+            call = replace(call, source_principal=f"cluster.local/ns/{waypoint[0]}/sa/{waypoint[1]}")
+        elif waypoint is not None:
+            self.note(
+                "route", "route", f"the gateway does not send through waypoint {waypoint[0]}/{waypoint[1]}"
             )
-        http = provider.get("envoyExtAuthzHttp") or {}
-        service = self.service(str(http.get("service", "")))
-        deployment = self.deployment_for(service) if service else None
-        if service is None or deployment is None:
-            self.stop(
-                False,
-                403,
-                object_ref(policy),
-                f"provider service {http.get('service')} is not in the bundle; cannot tell what it answers",
-            )
-        pods = Pods(
-            f"{service['metadata']['namespace']}/{service['metadata']['name']}",
-            service["metadata"]["namespace"],
-            _pod_labels(deployment),
-        )
-        check = authz.Call(
-            host=str(http.get("service")),
-            path=call.path,
-            method=call.method,
-            port=int(http.get("port", 0)),
-            source_principal=self.env.gateway_principal,
-        )
-        self.hop("provider", pods, check, None, token=None)
-        return self.oauth2_proxy(deployment, http, session, object_ref(policy))
-
-    def oauth2_proxy(
-        self,
-        deployment: Mapping[str, Any],
-        http: Mapping[str, Any],
-        session: Mapping[str, Any] | None,
-        custom: str,
-    ) -> Mapping[str, Any] | None:
-        """oauth2-proxy's answer, read from its flags; the CUSTOM policy that asked decides."""
-        args = proxy_args(deployment)
-        by = object_ref(deployment)
-        if session is None:
-            self.note("provider", "login", "no session cookie: redirect to the IdP", by)
-            self.stop(
-                False,
-                302,
-                custom,
-                "login required: oauth2-proxy redirects to the identity provider (or answers its callback)",
-            )
-        token = {
-            "iss": first_arg(args, "oidc-issuer-url"),
-            "aud": first_arg(args, "client-id"),
-            "sub": TOKEN_DEFAULT_SUBJECT,
-            **session,
-        }
-        problem = login_refusal(token, args)
-        if problem:
-            self.note("provider", "login", problem, by)
-            self.stop(False, 403, custom, f"oauth2-proxy refuses the login: {problem}")
-        passes_token = first_arg(args, "set-authorization-header") == "true" and "authorization" in [
-            h.lower() for h in http.get("headersToUpstreamOnAllow") or []
+        policies = [
+            ambient.at_ztunnel(p)
+            for p in self.selecting("AuthorizationPolicy", pods)
+            if authz_eval.enforced(p)
         ]
+        enforced = [p for p in policies if p is not None]
+        ignored = len(policies) - len(enforced)
         self.note(
-            "provider",
-            "login",
-            "session accepted: 200"
-            + (", ID token added as Authorization" if passes_token else ", no token passed on"),
-            by,
+            "ztunnel",
+            "L4",
+            f"{len(enforced)} policies on L4 attributes" + (f", {ignored} CUSTOM ignored" if ignored else ""),
+            pods.name,
         )
-        return token if passes_token else None
+        self.rbac("ztunnel", enforced, replace(call, auth=None))
+
+    def enforcers(self, fqdn: str) -> list[Pods]:
+        """The proxies whose policies decide at an app reached from the gateway: its sidecar, or
+        its waypoint (where the gateway sends through it) and ztunnel."""
+        pods = self.pods_of(fqdn)
+        namespace_labels = self.namespaces.get(pods.namespace)
+        if not ambient.in_ambient(namespace_labels, pods.labels, self.env.dataplane == "ambient"):
+            return [pods]
+        service = self.service(fqdn)
+        waypoint = ambient.waypoint_of(service, pods.namespace, namespace_labels or {})
+        if waypoint is not None and ambient.ingress_uses_waypoint(service, namespace_labels or {}):
+            return [ambient.waypoint_pods(*waypoint, ((pods.namespace, fqdn.split(".")[0]),)), pods]
+        return [pods]
 
     # --- routing ---------------------------------------------------------------------------------
 
-    def gateway_for(self, request: Request) -> tuple[Mapping[str, Any], int]:
+    def entry_for(self, request: Request) -> Entry:
         serving = [
             (g, s)
             for g, s in self._servers.candidates(request.host)
             if any(host_in(h, request.host) for h in s.get("hosts") or [])
         ]
+        listening = [
+            (g, listener)
+            for g in self.k8s_gateways
+            for listener in (g.get("spec") or {}).get("listeners") or []
+            if listener.get("hostname") and routing.specificity(listener["hostname"], request.host)
+        ]
+        if serving and listening:
+            raise authz.Unsupported(
+                f"both {object_ref(serving[0][0])} and {object_ref(listening[0][0])} serve {request.host}: "
+                "which one its DNS name points at is not in the bundle"
+            )
+        if listening:
+            gateway = listening[0][0]
+            https = [lis for g, lis in listening if g is gateway and lis.get("protocol") == "HTTPS"]
+            port = request.port or (int(https[0]["port"]) if https else 80)
+            found = routing.listeners_for(gateway, request.host, port)
+            return Entry(gateway, routing.gateway_pods(gateway), port, found[0] if found else None)
         if not serving:
             self.stop(False, 404, "Gateway", f"no Gateway in the bundle serves {request.host}")
         port = request.port or (443 if any(s["port"]["number"] == 443 for _, s in serving) else 80)
-        return serving[0][0], port
+        gateway = serving[0][0]
+        server = next((s for g, s in serving if g is gateway and s["port"]["number"] == port), None)
+        return Entry(gateway, routing.gateway_pods(gateway), port, server)
 
-    def route(
-        self, gateway: Mapping[str, Any], request: Request, call: authz.Call, port: int
-    ) -> tuple[str | None, int]:
-        server = next(
-            (
-                s
-                for g, s in self._servers.candidates(request.host)
-                if g is gateway
-                and s["port"]["number"] == port
-                and any(host_in(h, request.host) for h in s.get("hosts") or [])
-            ),
-            None,
-        )
-        if server is None:
-            if port == 80 and call.path.startswith(ACME_PREFIX) and self.http01_for(request.host):
-                self.note("route", "route", "ACME HTTP-01 challenge: cert-manager's solver")
-                return None, port
-            self.stop(False, 404, object_ref(gateway), f"no server for {request.host} on port {port}")
-        if (server.get("tls") or {}).get("httpsRedirect"):
-            self.stop(False, 301, object_ref(gateway), "plain HTTP is redirected to HTTPS")
-        ref = f"{gateway['metadata']['namespace']}/{gateway['metadata']['name']}"
+    def route_of(self, entry: Entry, request: routing.HttpRequest) -> Route:
+        """What the gateway's router does with the request (decided before the filters run, as
+        Envoy selects the route first; it acts after them)."""
+        acme = entry.port == 80 and request.path.startswith(ACME_PREFIX) and self.http01_for(request.host)
+        if routing.is_gateway_api(entry.gateway):
+            if acme:  # cert-manager's Exact-path solver route outranks every prefix
+                return Route(via="cert-manager", backend={"kind": "acme"})
+            return self.gateway_api_route(entry, request)
+        if entry.server is None:
+            if acme:
+                return Route(via="cert-manager", backend={"kind": "acme"})
+            return Route(missing=f"no server for {request.host} on port {entry.port}")
+        if (entry.server.get("tls") or {}).get("httpsRedirect"):
+            return Route(via=object_ref(entry.gateway), redirect=301)
+        meta = entry.gateway["metadata"]
+        ref = f"{meta['namespace']}/{meta['name']}"
         for service in self._routes.candidates(request.host):
             spec, namespace = service.get("spec") or {}, service["metadata"]["namespace"]
             gateways = [g if "/" in g else f"{namespace}/{g}" for g in spec.get("gateways") or []]
-            if ref in gateways and any(host_in(h, request.host) for h in spec.get("hosts") or []):
-                for http in spec.get("http") or []:
-                    if http.get("match"):
-                        raise authz.Unsupported(f"{object_ref(service)}: route matches are not modelled")
-                    destination = http["route"][0]["destination"]
-                    host = _fqdn(destination["host"], namespace)
-                    number = (destination.get("port") or {}).get("number", port)
-                    self.note("route", "route", f"to {host}:{number}", object_ref(service))
-                    return host, self.target_port(host, number)
-        self.stop(False, 404, object_ref(gateway), f"no VirtualService routes {request.host}")
-        raise AssertionError  # unreachable
+            if ref not in gateways or not any(host_in(h, request.host) for h in spec.get("hosts") or []):
+                continue
+            for http in spec.get("http") or []:
+                matches = http.get("match") or [{}]
+                if any(routing.istio_match(m, request, ref, namespace) for m in matches):
+                    return self.istio_target(service, http, namespace, entry.port)
+            return Route(missing=f"no route of {object_ref(service)} matches {request.path}")
+        return Route(missing=f"no VirtualService routes {request.host}")
+
+    def istio_target(
+        self, service: Mapping[str, Any], http: Mapping[str, Any], namespace: str, port: int
+    ) -> Route:
+        via, name = object_ref(service), str(http.get("name") or "")
+        if http.get("redirect"):
+            return Route(via, name, redirect=int(http["redirect"].get("redirectCode", 301)))
+        if http.get("directResponse"):
+            return Route(via, name, redirect=int(http["directResponse"].get("status", 200)))
+        destinations = [
+            d.get("destination") or {} for d in http.get("route") or [] if d.get("weight", 1) != 0
+        ]
+        if not destinations:
+            return Route(via, name, missing="the route has no destination")
+        if len({(d.get("host"), str(d.get("port"))) for d in destinations}) > 1:
+            raise authz.Unsupported(f"{via}: a route split over several destinations is decided per request")
+        host = _fqdn(str(destinations[0].get("host")), namespace)
+        number = int((destinations[0].get("port") or {}).get("number", port))
+        return Route(via, name, backend=self.backend(host, number))
+
+    def gateway_api_route(self, entry: Entry, request: routing.HttpRequest) -> Route:
+        listeners = routing.listeners_for(entry.gateway, request.host, entry.port)
+        if not listeners:
+            return Route(
+                missing=f"no listener of {object_ref(entry.gateway)} for {request.host} on port {entry.port}"
+            )
+        attached = routing.attached_routes(
+            entry.gateway, listeners, self.http_routes, request.host, self.namespaces
+        )
+        if not attached:
+            return Route(missing=f"no HTTPRoute on {object_ref(entry.gateway)} serves {request.host}")
+        best = max(rank for _, rank in attached)
+        candidates = [
+            (routing.gateway_api_order(m), n, route, rule, m)
+            for n, (route, rank) in enumerate(attached)
+            if rank == best
+            for rule in (route.get("spec") or {}).get("rules") or [{}]
+            for m in (rule or {}).get("matches") or [{}]
+        ]
+        candidates.sort(key=lambda c: c[0])  # stable: the routes' and rules' order breaks ties
+        for _, _, route, rule, m in candidates:
+            if routing.gateway_api_match(m, request):
+                return self.gateway_api_target(route, rule or {}, entry.port)
+        return Route(missing=f"no rule of the HTTPRoutes for {request.host} matches {request.path}")
+
+    def gateway_api_target(self, route: Mapping[str, Any], rule: Mapping[str, Any], port: int) -> Route:
+        via, namespace = object_ref(route), route["metadata"].get("namespace") or "default"
+        for f in rule.get("filters") or []:
+            if f.get("type") == "RequestRedirect":
+                return Route(via, redirect=int((f.get("requestRedirect") or {}).get("statusCode", 302)))
+        refs = [r for r in rule.get("backendRefs") or [] if r.get("weight", 1) != 0]
+        if not refs:
+            return Route(via, missing="the rule has no backend (500)")
+        keys = {
+            (r.get("group", ""), r.get("kind", "Service"), r.get("name"), r.get("namespace"), r.get("port"))
+            for r in refs
+        }
+        if len(keys) > 1:
+            raise authz.Unsupported(f"{via}: a rule split over several backends is decided per request")
+        ref = refs[0]
+        kind, group = ref.get("kind", "Service"), ref.get("group", "")
+        number = int(ref.get("port") or port)
+        if kind == "Service" and group in ("", "core"):
+            host = f"{ref['name']}.{ref.get('namespace') or namespace}.svc.cluster.local"
+            return Route(via, backend=self.backend(host, number))
+        if kind == "Hostname" and group == "networking.istio.io":
+            return Route(via, backend={"kind": "external", "host": str(ref["name"]), "port": number})
+        raise authz.Unsupported(f"{via}: a backendRef of kind {group}/{kind} is not modelled")
+
+    def backend(self, host: str, number: int) -> dict[str, Any]:
+        if not host.endswith(".svc.cluster.local"):
+            return {"kind": "external", "host": host, "port": number}
+        return {"kind": "service", "host": host, "port": self.target_port(host, number)}
+
+    def follow(self, entry: Entry, route: Route) -> dict[str, Any]:
+        """The router's part, after the gateway's filters allowed the request."""
+        if route.backend.get("kind") == "acme":
+            self.note("route", "route", "ACME HTTP-01 challenge: cert-manager's solver")
+        elif route.redirect:
+            self.note("route", "route", f"redirect ({route.redirect})", route.via)
+            self.stop(
+                False,
+                route.redirect,
+                route.via or object_ref(entry.gateway),
+                "the route answers with a redirect (plain HTTP to HTTPS)"
+                if route.redirect in (301, 302, 308)
+                else "the route answers directly",
+            )
+        elif route.missing:
+            self.note("route", "route", route.missing, route.via)
+            status = 500 if "500" in route.missing else 404
+            self.stop(False, status, route.via or object_ref(entry.gateway), route.missing)
+        else:
+            self.note("route", "route", f"to {route.backend['host']}:{route.backend['port']}", route.via)
+        return dict(route.backend)
 
     def http01_for(self, host: str) -> bool:
         for certificate in self.kind("Certificate"):
@@ -388,7 +481,7 @@ class MeshView:
             (
                 d
                 for d in self.kind("Deployment", service["metadata"].get("namespace"))
-                if selector and all(_pod_labels(d).get(k) == v for k, v in selector.items())
+                if selector and all(pod_labels(d).get(k) == v for k, v in selector.items())
             ),
             None,
         )
@@ -401,14 +494,14 @@ class MeshView:
         return port
 
     def pods_of(self, fqdn: str) -> Pods:
-        namespace = fqdn.split(".")[1]
+        namespace = fqdn.split(".")[1] if "." in fqdn else "default"
         service = self.service(fqdn)
         deployment = self.deployment_for(service) if service else None
         if deployment is not None:
-            labels: Mapping[str, str] = _pod_labels(deployment)
+            labels: Mapping[str, str] = pod_labels(deployment)
         else:  # the app's pods are not rendered: the environment says what labels they carry
             labels = self.env.service_labels.get(fqdn, {})
-        return Pods(f"{namespace}/{_labels(labels)}", namespace, labels)
+        return Pods(f"{namespace}/{labels_text(labels)}", namespace, labels)
 
 
 # --- small readers -----------------------------------------------------------------------------------
@@ -418,28 +511,12 @@ def _action(policies: Sequence[Mapping[str, Any]], action: str) -> list[Mapping[
     return [p for p in policies if ((p.get("spec") or {}).get("action") or "ALLOW") == action]
 
 
-def extension_providers(mesh: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    config = (mesh.get("spec") or {}).get("meshConfig") if "spec" in mesh else mesh.get("meshConfig")
-    return list((config or {}).get("extensionProviders") or [])
-
-
-def host_in(pattern: str, host: str) -> bool:
-    """Gateway / VirtualService host matching: the Host header without its port, ignoring case;
-    ``*.example.com`` covers subdomains; ``ns/host`` names are read as host."""
-    bare = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    return authz.match_string(pattern.rsplit("/", 1)[-1], bare, ignore_case=True)
-
-
 def _fqdn(host: str, namespace: str) -> str:
     return host if "." in host else f"{host}.{namespace}.svc.cluster.local"
 
 
-def _pod_labels(deployment: Mapping[str, Any]) -> Mapping[str, str]:
+def pod_labels(deployment: Mapping[str, Any]) -> Mapping[str, str]:
     return (((deployment.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
-
-
-def _labels(labels: Mapping[str, str]) -> str:
-    return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "(any)"
 
 
 class _HostIndex:
@@ -459,5 +536,5 @@ class _HostIndex:
                     self.exact.setdefault(name, []).append(number)
 
     def candidates(self, host: str) -> list[Any]:
-        bare = (host.rsplit(":", 1)[0] if host.count(":") == 1 else host).lower()
+        bare = routing.bare_host(host).lower()
         return [self.objects[n] for n in sorted({*self.always, *self.exact.get(bare, ())})]

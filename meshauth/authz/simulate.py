@@ -74,10 +74,15 @@ def environment_for(config: Any) -> Environment:
     labels = {
         f"{app.service.name}.{app.namespace}.svc.cluster.local": dict(app.selector or {}) for app in spec.apps
     }
+    ingress = spec.ingress
+    account = ingress.service_account
+    if ingress.api == "gateway-api" and "service_account" not in ingress.model_fields_set:
+        account = f"{ingress.gateway}-{ingress.gateway_class}"  # Istio deploys <gateway>-<class>
     return Environment(
-        gateway_principal=principal(spec.ingress.namespace, spec.ingress.service_account),
+        gateway_principal=principal(ingress.namespace, account),
         service_labels=labels,
         root_namespace=spec.mesh.root_namespace,
+        dataplane=spec.mesh.dataplane,
     )
 
 
