@@ -303,7 +303,7 @@ class MeshView(Logins):
             (g, listener)
             for g in self.k8s_gateways
             for listener in (g.get("spec") or {}).get("listeners") or []
-            if listener.get("hostname") and routing.specificity(listener["hostname"], request.host)
+            if routing.specificity(listener.get("hostname"), request.host) is not None
         ]
         if serving and listening:
             raise authz.Unsupported(

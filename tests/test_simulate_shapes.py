@@ -1,0 +1,394 @@
+"""simulate and explain on every shape meshauth renders: Gateway API, ambient (waypoint and ztunnel),
+authservice, Istio before 1.9 (EnvoyFilter login), and routing as Istio and Gateway API define it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import meshauth
+from meshauth.authz import ambient
+from meshauth.authz.simulate import Environment, Request, environment_for, evaluate
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+TEAM = {"email": "ana@example.com", "groups": ["platform-team"]}
+OTHER = {"email": "bob@example.com", "groups": ["sales"]}
+SHAPES = ["quickstart", "gateway-api", "ambient", "authservice"]
+
+
+def decide(example: str, host: str, path: str, **kw: Any):
+    return meshauth.simulate(str(EXAMPLES / f"{example}.yaml"), host=host, path=path, **kw)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_each_shape_lets_the_team_in_and_sends_anonymous_users_to_login(shape):
+    allowed = decide(shape, "grafana.example.com", "/d/1", claims=TEAM)
+    assert (allowed.verdict, allowed.destination) == ("ALLOW", "grafana.monitoring.svc.cluster.local"), (
+        allowed.explain()
+    )
+    anonymous = decide(shape, "grafana.example.com", "/d/1")
+    assert (anonymous.verdict, anonymous.status) == ("DENY", 302) and "login" in anonymous.decided_by
+    outsider = decide(shape, "grafana.example.com", "/d/1", claims=OTHER)
+    assert (outsider.verdict, outsider.status) == ("DENY", 403) and "grafana-access" in outsider.decided_by
+    public = decide(shape, "www.docs.example.com", "/static/app.css")
+    assert public.allowed and public.destination == "docs.docs.svc.cluster.local", public.explain()
+    assert decide(shape, "grafana.example.com", "/api/health").allowed
+    assert decide(shape, "docs.example.com", "/guide", claims=OTHER).allowed
+
+
+def test_ambient_the_waypoint_enforces_the_app_policy_and_ztunnel_sees_the_waypoint():
+    decision = decide("ambient", "grafana.example.com", "/d/1", claims=OTHER)
+    hops = [(s.hop, s.stage) for s in decision.steps]
+    assert (
+        "waypoint",
+        "ALLOW",
+    ) in hops and decision.decided_by == "AuthorizationPolicy monitoring/ambient-grafana-access"
+    allowed = decide("ambient", "grafana.example.com", "/d/1", claims=TEAM)
+    assert [s.hop for s in allowed.steps][-2:] == ["ztunnel", "ztunnel"]
+
+
+def test_authservice_logs_in_like_oauth2_proxy_and_passes_the_id_token():
+    decision = decide("authservice", "docs.example.com", "/", claims={"email": "x@anywhere.org"})
+    assert decision.allowed, decision.explain()
+    login = next(s for s in decision.steps if s.stage == "login")
+    assert "ID token added" in login.outcome and "authservice" in login.policy
+    foreign = decide("authservice", "docs.example.com", "/", claims={"iss": "https://evil.example"})
+    assert foreign.status == 403 and "issuer" in foreign.reason
+
+
+def test_istio_1_8_login_is_the_envoy_filter_and_public_routes_skip_it():
+    anonymous = decide("istio-1-8", "nginx.example.com", "/")
+    assert anonymous.status == 302 and anonymous.decided_by == "EnvoyFilter istio-system/legacy-login"
+    assert decide("istio-1-8", "nginx.example.com", "/assets/app.js").allowed
+    assert decide("istio-1-8", "nginx.example.com", "/", claims={"email": "luke@example.com"}).allowed
+    assert not decide("istio-1-8", "nginx.example.com", "/", claims={"email": "leia@example.com"}).allowed
+
+
+@pytest.mark.parametrize("example", sorted(p.stem for p in EXAMPLES.glob("*.yaml")))
+def test_explain_prints_every_app_of_every_example(example):
+    config = meshauth.load_config(str(EXAMPLES / f"{example}.yaml"))
+    text = meshauth.explain(config)
+    for app in config.spec.apps:
+        assert f"app {app.namespace}/{app.service.name}" in text
+    assert "public paths" in text and "who may enter" in text
+
+
+# --- hand-built bundles: routing and attachment ------------------------------------------------------
+
+ENV = Environment("cluster.local/ns/gw/sa/gw-istio", root_namespace="istio-system")
+GW = {
+    "apiVersion": "gateway.networking.k8s.io/v1",
+    "kind": "Gateway",
+    "metadata": {"name": "gw", "namespace": "gw"},
+    "spec": {
+        "gatewayClassName": "istio",
+        "listeners": [
+            {"name": "web", "port": 80, "protocol": "HTTP", "allowedRoutes": {"namespaces": {"from": "All"}}}
+        ],
+    },
+}
+
+
+def route(name: str, rules: list, hostnames: list | None = None, namespace: str = "apps") -> dict:
+    spec: dict[str, Any] = {"parentRefs": [{"name": "gw", "namespace": "gw"}], "rules": rules}
+    if hostnames is not None:
+        spec["hostnames"] = hostnames
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
+
+
+def to(service: str, path_type: str | None = None, value: str | None = None, **more: Any) -> dict:
+    rule: dict[str, Any] = {"backendRefs": [{"name": service, "port": 80}]}
+    if path_type:
+        rule["matches"] = [{"path": {"type": path_type, "value": value}, **more}]
+    return rule
+
+
+def where(objects: list, path: str, host: str = "a.example.com", **kw: Any) -> str | None:
+    decision = evaluate((objects, {}), Request(host, path, **kw), ENV)
+    assert decision.decided, decision.reason
+    return decision.destination.split(".")[0] if decision.allowed else None
+
+
+def test_gateway_api_path_precedence_is_exact_then_longest_prefix_then_regex():
+    objects = [
+        GW,
+        route("r1", [to("root", "PathPrefix", "/"), to("regex", "RegularExpression", "/a.*")]),
+        route(
+            "r2",
+            [to("a", "PathPrefix", "/a/"), to("ab", "PathPrefix", "/a/b"), to("exact", "Exact", "/a/b/c")],
+        ),
+    ]
+    assert where(objects, "/a/b/c") == "exact"
+    assert where(objects, "/a/b/c/d") == "ab"
+    assert where(objects, "/a/bc") == "a"  # whole path elements: /a/b does not take /a/bc
+    assert where(objects, "/a") == "a"
+    assert where(objects, "/ab") == "root"  # a prefix (even "/") outranks a regular expression
+    assert where(objects, "/x?y=1") == "root"
+
+
+def test_gateway_api_header_and_method_matches_outrank_plain_ones_on_the_same_path():
+    objects = [
+        GW,
+        route(
+            "r",
+            [
+                to("plain", "PathPrefix", "/api"),
+                to("beta", "PathPrefix", "/api", headers=[{"name": "X-Beta", "value": "1"}]),
+            ],
+        ),
+        route("m", [to("posts", "PathPrefix", "/api", method="POST")]),
+    ]
+    assert where(objects, "/api/x") == "plain"
+    assert where(objects, "/api/x", headers={"x-beta": "1"}) == "beta"
+    assert where(objects, "/api/x", method="POST", headers={"x-beta": "1"}) == "posts"
+
+
+def test_gateway_api_an_exact_hostname_wins_over_a_wildcard_and_section_names_bind():
+    objects = [
+        GW,
+        route("wild", [to("wild")], ["*.example.com"]),
+        route("one", [to("one")], ["a.example.com"]),
+    ]
+    assert where(objects, "/") == "one"
+    assert where(objects, "/", host="b.example.com") == "wild"
+    bound = route("bound", [to("bound")], ["c.example.com"])
+    bound["spec"]["parentRefs"][0]["sectionName"] = "other"
+    assert evaluate(([GW, bound], {}), Request("c.example.com", "/"), ENV).status == 404
+
+
+def test_a_listener_admits_routes_only_from_the_namespaces_it_allows():
+    same = {
+        **GW,
+        "spec": {
+            **GW["spec"],
+            "listeners": [{**GW["spec"]["listeners"][0], "allowedRoutes": {"namespaces": {"from": "Same"}}}],
+        },
+    }
+    assert evaluate(([same, route("r", [to("x")])], {}), Request("a.example.com", "/"), ENV).status == 404
+    assert where([same, route("r", [to("x")], namespace="gw")], "/") == "x"
+
+
+def test_virtual_service_routes_are_first_match_in_order_with_plain_string_prefixes():
+    gateway = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "g", "namespace": "gw"},
+        "spec": {
+            "selector": {"app": "gw"},
+            "servers": [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}],
+        },
+    }
+    http = [
+        {"match": [{"uri": {"prefix": "/a"}}], "route": [{"destination": {"host": "first"}}]},
+        {"match": [{"uri": {"exact": "/a/b"}}], "route": [{"destination": {"host": "never"}}]},
+        {
+            "match": [{"uri": {"regex": "/r[0-9]+"}}, {"headers": {"x-r": {"exact": "1"}}}],
+            "route": [{"destination": {"host": "r"}}],
+        },
+        {"route": [{"destination": {"host": "rest"}}]},
+    ]
+    vs = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "VirtualService",
+        "metadata": {"name": "v", "namespace": "apps"},
+        "spec": {"hosts": ["a.example.com"], "gateways": ["gw/g"], "http": http},
+    }
+    objects = [gateway, vs]
+    assert where(objects, "/a/b") == "first"
+    assert where(objects, "/ab") == "first"  # Istio's prefix is a string prefix
+    assert where(objects, "/r12") == "r" and where(objects, "/r1x") == "rest"
+    assert where(objects, "/x", headers={"x-r": "1"}) == "r"
+
+
+def test_ztunnel_drops_allow_rules_with_http_attributes_and_keeps_deny_rules_on_l4():
+    allow = {
+        "metadata": {"name": "a", "namespace": "n"},
+        "spec": {
+            "rules": [
+                {"to": [{"operation": {"paths": ["/x"]}}]},
+                {"from": [{"source": {"namespaces": ["gw"]}}]},
+            ]
+        },
+    }
+    seen = ambient.at_ztunnel(allow)["spec"]["rules"]
+    assert seen[0] == {"to": [{"operation": {"ports": []}}]} and seen[1] == allow["spec"]["rules"][1]
+    deny = {
+        "metadata": {"name": "d", "namespace": "n"},
+        "spec": {
+            "action": "DENY",
+            "rules": [{"to": [{"operation": {"paths": ["/admin"], "ports": ["8080"]}}]}],
+        },
+    }
+    assert ambient.at_ztunnel(deny)["spec"]["rules"] == [{"to": [{"operation": {"ports": ["8080"]}}]}]
+    assert ambient.at_ztunnel({"spec": {"action": "CUSTOM", "provider": {"name": "x"}}}) is None
+
+
+def test_in_ambient_a_path_rule_selected_onto_the_workload_denies_everything():
+    config = meshauth.load_config(str(EXAMPLES / "ambient.yaml"))
+    bundle = meshauth.render(config)
+    objects = [dict(o) for o in bundle.objects]
+    for n, obj in enumerate(objects):
+        if obj["kind"] == "AuthorizationPolicy" and obj["metadata"]["name"] == "ambient-docs-access":
+            spec = {k: v for k, v in obj["spec"].items() if k != "targetRefs"}
+            objects[n] = {**obj, "spec": {**spec, "selector": {"matchLabels": {"app": "docs"}}}}
+    decision = evaluate(
+        (objects, bundle.mesh_config), Request("docs.example.com", "/static/a.css"), environment_for(config)
+    )
+    assert decision.status == 403 and decision.steps[-1].hop == "ztunnel", decision.explain()
+
+
+def test_a_port_rule_sees_the_port_of_the_scheme():
+    gateway = GW
+    deny = {
+        "apiVersion": "security.istio.io/v1",
+        "kind": "AuthorizationPolicy",
+        "metadata": {"name": "no80", "namespace": "gw"},
+        "spec": {
+            "action": "DENY",
+            "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}],
+            "rules": [{"to": [{"operation": {"ports": ["80"]}}]}],
+        },
+    }
+    decision = evaluate(([gateway, deny, route("r", [to("x")])], {}), Request("a.example.com", "/"), ENV)
+    assert decision.status == 403 and decision.decided_by == "AuthorizationPolicy gw/no80"
+
+
+# --- a non-decision is never a pass --------------------------------------------------------------------
+
+
+def test_what_the_bundle_does_not_decide_is_undecided_and_fails_the_command(tmp_path):
+    split = route("r", [{"backendRefs": [{"name": "x", "port": 80}, {"name": "y", "port": 80}]}])
+    decision = evaluate(([GW, split], {}), Request("a.example.com", "/"), ENV)
+    assert (decision.verdict, decision.decided) == (
+        "UNDECIDED",
+        False,
+    ) and "several backends" in decision.reason
+    assert str(decision).startswith("UNDECIDED: cannot simulate:")
+
+
+@pytest.mark.parametrize("expect", [None, "allow", "deny"])
+def test_cli_expect_never_passes_on_an_undecided_request(monkeypatch, capsys, expect):
+    from meshauth.authz.decision import Decision
+    from meshauth.cli.main import main
+
+    undecided = Decision(False, 0, "simulate", "a rule split over several backends", decided=False)
+    monkeypatch.setattr(meshauth, "simulate", lambda *a, **k: undecided)
+    args = ["simulate", str(EXAMPLES / "quickstart.yaml"), "--host", "a.example.com", "--path", "/"]
+    assert main(args + (["--expect", expect] if expect else [])) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith("UNDECIDED: cannot simulate: a rule split")
+    assert "does not decide this request" in captured.err
+
+
+def test_cli_expect_deny_on_gateway_api_is_a_real_decision(tmp_path):
+    data = yaml.safe_load((EXAMPLES / "quickstart.yaml").read_text())
+    data["spec"]["ingress"] = {**data["spec"].get("ingress", {}), "api": "gateway-api"}
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(data))
+    base = [sys.executable, "-m", "meshauth", "simulate", str(config), "--host", "grafana.example.com"]
+    denied = subprocess.run(
+        [*base, "--path", "/", "--expect", "deny"], capture_output=True, text=True, timeout=60
+    )
+    assert denied.returncode == 0 and denied.stdout.startswith("DENY (302)"), denied.stdout + denied.stderr
+    public = subprocess.run(
+        [*base, "--path", "/api/health", "--expect", "deny"], capture_output=True, text=True, timeout=60
+    )
+    assert public.returncode == 1 and "expected DENY, got ALLOW" in public.stderr
+
+
+def test_cli_explain_on_gateway_api_prints_the_table():
+    result = subprocess.run(
+        [sys.executable, "-m", "meshauth", "explain", str(EXAMPLES / "gateway-api.yaml")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 0 and "app monitoring/grafana" in result.stdout
+
+
+# --- property: simulate never raises, on any shape ------------------------------------------------------
+
+
+@st.composite
+def shaped_configs(draw) -> dict:
+    names = draw(st.lists(st.sampled_from(["alpha", "beta"]), unique=True, min_size=1, max_size=2))
+    apps = [
+        {
+            "name": n,
+            "host": f"{n}.example.com",
+            "publicPaths": draw(
+                st.lists(st.sampled_from(["/healthz", "/static/*"]), unique=True, max_size=2)
+            ),
+            **({"authorization": {"groups": ["sre"]}} if draw(st.booleans()) else {}),
+        }
+        for n in names
+    ]
+    shape = draw(st.sampled_from(["sidecar", "gateway-api", "ambient", "authservice"]))
+    spec: dict[str, Any] = {
+        "platform": {
+            "istioVersion": "1.28" if shape == "ambient" else draw(st.sampled_from(["1.24", "1.28"]))
+        },
+        "identity": {
+            "issuerUrl": "https://idp.example.com",
+            "jwksUri": "https://idp.example.com/keys",
+            "clientId": "meshauth",
+        },
+        "tls": draw(
+            st.sampled_from(
+                [{}, {"issuer": {"acme": {"solver": "dns01", "dns01": {"cloudDNS": {"project": "p"}}}}}]
+            )
+        ),
+        "apps": apps,
+    }
+    if shape in ("gateway-api", "ambient"):
+        spec["ingress"] = {"api": "gateway-api"}
+    if shape == "ambient":
+        spec["mesh"] = {"dataplane": "ambient"}
+        spec["tls"] = {"issuer": {"acme": {"solver": "dns01", "dns01": {"cloudDNS": {"project": "p"}}}}}
+    if shape == "authservice":
+        spec["authorizer"] = "authservice"
+        spec["mesh"] = {"extensionProvider": "authservice"}
+        spec["secret"] = {"name": "authservice-client"}
+    return {
+        "apiVersion": "meshauth.dev/v1alpha1",
+        "kind": "MeshAuthConfig",
+        "metadata": {"name": "p"},
+        "spec": spec,
+    }
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(config=shaped_configs(), data=st.data())
+def test_simulate_decides_every_request_on_every_shape_without_raising(config, data):
+    model = meshauth.load_config(config)
+    bundle, env = meshauth.render(model), environment_for(model)
+    app = data.draw(st.sampled_from(config["spec"]["apps"]))
+    path = data.draw(
+        st.sampled_from(["/", "/healthz", "/static/a", "/x/../healthz", "/.well-known/acme-challenge/t"])
+    )
+    claims = data.draw(
+        st.sampled_from([None, {"email": "a@example.com", "groups": ["sre"]}, {"email": "b@example.com"}])
+    )
+    port = data.draw(st.sampled_from([None, 80, 443]))
+    decision = evaluate(bundle, Request(app["host"], path, claims=claims, port=port), env)
+    assert decision.decided, decision.explain()
+    if decision.allowed and decision.destination != "ACME solver":
+        assert decision.destination.startswith(app["name"] + ".")
+    if port in (None, 443) and path == "/":
+        assert decision.allowed == (
+            claims is not None and ("authorization" not in app or claims.get("groups") == ["sre"])
+        )
