@@ -392,3 +392,43 @@ def test_simulate_decides_every_request_on_every_shape_without_raising(config, d
         assert decision.allowed == (
             claims is not None and ("authorization" not in app or claims.get("groups") == ["sre"])
         )
+
+
+def _istio(objects_http: dict[str, list], hosts: dict[str, list] | None = None) -> list:
+    gateway = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "g", "namespace": "gw"},
+        "spec": {
+            "selector": {"app": "gw"},
+            "servers": [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}],
+        },
+    }
+    return [gateway] + [
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "VirtualService",
+            "metadata": {"name": name, "namespace": "apps"},
+            "spec": {"hosts": (hosts or {}).get(name, ["a.example.com"]), "gateways": ["gw/g"], "http": http},
+        }
+        for name, http in objects_http.items()
+    ]
+
+
+def test_several_virtual_services_for_one_host_are_merged_in_istios_order():
+    def prefix(value, host):
+        return {"match": [{"uri": {"prefix": value}}], "route": [{"destination": {"host": host}}]}
+
+    # two apps on one host by path prefix, each with its own VirtualService: merged by name
+    objects = _istio({"b-wiki": [prefix("/wiki", "wiki")], "a-grafana": [prefix("/grafana", "grafana")]})
+    assert where(objects, "/wiki/page") == "wiki" and where(objects, "/grafana/d") == "grafana"
+    assert evaluate((objects, {}), Request("a.example.com", "/other"), ENV).status == 404
+    # the older (here: first by name) catch-all shadows a later prefix, as in a cluster
+    shadowed = _istio({"a-all": [prefix("/", "all")], "b-wiki": [prefix("/wiki", "wiki")]})
+    assert where(shadowed, "/wiki/page") == "all"
+    # an exact host outranks a wildcard one, whatever the order
+    split = _istio(
+        {"a-wild": [prefix("/", "wild")], "b-exact": [prefix("/", "exact")]},
+        {"a-wild": ["*.example.com"], "b-exact": ["a.example.com"]},
+    )
+    assert where(split, "/") == "exact" and where(split, "/", host="b.example.com") == "wild"

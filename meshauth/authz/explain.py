@@ -102,11 +102,10 @@ def _app(mesh: MeshView, hosts: Sequence[str], fqdn: str) -> AppAccess:
 
 def _gateway_pods(mesh: MeshView, host: str) -> Pods | None:
     try:
-        return mesh.entry_for(Request(host=host, path="/")).pods
-    except Exception as error:  # no gateway serves the host: the walk's own stop
-        if isinstance(error, authz.Unsupported):
-            raise ConfigError(Problem(f"cannot explain {host}: {error}")) from None
-        return None
+        entry = mesh.entry_or_none(host)
+    except authz.Unsupported as error:
+        raise ConfigError(Problem(f"cannot explain {host}: {error}")) from None
+    return entry.pods if entry else None
 
 
 def _policies(mesh: MeshView, pods: Pods) -> list[Mapping[str, Any]]:

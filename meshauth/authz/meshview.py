@@ -320,8 +320,16 @@ class MeshView(Logins):
             self.stop(False, 404, "Gateway", f"no Gateway in the bundle serves {request.host}")
         port = request.port or (443 if any(s["port"]["number"] == 443 for _, s in serving) else 80)
         gateway = serving[0][0]
-        server = next((s for g, s in serving if g is gateway and s["port"]["number"] == port), None)
+        on_port = [s for g, s in serving if g is gateway and s["port"]["number"] == port]
+        server = max(on_port, key=lambda s: _most_specific(s, request.host), default=None)
         return Entry(gateway, routing.gateway_pods(gateway), port, server)
+
+    def entry_or_none(self, host: str) -> Entry | None:
+        """The gateway that serves the host (over HTTPS where it can), or None."""
+        try:
+            return self.entry_for(Request(host=host, path="/"))
+        except _Done:
+            return None
 
     def route_of(self, entry: Entry, request: routing.HttpRequest) -> Route:
         """What the gateway's router does with the request (decided before the filters run, as
@@ -339,17 +347,27 @@ class MeshView(Logins):
             return Route(via=object_ref(entry.gateway), redirect=301)
         meta = entry.gateway["metadata"]
         ref = f"{meta['namespace']}/{meta['name']}"
+        bound = []  # VirtualServices on this Gateway for the host, by how specifically they name it
         for service in self._routes.candidates(request.host):
             spec, namespace = service.get("spec") or {}, service["metadata"]["namespace"]
             gateways = [g if "/" in g else f"{namespace}/{g}" for g in spec.get("gateways") or []]
-            if ref not in gateways or not any(host_in(h, request.host) for h in spec.get("hosts") or []):
-                continue
-            for http in spec.get("http") or []:
+            ranks = [routing.specificity(h, request.host) for h in spec.get("hosts") or []]
+            found = [r for r in ranks if r is not None]
+            if ref in gateways and found:
+                bound.append((max(found), service))
+        if not bound:
+            return Route(missing=f"no VirtualService routes {request.host}")
+        best = max(rank for rank, _ in bound)
+        # one virtual host: the VirtualServices' routes merged in Istio's order (oldest, name, namespace)
+        merged = sorted((s for rank, s in bound if rank == best), key=routing.virtual_service_order)
+        for service in merged:
+            namespace = service["metadata"]["namespace"]
+            for http in (service.get("spec") or {}).get("http") or []:
                 matches = http.get("match") or [{}]
                 if any(routing.istio_match(m, request, ref, namespace) for m in matches):
                     return self.istio_target(service, http, namespace, entry.port)
-            return Route(missing=f"no route of {object_ref(service)} matches {request.path}")
-        return Route(missing=f"no VirtualService routes {request.host}")
+        names = ", ".join(object_ref(s) for s in merged)
+        return Route(via=names, missing=f"no route of {names} matches {request.path}")
 
     def istio_target(
         self, service: Mapping[str, Any], http: Mapping[str, Any], namespace: str, port: int
@@ -517,6 +535,11 @@ def _fqdn(host: str, namespace: str) -> str:
 
 def pod_labels(deployment: Mapping[str, Any]) -> Mapping[str, str]:
     return (((deployment.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
+
+
+def _most_specific(server: Mapping[str, Any], host: str) -> tuple[int, int]:
+    ranks = [routing.specificity(h, host) for h in server.get("hosts") or []]
+    return max((r for r in ranks if r is not None), default=(-1, 0))
 
 
 class _HostIndex:

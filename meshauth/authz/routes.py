@@ -340,5 +340,12 @@ def attached_routes(
 
 
 def route_order(route: Mapping[str, Any]) -> tuple[str, str, str]:
+    """HTTPRoutes oldest first, then by namespace/name (the Gateway API's tie-breaks)."""
     meta = route["metadata"]
     return (str(meta.get("creationTimestamp") or ""), str(meta.get("namespace") or ""), str(meta["name"]))
+
+
+def virtual_service_order(service: Mapping[str, Any]) -> tuple[str, str, str]:
+    """Istio merges a gateway host's VirtualServices oldest first, then by name, then namespace."""
+    meta = service["metadata"]
+    return (str(meta.get("creationTimestamp") or ""), str(meta["name"]), str(meta.get("namespace") or ""))
