@@ -432,3 +432,64 @@ def test_several_virtual_services_for_one_host_are_merged_in_istios_order():
         {"a-wild": ["*.example.com"], "b-exact": ["a.example.com"]},
     )
     assert where(split, "/") == "exact" and where(split, "/", host="b.example.com") == "wild"
+
+
+def test_an_app_without_a_sidecar_enforces_nothing_and_a_disabled_pod_opts_out():
+    config = meshauth.load_config(str(EXAMPLES / "quickstart.yaml"))
+    bundle = meshauth.render(config)
+
+    def with_namespace_labels(labels):
+        objects = [
+            {**o, "metadata": {**o["metadata"], "labels": labels}}
+            if o["kind"] == "Namespace" and o["metadata"]["name"] == "monitoring"
+            else o
+            for o in bundle.objects
+        ]
+        return evaluate(
+            (objects, bundle.mesh_config), Request("grafana.example.com", "/d", claims=OTHER), env
+        )
+
+    env = environment_for(config)
+    assert with_namespace_labels({"istio-injection": "enabled"}).status == 403  # the app's groups rule
+    unenforced = with_namespace_labels({})
+    assert unenforced.allowed and "no sidecar is injected" in unenforced.steps[-1].outcome
+    assert with_namespace_labels({"istio.io/rev": "1-28"}).status == 403
+
+
+def _policy(namespace: str, **spec: Any) -> dict:
+    return {"kind": "AuthorizationPolicy", "metadata": {"name": "p", "namespace": namespace}, "spec": spec}
+
+
+def test_which_proxy_a_policy_attaches_to_follows_istios_policy_matcher():
+    from meshauth.authz.requests import attaches
+    from meshauth.authz.routes import Pods
+
+    root = "istio-system"
+    sidecar = Pods("", "apps", {"app": "web"})
+    ingress = Pods("", "gw", {"gateway.networking.k8s.io/gateway-name": "gw"}, "gw")
+    waypoint = ambient.waypoint_pods("apps", "waypoint", (("apps", "web"),))
+    gateway_ref = {"group": "gateway.networking.k8s.io", "kind": "Gateway"}
+    on_service = _policy("apps", targetRefs=[{"group": "", "kind": "Service", "name": "web"}])
+    on_waypoint = _policy("apps", targetRefs=[{**gateway_ref, "name": "waypoint"}])
+    on_class = _policy(
+        root,
+        targetRefs=[{"group": "gateway.networking.k8s.io", "kind": "GatewayClass", "name": "istio-waypoint"}],
+    )
+    on_ingress = _policy("gw", targetRefs=[{**gateway_ref, "name": "gw"}])
+    selected = _policy("apps", selector={"matchLabels": {"app": "web"}})
+    mesh_wide = _policy(root)
+    assert [attaches(p, sidecar, root) for p in (on_service, on_waypoint, selected, mesh_wide)] == [
+        False,
+        False,
+        True,
+        True,
+    ]
+    assert [
+        attaches(p, waypoint, root) for p in (on_service, on_waypoint, on_class, selected, mesh_wide)
+    ] == [True, True, True, False, False]
+    other_service = ambient.waypoint_pods("apps", "waypoint", (("apps", "api"),))
+    assert not attaches(on_service, other_service, root)
+    assert attaches(on_ingress, ingress, root) and attaches(mesh_wide, ingress, root)  # selector policies too
+    assert not attaches(
+        _policy("other", targetRefs=[{**gateway_ref, "name": "gw"}]), ingress, root
+    )  # same namespace only

@@ -1,4 +1,5 @@
-"""Ambient mode: which waypoint a Service's traffic passes, and what ztunnel makes of a policy.
+"""Which proxy stands before a workload: a sidecar (where one is injected) or, in ambient mode, the
+waypoint a Service's traffic passes and ztunnel, and what ztunnel makes of a policy.
 
 What it follows (istio.io "Use Layer 4 security policy", "Configure waypoint proxies"; pilot's
 ambient ``convertAuthorizationPolicy``/``handleRule``):
@@ -28,6 +29,7 @@ DATAPLANE = "istio.io/dataplane-mode"
 USE_WAYPOINT = "istio.io/use-waypoint"
 USE_WAYPOINT_NAMESPACE = "istio.io/use-waypoint-namespace"
 INGRESS_USE_WAYPOINT = "istio.io/ingress-use-waypoint"
+INJECT = "sidecar.istio.io/inject"
 
 _L7_OPERATION = ("hosts", "notHosts", "methods", "notMethods", "paths", "notPaths")
 _L7_SOURCE = ("remoteIpBlocks", "notRemoteIpBlocks", "requestPrincipals", "notRequestPrincipals")
@@ -43,6 +45,21 @@ def in_ambient(
     if namespace_labels is None:
         return default
     return namespace_labels.get(DATAPLANE) == "ambient"
+
+
+def injected(namespace_labels: Mapping[str, str] | None, pod_labels: Mapping[str, str]) -> bool:
+    """Does a (non-ambient) pod get a sidecar? Istio's injector: ``sidecar.istio.io/inject`` on the
+    pod decides, else the namespace's ``istio-injection: enabled`` or ``istio.io/rev``; a namespace
+    the bundle does not render is taken to be injected (meshauth labels every namespace it renders)."""
+    if namespace_labels is None:
+        return pod_labels.get(INJECT) != "false"
+    if namespace_labels.get("istio-injection") == "disabled" or pod_labels.get(INJECT) == "false":
+        return False
+    return (
+        pod_labels.get(INJECT) == "true"
+        or namespace_labels.get("istio-injection") == "enabled"
+        or "istio.io/rev" in namespace_labels
+    )
 
 
 def waypoint_of(

@@ -251,6 +251,9 @@ class MeshView(Logins):
         self.last_allow = ""
         namespace_labels = self.namespaces.get(pods.namespace)
         if not ambient.in_ambient(namespace_labels, pods.labels, self.env.dataplane == "ambient"):
+            if not ambient.injected(namespace_labels, pods.labels):
+                self.note(hop, "-", "no sidecar is injected here: nothing enforces policies", pods.name)
+                return
             self.hop(hop, pods, call, None, token=token)
             return
         service = self.service(fqdn)
@@ -284,7 +287,7 @@ class MeshView(Logins):
         pods = self.pods_of(fqdn)
         namespace_labels = self.namespaces.get(pods.namespace)
         if not ambient.in_ambient(namespace_labels, pods.labels, self.env.dataplane == "ambient"):
-            return [pods]
+            return [pods] if ambient.injected(namespace_labels, pods.labels) else []
         service = self.service(fqdn)
         waypoint = ambient.waypoint_of(service, pods.namespace, namespace_labels or {})
         if waypoint is not None and ambient.ingress_uses_waypoint(service, namespace_labels or {}):
