@@ -3,6 +3,7 @@ authservice, Istio before 1.9 (EnvoyFilter login), and routing as Istio and Gate
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -493,3 +494,77 @@ def test_which_proxy_a_policy_attaches_to_follows_istios_policy_matcher():
     assert not attaches(
         _policy("other", targetRefs=[{**gateway_ref, "name": "gw"}]), ingress, root
     )  # same namespace only
+
+
+@pytest.mark.parametrize(
+    "example, host, claims, login, hops",
+    [
+        (
+            "quickstart",
+            "grafana.example.com",
+            TEAM,
+            "oauth2-proxy (AuthorizationPolicy",
+            ["gateway", "provider", "route", "sidecar"],
+        ),
+        (
+            "gateway-api",
+            "grafana.example.com",
+            TEAM,
+            "oauth2-proxy (AuthorizationPolicy",
+            ["gateway", "provider", "route", "sidecar"],
+        ),
+        (
+            "ambient",
+            "grafana.example.com",
+            TEAM,
+            "oauth2-proxy (AuthorizationPolicy",
+            ["gateway", "ztunnel", "provider", "route", "waypoint"],
+        ),
+        (
+            "authservice",
+            "grafana.example.com",
+            TEAM,
+            "authservice (AuthorizationPolicy",
+            ["gateway", "provider", "route", "sidecar"],
+        ),
+        (
+            "istio-1-8",
+            "nginx.example.com",
+            {"email": "luke@example.com"},
+            "oauth2-proxy (EnvoyFilter",
+            ["gateway", "provider", "route", "sidecar"],
+        ),
+    ],
+)
+def test_explain_and_verbose_simulate_show_the_decision_path_of_each_shape(
+    example, host, claims, login, hops
+):
+    config = str(EXAMPLES / f"{example}.yaml")
+    table = meshauth.explain(config)
+    section = table.split(f"hosts          {host}")[1].split("\n\n")[0]
+    assert f"login          {login}" in section and "signed in through" in section
+    verbose = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "meshauth",
+            "simulate",
+            config,
+            "--host",
+            host,
+            "--path",
+            "/",
+            "--claims",
+            json.dumps(claims),
+            "-v",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert verbose.returncode == 0 and verbose.stdout.startswith("ALLOW (200)"), (
+        verbose.stdout + verbose.stderr
+    )
+    seen = list(dict.fromkeys(line.split()[0] for line in verbose.stdout.splitlines()[1:]))
+    assert all(h in seen for h in hops), seen

@@ -91,10 +91,12 @@ def _app(mesh: MeshView, hosts: Sequence[str], fqdn: str) -> AppAccess:
     acme = tuple(p for p in patterns if p.startswith(ACME_PREFIX) and _reaches(mesh, host, p, 80, None))
     custom = [p for p in at_gateway if _action(p) == "CUSTOM"]
     login = ", ".join(f"{_provider(p)} ({object_ref(p)})" for p in custom)
+    signed_in = [_proxy_limits(mesh, custom[0])] if custom else []
     filtered = mesh.envoy_filter_login(gateway, authz.Call(host, "/", "GET", 443), None) if gateway else None
     if not custom and filtered:
         login = f"oauth2-proxy ({filtered[0]}: ext_authz on the host's HTTPS filter chain)"
-    who = _who(mesh, custom, at_gateway, at_app, host)
+        signed_in = [_http_limits(mesh, filtered[1], "oauth2-proxy")]
+    who = [f"signed in through {s}" for s in signed_in] + _who(mesh, at_gateway, at_app, host)
     deciding = [object_ref(p) for p in at_gateway + at_app]
     name = f"{fqdn.split('.')[1]}/{fqdn.split('.')[0]}"
     return AppAccess(name, tuple(hosts), public, acme, login, tuple(who), tuple(dict.fromkeys(deciding)))
@@ -154,15 +156,9 @@ def _reaches(mesh: MeshView, host: str, pattern: str, port: int | None, fqdn: st
 
 
 def _who(
-    mesh: MeshView,
-    custom: Sequence[Mapping[str, Any]],
-    at_gateway: Sequence[Mapping[str, Any]],
-    at_app: Sequence[Mapping[str, Any]],
-    host: str,
+    mesh: MeshView, at_gateway: Sequence[Mapping[str, Any]], at_app: Sequence[Mapping[str, Any]], host: str
 ) -> list[str]:
     who = []
-    if custom:
-        who.append("signed in through " + _proxy_limits(mesh, custom[0]))
     for where, policies in (("gateway", at_gateway), ("app", at_app)):
         for policy in policies:
             if _action(policy) == "CUSTOM":
@@ -195,10 +191,15 @@ def _proxy_limits(mesh: MeshView, custom: Mapping[str, Any]) -> str:
     provider = next((p for p in extension_providers(mesh.mesh) if p.get("name") == name), None)
     if provider is not None and "envoyExtAuthzGrpc" in provider:
         return f"authservice ({name}: any user the identity provider signs in)"
-    service = mesh.service(str(((provider or {}).get("envoyExtAuthzHttp") or {}).get("service", "")))
+    return _http_limits(mesh, (provider or {}).get("envoyExtAuthzHttp") or {}, f"provider {name}")
+
+
+def _http_limits(mesh: MeshView, http: Mapping[str, Any], unknown: str) -> str:
+    """oauth2-proxy's own limits on who signs in, read from its flags."""
+    service = mesh.service(str(http.get("service", "")))
     deployment = mesh.deployment_for(service) if service else None
     if deployment is None:
-        return f"provider {name}"
+        return unknown
     args = proxy_args(deployment)
     limits = [f"email domain in {_set(args.get('email-domain', []))}"]
     if args.get("allowed-group"):
