@@ -72,3 +72,10 @@ class Decision:
             for s in self.steps
         ]
         return "\n".join(lines)
+
+
+class Stopped(Exception):
+    """A hop decided: the walk ends with this decision."""
+
+    def __init__(self, decision: Decision) -> None:
+        self.decision = decision

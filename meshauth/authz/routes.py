@@ -256,12 +256,12 @@ def _value_match(spec: Mapping[str, Any], value: str | None) -> bool:
 # --- Gateway API attachment --------------------------------------------------------------------------
 
 
-def listeners_for(gateway: Mapping[str, Any], host: str, port: int) -> list[Mapping[str, Any]]:
-    """The listeners of a Gateway API Gateway that take a request for the host on the port; over
-    HTTPS only the most specific (SNI picks one filter chain)."""
+def listeners_for(listeners: Sequence[Mapping[str, Any]], host: str, port: int) -> list[Mapping[str, Any]]:
+    """The listeners (of one Gateway API Gateway) that take a request for the host on the port;
+    over HTTPS only the most specific (SNI picks one filter chain)."""
     found = [
         (rank, listener)
-        for listener in (gateway.get("spec") or {}).get("listeners") or []
+        for listener in listeners
         if int(listener.get("port", 0)) == port
         and listener.get("protocol") in ("HTTP", "HTTPS")
         and (rank := specificity(listener.get("hostname"), host)) is not None
