@@ -568,3 +568,20 @@ def test_explain_and_verbose_simulate_show_the_decision_path_of_each_shape(
     )
     seen = list(dict.fromkeys(line.split()[0] for line in verbose.stdout.splitlines()[1:]))
     assert all(h in seen for h in hops), seen
+
+
+def test_at_istioctls_ingress_gateway_a_port_rule_sees_the_container_port():
+    # istio-ingressgateway listens on 8080 behind Service port 80: a rule on "80" never matches there
+    config = meshauth.load_config(str(EXAMPLES / "quickstart.yaml"))
+    bundle, env = meshauth.render(config), environment_for(config)
+    assert env.gateway_ports == {80: 8080, 443: 8443}
+
+    def denied_on(port: str):
+        deny = _policy(
+            "istio-system", action="DENY", selector={"matchLabels": {"app": "istio-ingressgateway"}}
+        )
+        deny["spec"]["rules"] = [{"to": [{"operation": {"ports": [port]}}]}]
+        objects = [*bundle.objects, deny]
+        return evaluate((objects, bundle.mesh_config), Request("grafana.example.com", "/api/health"), env)
+
+    assert denied_on("443").allowed and not denied_on("8443").allowed

@@ -30,6 +30,9 @@ class Environment:
     service_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # FQDN -> pod labels
     root_namespace: str = "istio-system"
     dataplane: str = "sidecar"  # for a namespace the bundle does not render: "sidecar" or "ambient"
+    # the port the ingress gateway's Envoy listens on for each port of its Service: what policies'
+    # ``ports`` and ``destination.port`` see there (istioctl's istio-ingressgateway: 80 -> 8080, 443 -> 8443)
+    gateway_ports: Mapping[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -199,7 +199,7 @@ class Logins:
     # --- Istio before 1.9: ext_authz by EnvoyFilter ---------------------------------------------------
 
     def envoy_filter_login(
-        self, pods: Pods, call: authz.Call, route: Route | None
+        self, pods: Pods, call: authz.Call, route: Route | None, port: int = 443
     ) -> tuple[str, dict[str, Any]] | None:
         """An EnvoyFilter inserting ext_authz into the gateway's filter chain for the host's SNI
         (TLS: port 443), unless the route's name has it disabled: (the filter, the HTTP service)."""
@@ -231,17 +231,19 @@ class Logins:
                 ):
                     continue
                 sni = ((match.get("listener") or {}).get("filterChain") or {}).get("sni")
-                if sni is not None and (call.port != 443 or sni.lower() != bare_host(call.host).lower()):
+                if sni is not None and (port != 443 or sni.lower() != bare_host(call.host).lower()):
                     continue
                 service = (value.get("typed_config") or {}).get("http_service") or {}
                 uri = str((service.get("server_uri") or {}).get("uri", ""))
                 host_port = uri.split("://", 1)[-1].split("/", 1)[0]
-                host, _, port = host_port.partition(":")
+                host, _, number = host_port.partition(":")
+                if number and not number.isdigit():
+                    raise authz.Unsupported(f"{object_ref(envoy_filter)}: ext_authz server_uri {uri!r}")
                 upstream = (service.get("authorization_response") or {}).get("allowed_upstream_headers") or {}
                 headers = [str(p.get("exact")) for p in upstream.get("patterns") or [] if p.get("exact")]
                 login = (
                     object_ref(envoy_filter),
-                    {"service": host, "port": int(port or 80), "headersToUpstreamOnAllow": headers},
+                    {"service": host, "port": int(number or 80), "headersToUpstreamOnAllow": headers},
                 )
         if login is None or (route is not None and route.name and route.name in disabled):
             return None

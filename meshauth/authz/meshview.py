@@ -33,6 +33,7 @@ class MeshView(Ingress, Logins):
     def __init__(self, objects: list[Mapping[str, Any]], mesh: Mapping[str, Any], env: Environment):
         self.objects, self.mesh, self.env = objects, mesh, env
         self.steps: list[Step] = []
+        self.gateway_port = 443  # the port of the gateway's Service the request came in on
         self.last_allow = ""  # the ALLOW policy and rule that let the request through last
         self._kinds: dict[str, list[Mapping[str, Any]]] = {}
         self._placed: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
@@ -101,7 +102,9 @@ class MeshView(Ingress, Logins):
             self.stop(False, 400, "Envoy", str(error))
         entry = self.entry_for(request)
         headers = {k.lower(): v for k, v in request.headers.items()}
-        call = authz.Call(host=request.host, path=path, method=method, port=entry.port, headers=headers)
+        listening = self.env.gateway_ports.get(entry.port, entry.port)  # what policies' ports see
+        call = authz.Call(host=request.host, path=path, method=method, port=listening, headers=headers)
+        self.gateway_port = entry.port
         query = request.path.split("?", 1)[1].split("#", 1)[0] if "?" in request.path else ""
         http = routing.HttpRequest(request.host, path, query, method, entry.port, headers)
         route = self.route_of(entry, http)
@@ -172,7 +175,9 @@ class MeshView(Ingress, Logins):
                 token = self.ext_authz(policy, call, session)
                 break
         else:
-            login = self.envoy_filter_login(pods, call, route) if hop == "gateway" else None
+            login = (
+                self.envoy_filter_login(pods, call, route, self.gateway_port) if hop == "gateway" else None
+            )
             if login is not None:
                 filter_ref, http = login
                 self.note(hop, "CUSTOM", "ext_authz of an EnvoyFilter: ask oauth2-proxy", filter_ref)

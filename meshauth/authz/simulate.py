@@ -82,8 +82,12 @@ def environment_for(config: Any) -> Environment:
     account = ingress.service_account
     if ingress.api == "gateway-api" and "service_account" not in ingress.model_fields_set:
         account = f"{ingress.gateway}-{ingress.gateway_class}"  # Istio deploys <gateway>-<class>
+    # istioctl's istio-ingressgateway (and the old istio-ingress chart) listen on 8080 and 8443 behind
+    # Service ports 80 and 443; the gateway Helm chart and Gateway API gateways on the ports themselves
+    classic = ingress.api == "istio" and dict(ingress.selector) == {"app": "istio-ingressgateway"}
     return Environment(
         gateway_principal=principal(ingress.namespace, account),
+        gateway_ports={80: 8080, 443: 8443} if classic else {},
         service_labels=labels,
         root_namespace=spec.mesh.root_namespace,
         dataplane=spec.mesh.dataplane,
