@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import meshauth
 from meshauth.authz import ambient
+from meshauth.authz.explain import access_table
 from meshauth.authz.simulate import Environment, Request, environment_for, evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -335,10 +336,11 @@ def shaped_configs(draw) -> dict:
                 st.lists(st.sampled_from(["/healthz", "/static/*"]), unique=True, max_size=2)
             ),
             **({"authorization": {"groups": ["sre"]}} if draw(st.booleans()) else {}),
+            **({"namespace": "shared"} if draw(st.booleans()) else {}),
         }
         for n in names
     ]
-    shape = draw(st.sampled_from(["sidecar", "gateway-api", "ambient", "authservice"]))
+    shape = draw(st.sampled_from(["sidecar", "gateway-api", "ambient", "authservice", "legacy"]))
     spec: dict[str, Any] = {
         "platform": {
             "istioVersion": "1.28" if shape == "ambient" else draw(st.sampled_from(["1.24", "1.28"]))
@@ -360,6 +362,17 @@ def shaped_configs(draw) -> dict:
     if shape == "ambient":
         spec["mesh"] = {"dataplane": "ambient"}
         spec["tls"] = {"issuer": {"acme": {"solver": "dns01", "dns01": {"cloudDNS": {"project": "p"}}}}}
+    if shape == "legacy":  # Istio 1.8: the login is an EnvoyFilter
+        spec["platform"] = {"istioVersion": "1.8", "kubernetesVersion": "1.25"}
+        spec["oauth2Proxy"] = {"version": "v7.2.0"}
+    if draw(st.booleans()):
+        spec["externalServices"] = [
+            {
+                "name": "wiki",
+                "host": "wiki.example.com",
+                "upstream": {"host": "wiki.internal.example.net", "port": 443},
+            }
+        ]
     if shape == "authservice":
         spec["authorizer"] = "authservice"
         spec["mesh"] = {"extensionProvider": "authservice"}
@@ -387,6 +400,9 @@ def test_simulate_decides_every_request_on_every_shape_without_raising(config, d
     port = data.draw(st.sampled_from([None, 80, 443]))
     decision = evaluate(bundle, Request(app["host"], path, claims=claims, port=port), env)
     assert decision.decided, decision.explain()
+    assert {a.app.split("/")[1] for a in access_table(bundle, env)} == {
+        a["name"] for a in config["spec"]["apps"]
+    }
     if decision.allowed and decision.destination != "ACME solver":
         assert decision.destination.startswith(app["name"] + ".")
     if port in (None, 443) and path == "/":
