@@ -601,3 +601,13 @@ def test_at_istioctls_ingress_gateway_a_port_rule_sees_the_container_port():
         return evaluate((objects, bundle.mesh_config), Request("grafana.example.com", "/api/health"), env)
 
     assert denied_on("443").allowed and not denied_on("8443").allowed
+
+
+def test_explain_with_no_app_to_show_fails_instead_of_printing_nothing(monkeypatch, capsys):
+    from meshauth.authz import explain as explain_module
+    from meshauth.cli.main import main
+
+    monkeypatch.setattr(explain_module, "access_table", lambda bundle, env: [])
+    assert main(["explain", str(EXAMPLES / "gateway-api.yaml")]) != 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and "no route on a gateway" in captured.err
