@@ -611,3 +611,19 @@ def test_explain_with_no_app_to_show_fails_instead_of_printing_nothing(monkeypat
     assert main(["explain", str(EXAMPLES / "gateway-api.yaml")]) != 0
     captured = capsys.readouterr()
     assert captured.out == "" and "no route on a gateway" in captured.err
+
+
+def test_a_backend_in_another_namespace_needs_a_reference_grant():
+    other = route("r", [{"backendRefs": [{"name": "api", "namespace": "backend", "port": 80}]}])
+    refused = evaluate(([GW, other], {}), Request("a.example.com", "/"), ENV)
+    assert refused.status == 500 and "ReferenceGrant" in refused.reason
+    grant = {
+        "apiVersion": "gateway.networking.k8s.io/v1beta1",
+        "kind": "ReferenceGrant",
+        "metadata": {"name": "g", "namespace": "backend"},
+        "spec": {
+            "from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "apps"}],
+            "to": [{"group": "", "kind": "Service"}],
+        },
+    }
+    assert where([GW, other, grant], "/") == "api"

@@ -210,11 +210,35 @@ class Ingress:
         kind, group = ref.get("kind", "Service"), ref.get("group", "")
         number = int(ref.get("port") or port)
         if kind == "Service" and group in ("", "core"):
-            host = f"{ref['name']}.{ref.get('namespace') or namespace}.svc.cluster.local"
+            target = str(ref.get("namespace") or namespace)
+            if target != namespace and not self.granted(namespace, target, str(ref["name"])):
+                return Route(via, missing=f"no ReferenceGrant in {target} admits the backend (500)")
+            host = f"{ref['name']}.{target}.svc.cluster.local"
             return Route(via, backend=self.backend(host, number))
         if kind == "Hostname" and group == "networking.istio.io":
             return Route(via, backend={"kind": "external", "host": str(ref["name"]), "port": number})
         raise authz.Unsupported(f"{via}: a backendRef of kind {group}/{kind} is not modelled")
+
+    def granted(self, source: str, target: str, name: str) -> bool:
+        """Does a ReferenceGrant in ``target`` admit an HTTPRoute from ``source`` to Service ``name``?"""
+        for grant in self.kind("ReferenceGrant", target):
+            spec = grant.get("spec") or {}
+            froms = [
+                f
+                for f in spec.get("from") or []
+                if (f.get("group"), f.get("kind"), f.get("namespace"))
+                == (routing.GATEWAY_API, "HTTPRoute", source)
+            ]
+            tos = [
+                t
+                for t in spec.get("to") or []
+                if t.get("group", "") in ("", "core")
+                and t.get("kind") == "Service"
+                and t.get("name") in (None, name)
+            ]
+            if froms and tos:
+                return True
+        return False
 
     def backend(self, host: str, number: int) -> dict[str, Any]:
         if not host.endswith(".svc.cluster.local"):
