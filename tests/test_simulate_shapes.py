@@ -627,3 +627,55 @@ def test_a_backend_in_another_namespace_needs_a_reference_grant():
         },
     }
     assert where([GW, other, grant], "/") == "api"
+
+
+@pytest.mark.parametrize(
+    "prefix, path, replacement, seen",
+    [  # the Gateway API spec's ReplacePrefixMatch table
+        ("/foo", "/foo/bar", "/xyz", "/xyz/bar"),
+        ("/foo", "/foo/bar", "/xyz/", "/xyz/bar"),
+        ("/foo/", "/foo/bar", "/xyz", "/xyz/bar"),
+        ("/foo", "/foo", "/xyz", "/xyz"),
+        ("/foo", "/foo/", "/xyz", "/xyz/"),
+        ("/foo", "/foo/bar", "", "/bar"),
+        ("/foo", "/foo", "", "/"),
+        ("/foo", "/foo/", "/", "/"),
+    ],
+)
+def test_gateway_api_replace_prefix_match_follows_the_spec(prefix, path, replacement, seen):
+    from meshauth.authz.routes import gateway_api_rewrite
+
+    rule = {
+        "filters": [
+            {
+                "type": "URLRewrite",
+                "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": replacement}},
+            }
+        ]
+    }
+    match = {"path": {"type": "PathPrefix", "value": prefix}}
+    assert gateway_api_rewrite(rule, match, path) == (seen, "")
+
+
+def test_the_app_judges_the_path_as_rewritten_for_it():
+    rewrite = {
+        "type": "URLRewrite",
+        "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}},
+    }
+    wiki = route("wiki", [{**to("wiki", "PathPrefix", "/wiki"), "filters": [rewrite]}])
+    deny = _policy("apps", action="DENY", rules=[{"to": [{"operation": {"paths": ["/admin"]}}]}])
+    objects = [GW, wiki, deny]
+    assert evaluate((objects, {}), Request("a.example.com", "/wiki/admin"), ENV).status == 403
+    assert where(objects, "/wiki/page") == "wiki"
+    vs = _istio(
+        {
+            "w": [
+                {
+                    "match": [{"uri": {"prefix": "/wiki/"}}],
+                    "rewrite": {"uri": "/"},
+                    "route": [{"destination": {"host": "wiki"}}],
+                }
+            ]
+        }
+    )
+    assert evaluate(([*vs, deny], {}), Request("a.example.com", "/wiki/admin"), ENV).status == 403

@@ -5,6 +5,7 @@ router does with it (rules in :mod:`meshauth.authz.routes`). :class:`Ingress` is
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, NoReturn
 
 from meshauth.authz import matcher as authz
@@ -137,8 +138,11 @@ class Ingress:
             namespace = service["metadata"]["namespace"]
             for http in (service.get("spec") or {}).get("http") or []:
                 matches = http.get("match") or [{}]
-                if any(routing.istio_match(m, request, ref, namespace) for m in matches):
-                    return self.istio_target(service, http, namespace, entry.port)
+                matched = next((m for m in matches if routing.istio_match(m, request, ref, namespace)), None)
+                if matched is not None:
+                    target = self.istio_target(service, http, namespace, entry.port)
+                    path, host = routing.istio_rewrite(http, matched, request.path)
+                    return replace(target, path=path, host=host)
         names = ", ".join(object_ref(s) for s in merged)
         return Route(via=names, missing=f"no route of {names} matches {request.path}")
 
@@ -189,7 +193,9 @@ class Ingress:
         candidates.sort(key=lambda c: c[0])  # stable: the routes' and rules' order breaks ties
         for _, _, route, rule, m in candidates:
             if routing.gateway_api_match(m, request):
-                return self.gateway_api_target(route, rule or {}, entry.port)
+                target = self.gateway_api_target(route, rule or {}, entry.port)
+                path, host = routing.gateway_api_rewrite(rule or {}, m, request.path)
+                return replace(target, path=path, host=host)
         return Route(missing=f"no rule of the HTTPRoutes for {request.host} matches {request.path}")
 
     def gateway_api_target(self, route: Mapping[str, Any], rule: Mapping[str, Any], port: int) -> Route:

@@ -126,8 +126,20 @@ class MeshView(Ingress, Logins):
                 "allowed at the gateway; the upstream is outside the mesh",
                 backend["host"],
             )
+        if route.path or route.host:
+            self.note(
+                "route",
+                "rewrite",
+                f"upstream sees {route.host or request.host}{route.path or path}",
+                route.via,
+            )
         forwarded = authz.Call(
-            request.host, path, method, backend["port"], self.env.gateway_principal, headers=headers
+            route.host or request.host,
+            route.path or path,
+            method,
+            backend["port"],
+            self.env.gateway_principal,
+            headers=headers,
         )
         self.workload("sidecar", backend["host"], forwarded, token)
         return self.done(

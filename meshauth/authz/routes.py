@@ -65,6 +65,8 @@ class Route:
     backend: Mapping[str, Any] = field(default_factory=dict)  # host (FQDN), port, kind
     redirect: int = 0  # a redirect's status
     missing: str = ""  # why nothing routes (404)
+    path: str = ""  # the path as rewritten for the upstream ("" : unchanged)
+    host: str = ""  # the Host as rewritten for the upstream ("" : unchanged)
 
 
 def host_in(pattern: str, host: str) -> bool:
@@ -349,3 +351,39 @@ def virtual_service_order(service: Mapping[str, Any]) -> tuple[str, str, str]:
     """Istio merges a gateway host's VirtualServices oldest first, then by name, then namespace."""
     meta = service["metadata"]
     return (str(meta.get("creationTimestamp") or ""), str(meta["name"]), str(meta.get("namespace") or ""))
+
+
+def istio_rewrite(http: Mapping[str, Any], match: Mapping[str, Any], path: str) -> tuple[str, str]:
+    """A VirtualService route's ``rewrite``: (path, authority) for the upstream, "" where unchanged.
+    ``uri`` replaces the prefix a ``uri.prefix`` match matched, else the whole path."""
+    rewrite = http.get("rewrite") or {}
+    if "uriRegexRewrite" in rewrite:
+        raise Unsupported("a VirtualService uriRegexRewrite is not modelled")
+    new_path = ""
+    if rewrite.get("uri") is not None:
+        prefix = ((match.get("uri") or {}) if isinstance(match.get("uri"), Mapping) else {}).get("prefix")
+        new_path = str(rewrite["uri"]) + path[len(prefix) :] if prefix is not None else str(rewrite["uri"])
+    return new_path, str(rewrite.get("authority") or "")
+
+
+def gateway_api_rewrite(rule: Mapping[str, Any], match: Mapping[str, Any], path: str) -> tuple[str, str]:
+    """An HTTPRoute rule's URLRewrite filter: (path, hostname) for the upstream, "" where unchanged.
+    ReplacePrefixMatch replaces the matched path prefix element-wise, as the spec's table shows."""
+    for f in rule.get("filters") or []:
+        if f.get("type") != "URLRewrite":
+            continue
+        rewrite = f.get("urlRewrite") or {}
+        change = rewrite.get("path") or {}
+        new_path = ""
+        if change.get("type") == "ReplaceFullPath":
+            new_path = str(change.get("replaceFullPath") or "/")
+        elif change.get("type") == "ReplacePrefixMatch":
+            kind, prefix = _path_of(match)
+            if kind != "PathPrefix":
+                raise Unsupported("ReplacePrefixMatch needs a PathPrefix match")
+            rest = path[len(prefix) :] if prefix != "/" else path
+            new_path = (str(change.get("replacePrefixMatch") or "").rstrip("/") + rest) or "/"
+        elif change:
+            raise Unsupported(f"URLRewrite path type {change.get('type')!r} is not modelled")
+        return new_path, str(rewrite.get("hostname") or "")
+    return "", ""
