@@ -679,3 +679,19 @@ def test_the_app_judges_the_path_as_rewritten_for_it():
         }
     )
     assert evaluate(([*vs, deny], {}), Request("a.example.com", "/wiki/admin"), ENV).status == 403
+
+
+def test_gateway_api_acme_challenge_reaches_the_solver_only_through_its_parent_gateway():
+    config = meshauth.load_config(str(EXAMPLES / "gateway-api.yaml"))
+    bundle, env = meshauth.render(config), environment_for(config)
+    challenge = Request("grafana.example.com", "/.well-known/acme-challenge/t0k", port=80)
+    assert evaluate(bundle, challenge, env).destination == "ACME solver"
+    objects = []
+    for obj in bundle.objects:
+        if obj["kind"] == "ClusterIssuer":
+            solver = obj["spec"]["acme"]["solvers"][0]["http01"]["gatewayHTTPRoute"]
+            parent = {**solver["parentRefs"][0], "name": "another-gateway"}
+            http01 = {"gatewayHTTPRoute": {**solver, "parentRefs": [parent]}}
+            obj = {**obj, "spec": {"acme": {**obj["spec"]["acme"], "solvers": [{"http01": http01}]}}}
+        objects.append(obj)
+    assert evaluate((objects, bundle.mesh_config), challenge, env).status == 404

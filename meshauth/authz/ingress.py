@@ -108,7 +108,9 @@ class Ingress:
     def route_of(self, entry: Entry, request: routing.HttpRequest) -> Route:
         """What the gateway's router does with the request (decided before the filters run, as
         Envoy selects the route first; it acts after them)."""
-        acme = entry.port == 80 and request.path.startswith(ACME_PREFIX) and self.http01_for(request.host)
+        acme = (
+            entry.port == 80 and request.path.startswith(ACME_PREFIX) and self.http01_for(request.host, entry)
+        )
         if routing.is_gateway_api(entry.gateway):
             if acme:  # cert-manager's Exact-path solver route outranks every prefix
                 return Route(via="cert-manager", backend={"kind": "acme"})
@@ -273,14 +275,34 @@ class Ingress:
             self.note("route", "route", f"to {route.backend['host']}:{route.backend['port']}", route.via)
         return dict(route.backend)
 
-    def http01_for(self, host: str) -> bool:
+    def http01_for(self, host: str, entry: Entry) -> bool:
+        """Does cert-manager answer HTTP-01 challenges for the host at this gateway? Its solver is an
+        Ingress (Istio's ingress gateway serves those) or, with Gateway API, an HTTPRoute made in
+        the Certificate's namespace on the solver's ``gatewayHTTPRoute.parentRefs``."""
         for certificate in self.kind("Certificate"):
             spec = certificate.get("spec") or {}
-            if any(host_in(h, host) for h in spec.get("dnsNames") or []):
-                issuer = self.issuer(spec.get("issuerRef") or {}, certificate["metadata"].get("namespace"))
-                solvers = ((issuer or {}).get("spec") or {}).get("acme", {}).get("solvers") or []
-                if any("http01" in s for s in solvers):
-                    return True
+            if not any(host_in(h, host) for h in spec.get("dnsNames") or []):
+                continue
+            namespace = certificate["metadata"].get("namespace") or "default"
+            issuer = self.issuer(spec.get("issuerRef") or {}, namespace)
+            solvers = ((issuer or {}).get("spec") or {}).get("acme", {}).get("solvers") or []
+            for http01 in [s["http01"] or {} for s in solvers if isinstance(s, Mapping) and "http01" in s]:
+                if not routing.is_gateway_api(entry.gateway):
+                    if "gatewayHTTPRoute" not in http01:
+                        return True
+                    continue
+                solver = {"metadata": {"name": "cm-acme-http-solver", "namespace": namespace}}
+                for ref in (http01.get("gatewayHTTPRoute") or {}).get("parentRefs") or []:
+                    if not routing.parent_matches(ref, solver, entry.gateway):
+                        continue
+                    listeners = [
+                        lis
+                        for lis in self.listeners_of(entry.gateway, host)
+                        if ref.get("sectionName") in (None, lis.get("name"))
+                        and int(lis.get("port", 0)) == entry.port
+                    ]
+                    if any(routing.admits(lis, entry.gateway, solver, self.namespaces) for lis in listeners):
+                        return True
         return False
 
     def issuer(self, ref: Mapping[str, Any], namespace: str | None) -> Mapping[str, Any] | None:
