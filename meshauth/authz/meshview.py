@@ -3,9 +3,9 @@
 :class:`MeshView` indexes the objects once, then follows a request from the gateway (an Istio
 Gateway or a Gateway API Gateway, :mod:`meshauth.authz.ingress`) over its route to the destination:
 its sidecar, or in ambient mode its waypoint and ztunnel (:mod:`meshauth.authz.ambient`), noting
-every step, until a hop decides; the login a gateway asks for is :mod:`meshauth.authz.logins`. What the bundle does not say raises
-:class:`~meshauth.authz.matcher.Unsupported`, which :meth:`MeshView.decide` turns into an undecided
-decision naming the reason.
+every step, until a hop decides; the login a gateway asks for is :mod:`meshauth.authz.logins`.
+What the bundle does not say raises :class:`~meshauth.authz.matcher.Unsupported`, which
+:meth:`MeshView.decide` turns into an undecided decision naming the reason.
 """
 
 from __future__ import annotations
