@@ -47,6 +47,7 @@ class Decision:
     reason: str
     destination: str | None = None
     steps: tuple[Step, ...] = ()
+    headers: tuple[Any, ...] = ()  # what the app receives (meshauth.authz.headers.AppHeader)
 
     @property
     def verdict(self) -> str:
@@ -65,4 +66,7 @@ class Decision:
             f"  {s.hop:<12} {s.stage:<6} {s.outcome}" + (f"  [{s.policy}]" if s.policy else "")
             for s in self.steps
         ]
+        if self.headers:
+            lines.append("  headers the app receives:")
+            lines += [f"    {header}" for header in self.headers]
         return "\n".join(lines)

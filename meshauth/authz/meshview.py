@@ -343,8 +343,8 @@ class MeshView:
             gateways = [g if "/" in g else f"{namespace}/{g}" for g in spec.get("gateways") or []]
             if ref in gateways and any(host_in(h, request.host) for h in spec.get("hosts") or []):
                 for http in spec.get("http") or []:
-                    if http.get("match"):
-                        raise authz.Unsupported(f"{object_ref(service)}: route matches are not modelled")
+                    if http.get("match") and not uri_matches(http["match"], call.path, object_ref(service)):
+                        continue
                     destination = http["route"][0]["destination"]
                     host = _fqdn(destination["host"], namespace)
                     number = (destination.get("port") or {}).get("number", port)
@@ -412,6 +412,18 @@ class MeshView:
 
 
 # --- small readers -----------------------------------------------------------------------------------
+
+
+def uri_matches(matches: Sequence[Mapping[str, Any]], path: str, where: str) -> bool:
+    """Does a VirtualService route's ``match`` take ``path`` (uri prefix or exact, as Envoy compares
+    them: strings, in route order)? Other kinds of match are not modelled."""
+    for match in matches:
+        uri = match.get("uri") or {}
+        if set(match) != {"uri"} or set(uri) - {"prefix", "exact"} or len(uri) != 1:
+            raise authz.Unsupported(f"{where}: route matches other than uri prefix or exact are not modelled")
+        if path.startswith(uri["prefix"]) if "prefix" in uri else path == uri["exact"]:
+            return True
+    return False
 
 
 def _action(policies: Sequence[Mapping[str, Any]], action: str) -> list[Mapping[str, Any]]:

@@ -149,7 +149,9 @@ class HeaderRemovalShape:
 def header_removal_shape(version: tuple[int, int]) -> HeaderRemovalShape:
     if version < (1, 7):
         return HeaderRemovalShape(
-            "envoy.http_connection_manager", "envoy.lua", "type.googleapis.com/envoy.config.filter.http.lua.v2.Lua"
+            "envoy.http_connection_manager",
+            "envoy.lua",
+            "type.googleapis.com/envoy.config.filter.http.lua.v2.Lua",
         )
     return HeaderRemovalShape(
         "envoy.filters.network.http_connection_manager",

@@ -216,15 +216,29 @@ PathPrefix = Annotated[
 _HEADER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # Headers an identity header must not be: the ones the login, the token check and HTTP itself use.
 RESERVED_HEADERS = frozenset(
-    {"authorization", "cookie", "host", "connection", "content-length", "content-type", "te", "upgrade",
-     "transfer-encoding", "proxy-authorization", "set-cookie", "x-request-id"}
+    {
+        "authorization",
+        "cookie",
+        "host",
+        "connection",
+        "content-length",
+        "content-type",
+        "te",
+        "upgrade",
+        "transfer-encoding",
+        "proxy-authorization",
+        "set-cookie",
+        "x-request-id",
+    }
 )
 RESERVED_HEADER_PREFIXES = ("x-envoy-", "x-forwarded-", "x-auth-request-", "x-b3-", "x-istio-")
 
 
 def _header_name(value: str) -> str:
     if not _HEADER_NAME.match(value):
-        raise ValueError("must be a lower-case HTTP header name (letters, digits and -), such as x-user-email")
+        raise ValueError(
+            "must be a lower-case HTTP header name (letters, digits and -), such as x-user-email"
+        )
     if value in RESERVED_HEADERS or value.startswith(RESERVED_HEADER_PREFIXES):
         raise ValueError(
             f"{value!r} is a header the login, the mesh or HTTP itself uses; pick a name of your own "

@@ -38,7 +38,13 @@ def lua_code(names: list[str]) -> str:
     """The filter's script; the names are checked header names (lower-case letters, digits, -)."""
     lines = [f'  headers:remove("{name}")' for name in names]
     return "\n".join(
-        ["function envoy_on_request(request_handle)", "  local headers = request_handle:headers()", *lines, "end", ""]
+        [
+            "function envoy_on_request(request_handle)",
+            "  local headers = request_handle:headers()",
+            *lines,
+            "end",
+            "",
+        ]
     )
 
 
@@ -55,7 +61,10 @@ def header_removal(ctx: RenderContext) -> Planned:
             "connection_manager": shape.connection_manager,
             "filter": {
                 "name": shape.filter_name,
-                "typed_config": {"@type": shape.filter_type, "inline_code": lua_code(identity_header_names(ctx.spec))},
+                "typed_config": {
+                    "@type": shape.filter_type,
+                    "inline_code": lua_code(identity_header_names(ctx.spec)),
+                },
             },
         },
     )

@@ -85,7 +85,9 @@ class IstioIngress:
             public = public_route(member)
             if public:
                 routes.append({**target, "name": public["name"], "match": public["match"], "public": True})
-            routes.append({**target, "name": None, "match": prefix_match(member.path_prefix), "public": False})
+            routes.append(
+                {**target, "name": None, "match": prefix_match(member.path_prefix), "public": False}
+            )
         yield Planned(
             "virtual-service.yaml.j2",
             {

@@ -26,7 +26,9 @@ class SidecarDataplane:
         ctx = self.ctx
         base = f"{ctx.name}-{app.name}"
         claim_headers = ctx.spec.claim_headers_for(app)
-        yield request_authentication(ctx, f"{base}-jwt", app.namespace, app.selector, claim_headers=claim_headers)
+        yield request_authentication(
+            ctx, f"{base}-jwt", app.namespace, app.selector, claim_headers=claim_headers
+        )
         yield Planned(
             "app-access-policy.yaml.j2",
             {
