@@ -121,7 +121,10 @@ def _gateway_labels(objects: Iterable[Mapping[str, Any]], host: str) -> tuple[st
             hosts = [h for s in spec.get("servers") or [] for h in s.get("hosts") or []]
             if any(_host_in(h, host) for h in hosts):
                 return str(meta.get("namespace")), dict(spec.get("selector") or {})
-        elif any(_host_in(str(lst.get("hostname") or "*"), host) for lst in spec.get("listeners") or []):
+        elif any(
+            lst.get("protocol") in ("HTTP", "HTTPS") and _host_in(str(lst.get("hostname") or "*"), host)
+            for lst in spec.get("listeners") or []
+        ):  # a waypoint (HBONE) serves no host
             return str(meta.get("namespace")), {
                 "gateway.networking.k8s.io/gateway-name": str(meta.get("name"))
             }

@@ -26,8 +26,8 @@ docs/design.md):
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from meshauth.authz.decision import Decision, Environment, Request, Step

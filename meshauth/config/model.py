@@ -301,7 +301,9 @@ class Spec(Model):
             message = problem(version) if wanted else None
             if message:
                 raise At(path, message)
-        claim_paths = [("identity", "claimHeaders")] if self.identity.claim_headers else []
+        claim_paths: list[tuple[str | int, ...]] = (
+            [("identity", "claimHeaders")] if self.identity.claim_headers else []
+        )
         claim_paths += [("apps", i, "claimHeaders") for i, a in enumerate(self.apps) if a.claim_headers]
         message = claim_headers_problem(version)
         if claim_paths and message:
