@@ -195,3 +195,16 @@ def test_envoyfilter_login_turns_ext_authz_off_on_each_apps_public_route():
         if p["applyTo"] == "HTTP_ROUTE"
     ]
     assert routes == ["demo-web-public", "demo-api-public"]
+
+
+def test_explain_lists_each_app_of_a_shared_host_with_its_own_public_paths():
+    text = meshauth.explain(str(KUBEFLOW))
+    entries = {block.splitlines()[0]: block for block in text.split("\n\n") if block.startswith("app ")}
+    assert set(entries) == {
+        "app kubeflow/centraldashboard",
+        "app kubeflow/ml-pipeline-ui",
+        "app kubeflow/jupyter-web-app-service",
+    }
+    assert "public paths   /assets/*\n" in entries["app kubeflow/centraldashboard"]
+    assert "public paths   /jupyter/static/*\n" in entries["app kubeflow/jupyter-web-app-service"]
+    assert "public paths   (none)" in entries["app kubeflow/ml-pipeline-ui"]

@@ -43,10 +43,11 @@ def access_table(bundle: Any, environment: Environment) -> list[AppAccess]:
         routes = [h for h in spec.get("http") or [] if h.get("route")]
         if not hosts or not routes or not spec.get("gateways"):
             continue
-        destination = routes[0]["route"][0]["destination"]["host"]
         namespace = service["metadata"]["namespace"]
-        fqdn = destination if "." in destination else f"{destination}.{namespace}.svc.cluster.local"
-        table.append(_app(mesh, hosts, fqdn))
+        # apps that split a host by path prefix share its VirtualService: one entry per destination
+        for destination in dict.fromkeys(r["route"][0]["destination"]["host"] for r in routes):
+            fqdn = destination if "." in destination else f"{destination}.{namespace}.svc.cluster.local"
+            table.append(_app(mesh, hosts, fqdn))
     return sorted(table, key=lambda a: a.app)
 
 
@@ -57,7 +58,7 @@ def _app(mesh: MeshView, hosts: Sequence[str], fqdn: str) -> AppAccess:
     at_gateway = _policies(mesh, gateway) if gateway else []
     at_app = _policies(mesh, app)
     patterns = _patterns(mesh.rules_about(p, h) for p in at_gateway + at_app for h in hosts)
-    public = tuple(p for p in patterns if _reaches(mesh, host, p, None))
+    public = tuple(p for p in patterns if _reaches(mesh, host, p, None, fqdn))
     acme = tuple(p for p in patterns if p.startswith(ACME_PREFIX) and _reaches(mesh, host, p, 80))
     custom = [p for p in at_gateway if _action(p) == "CUSTOM"]
     login = ", ".join(f"{_provider(p)} ({object_ref(p)})" for p in custom)
@@ -112,8 +113,10 @@ def _probe(pattern: str) -> str:
     return text
 
 
-def _reaches(mesh: MeshView, host: str, pattern: str, port: int | None) -> bool:
-    return mesh.decide(Request(host=host, path=_probe(pattern), port=port)).allowed
+def _reaches(mesh: MeshView, host: str, pattern: str, port: int | None, fqdn: str | None = None) -> bool:
+    """Does an anonymous request for the pattern get through (to the app ``fqdn``, when given)?"""
+    decision = mesh.decide(Request(host=host, path=_probe(pattern), port=port))
+    return decision.allowed and (fqdn is None or decision.destination == fqdn)
 
 
 def _who(
