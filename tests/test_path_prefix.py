@@ -208,3 +208,49 @@ def test_explain_lists_each_app_of_a_shared_host_with_its_own_public_paths():
     assert "public paths   /assets/*\n" in entries["app kubeflow/centraldashboard"]
     assert "public paths   /jupyter/static/*\n" in entries["app kubeflow/jupyter-web-app-service"]
     assert "public paths   (none)" in entries["app kubeflow/ml-pipeline-ui"]
+
+
+# --- import: Kubeflow's layout becomes apps with pathPrefix, its claim outputs claimHeaders -------
+
+
+def test_a_kubeflow_shaped_platform_imports_as_apps_with_prefixes_and_claim_headers():
+    from meshauth.importer.run import import_manifests
+
+    imported = import_manifests(
+        [str(ROOT / "tests" / "fixtures" / "kubeflow" / "platform.yaml")], name="kubeflow"
+    )
+    assert imported.valid, [str(f) for f in imported.findings if f.severity == "error"]
+    spec = imported.config["spec"]
+    assert spec["identity"]["claimHeaders"] == {"kubeflow-userid": "email", "kubeflow-groups": "groups"}
+    apps = {a["name"]: a for a in spec["apps"]}
+    assert "pathPrefix" not in apps["centraldashboard"]
+    assert apps["ml-pipeline-ui"]["pathPrefix"] == "/pipeline"  # as Kubeflow routes it: a string prefix
+    assert apps["ml-pipeline-ui"]["authorization"] == {"groups": ["ml-engineers"]}
+    assert apps["jupyter-web-app-service"]["pathPrefix"] == "/jupyter/"
+    assert apps["jupyter-web-app-service"]["authorization"] == {"groups": ["data-scientists"]}
+    assert all(a["host"] == "ml.example.org" for a in apps.values())
+    messages = [f.message for f in imported.findings]
+    assert any(m.startswith("only the plain route to ml-pipeline-ui") and "rewrites" in m for m in messages)
+    config = meshauth.load_config(imported.config)
+    for path, groups, destination in [
+        ("/pipeline/runs", ["ml-engineers"], "ml-pipeline-ui.kubeflow.svc.cluster.local"),
+        ("/jupyter/", ["data-scientists"], "jupyter-web-app-service.kubeflow.svc.cluster.local"),
+        ("/", [], "centraldashboard.kubeflow.svc.cluster.local"),
+    ]:
+        decision = meshauth.simulate(
+            config, host="ml.example.org", path=path, claims={"email": "a@example.org", "groups": groups}
+        )
+        assert (decision.allowed, decision.destination) == (True, destination), decision.explain()
+
+
+def test_meshauths_own_shared_host_output_imports_back_to_the_same_apps(tmp_path):
+    from meshauth.importer.run import import_manifests
+
+    bundle = meshauth.render(meshauth.load_config(KUBEFLOW))
+    (tmp_path / "stream.yaml").write_text(bundle.to_yaml())
+    (tmp_path / "mesh.yaml").write_text(bundle.mesh_config_yaml())
+    imported = import_manifests([str(tmp_path)], name="kubeflow", istio_version="1.24")
+    original = config_data()["spec"]
+    assert [a["name"] for a in imported.config["spec"]["apps"]] == ["dashboard", "pipelines", "jupyter"]
+    assert imported.config["spec"]["identity"]["claimHeaders"] == original["identity"]["claimHeaders"]
+    assert not any(f.object.startswith("EnvoyFilter") for f in imported.findings)

@@ -13,6 +13,7 @@ from typing import Any
 from meshauth.config.presets import PRESETS
 from meshauth.importer.context import Context, strings
 from meshauth.importer.flagsources import Flag, flag_value
+from meshauth.importer.prefixes import claim_headers
 from meshauth.importer.proxy import Proxy
 from meshauth.importer.sources import Source, unresolved
 from meshauth.k8s import spec_of
@@ -50,6 +51,9 @@ def identity_section(ctx: Context, proxy: Proxy, gateway_policies: list[Source])
         )
         identity["jwksUri"] = issuer.rstrip("/") + "/.well-known/jwks.json"
     identity["clientId"] = _client_id(ctx, proxy, rules)
+    headers = claim_headers(gateway_policies)  # outputClaimToHeaders at the gateway: for every app
+    if headers:
+        identity["claimHeaders"] = headers
     scope = flag_value(flags, "scope")
     if scope and scope.replace(",", " ").split() != ["openid", "email", "profile"]:
         identity["scopes"] = scope.replace(",", " ").split()
