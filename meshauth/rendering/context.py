@@ -80,14 +80,21 @@ class RenderContext:
         """One site per group of hosts: what the Gateway, its Certificates and SNIs are made for."""
         return [group[0] for group in self.host_groups]
 
+    @cached_property
+    def _group_of(self) -> dict[int, list[App | ExternalService]]:
+        return {id(site): group for group in self.host_groups for site in group}
+
+    def host_group(self, site: App | ExternalService) -> list[App | ExternalService]:
+        """The sites on ``site``'s hosts, ``site`` among them, in config order."""
+        return self._group_of[id(site)]
+
     def shares_host(self, app: App) -> bool:
         """Is ``app`` one of several apps on its hosts (or on a part of a host)?"""
-        return app.path_prefix != "/" or any(app in g and len(g) > 1 for g in self.host_groups)
+        return app.path_prefix != "/" or len(self.host_group(app)) > 1
 
     def siblings(self, app: App) -> list[App]:
         """The other apps on ``app``'s hosts."""
-        group = next(g for g in self.host_groups if app in g)
-        return [other for other in group if other is not app and isinstance(other, App)]
+        return [other for other in self.host_group(app) if other is not app and isinstance(other, App)]
 
     def gateway_ref(self) -> str:
         return f"{self.spec.ingress.namespace}/{self.spec.ingress.gateway}"

@@ -69,7 +69,7 @@ class IstioIngress:
         several VirtualServices of one host in no defined order, so the apps that split a host by
         pathPrefix share one, longest prefix first; ``public_route`` gives the login's route for
         an app's public paths (before the app's own route)."""
-        group = next(g for g in self.ctx.host_groups if app in g)
+        group = self.ctx.host_group(app)
         if group[0] is not app:
             return
         assert app.namespace
