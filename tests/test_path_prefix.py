@@ -254,3 +254,14 @@ def test_meshauths_own_shared_host_output_imports_back_to_the_same_apps(tmp_path
     assert [a["name"] for a in imported.config["spec"]["apps"]] == ["dashboard", "pipelines", "jupyter"]
     assert imported.config["spec"]["identity"]["claimHeaders"] == original["identity"]["claimHeaders"]
     assert not any(f.object.startswith("EnvoyFilter") for f in imported.findings)
+
+
+def test_a_placeholder_host_shared_by_several_apps_is_reported_once():
+    from meshauth.config.placeholders import placeholders
+
+    found = [
+        f
+        for f in placeholders(meshauth.load_config(KUBEFLOW).spec)
+        if "reserved for documentation" in f.message
+    ]
+    assert [f.path for f in found] == ["spec.apps[0].host"]
