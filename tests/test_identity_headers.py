@@ -195,3 +195,12 @@ def test_cli_header_flag(tmp_path):
     assert (
         bad.returncode == 2 and "--header must be NAME=VALUE" in bad.stderr and "Traceback" not in bad.stderr
     )
+
+
+@pytest.mark.parametrize("istio, refused", [("1.16", True), ("1.17", False), ("1.30", False)])
+def test_claim_headers_start_at_istio_1_17_the_first_release_whose_crds_have_the_field(istio, refused):
+    from meshauth.compat.versions import CLAIM_HEADERS_ISTIO, claim_headers_problem
+
+    assert CLAIM_HEADERS_ISTIO == (1, 17)
+    major, minor = map(int, istio.split("."))
+    assert (claim_headers_problem((major, minor)) is not None) == refused
