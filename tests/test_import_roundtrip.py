@@ -117,6 +117,7 @@ def test_every_blog_object_comes_back_except_the_secret_meshauth_only_references
         "NetworkPolicy oauth2-proxy/oauth2-proxy",
         "AuthorizationPolicy istio-system/blog-access",
         "AuthorizationPolicy oauth2-proxy/oauth2-proxy",
+        "EnvoyFilter istio-system/blog-identity-headers",
     ]
 
 

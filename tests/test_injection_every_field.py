@@ -62,6 +62,7 @@ COMMON: dict[str, Any] = {
             "jwksUri": "https://idp.example.com/keys",
             "clientId": "plain2",
             "scopes": ["openid", "plain3"],
+            "claimHeaders": {"x-plain-user": "plain40"},
         },
         "oauth2Proxy": {
             "version": "v7.15.3",
@@ -98,6 +99,7 @@ COMMON: dict[str, Any] = {
                     "claims": {"team": ["plain11"]},
                 },
                 "deploy": {"image": "plain12", "containerPort": 8080, "replicas": 2, "runAsUser": 10001},
+                "claimHeaders": {"x-plain-app": "plain41"},
             },
             {"name": "other", "host": "other.example.com"},
         ],
@@ -254,6 +256,7 @@ STRUCTURAL = {
     "spec.secret.externalSecret.storeRef.kind",
     "spec.oauth2Proxy.sessionStore.image",  # only with deploy: true; an image like deploy.image
     "spec.apps[].host",  # host and hosts are alternatives; hosts[] is fuzzed
+    "spec.apps[].pathPrefix",  # another prefix adds a route match (checked by the invalid cases)
     # topology choices (closed sets) and names that become object names or namespaces
     "spec.authorizer",
     "spec.ingress.api",
@@ -282,7 +285,7 @@ def positions(value: Any, path: tuple = ()) -> Iterator[tuple]:
 
 def _free_form(path: tuple) -> bool:
     return (
-        path[-1:] in (("selector",), ("claims",), ("extraArgs",), ("encryptedData",))
+        path[-1:] in (("selector",), ("claims",), ("extraArgs",), ("encryptedData",), ("claimHeaders",))
         or path[-2:] == ("dns01", "cloudDNS")
         or path[-1:] == ("dns01",)
     )

@@ -73,11 +73,14 @@ def test_mode_renders_the_api_shapes_of_its_istio_version(mode, istio):
     else:
         assert kinds["VirtualService"] == {networking}
         assert networking in kinds["Gateway"]
+    # every version: the EnvoyFilter that removes client-sent identity headers first at the gateway
+    assert kinds["EnvoyFilter"] == {"networking.istio.io/v1alpha3"}
+    logins = [f for f in of_kind(bundle, "EnvoyFilter") if f["metadata"]["name"].endswith("-login")]
     if version < (1, 9):
-        assert kinds["EnvoyFilter"] == {"networking.istio.io/v1alpha3"}
+        assert logins
         assert not [p for p in of_kind(bundle, "AuthorizationPolicy") if p["spec"]["action"] == "CUSTOM"]
     else:
-        assert "EnvoyFilter" not in kinds
+        assert not logins
         assert [p for p in of_kind(bundle, "AuthorizationPolicy") if p["spec"]["action"] == "CUSTOM"]
     uses_target_refs = [o for o in bundle.objects if "targetRefs" in o.get("spec", {})]
     assert bool(uses_target_refs) == (mode != "sidecar" and mode != "authservice")
@@ -102,7 +105,8 @@ def test_mode_renders_the_api_shapes_of_its_istio_version(mode, istio):
 )
 def test_envoy_filter_shape_follows_the_proxy_s_api(istio, manager, api):
     bundle = meshauth.render(config(istio=istio))
-    patches = next(iter(of_kind(bundle, "EnvoyFilter")))["spec"]["configPatches"]
+    login = next(f for f in of_kind(bundle, "EnvoyFilter") if f["metadata"]["name"].endswith("-login"))
+    patches = login["spec"]["configPatches"]
     http = [p for p in patches if p["applyTo"] == "HTTP_FILTER"]
     assert {p["match"]["listener"]["filterChain"]["filter"]["name"] for p in http} == {manager}
     assert {p["patch"]["value"]["typed_config"]["@type"] for p in http} == {

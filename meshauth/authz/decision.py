@@ -52,6 +52,7 @@ class Decision:
     destination: str | None = None
     steps: tuple[Step, ...] = ()
     decided: bool = True  # False: the bundle does not say what the cluster would do (``reason`` says why)
+    headers: tuple[Any, ...] = ()  # what the app receives (meshauth.authz.headers.AppHeader)
 
     @property
     def verdict(self) -> str:
@@ -74,6 +75,9 @@ class Decision:
             f"  {s.hop:<12} {s.stage:<6} {s.outcome}" + (f"  [{s.policy}]" if s.policy else "")
             for s in self.steps
         ]
+        if self.headers:
+            lines.append("  headers the app receives:")
+            lines += [f"    {header}" for header in self.headers]
         return "\n".join(lines)
 
 

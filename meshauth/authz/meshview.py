@@ -331,6 +331,18 @@ class MeshView(Ingress, Logins):
 # --- small readers -----------------------------------------------------------------------------------
 
 
+def uri_matches(matches: Sequence[Mapping[str, Any]], path: str, where: str) -> bool:
+    """Does a VirtualService route's ``match`` take ``path`` (uri prefix or exact, as Envoy compares
+    them: strings, in route order)? Other kinds of match are not modelled."""
+    for match in matches:
+        uri = match.get("uri") or {}
+        if set(match) != {"uri"} or set(uri) - {"prefix", "exact"} or len(uri) != 1:
+            raise authz.Unsupported(f"{where}: route matches other than uri prefix or exact are not modelled")
+        if path.startswith(uri["prefix"]) if "prefix" in uri else path == uri["exact"]:
+            return True
+    return False
+
+
 def _action(policies: Sequence[Mapping[str, Any]], action: str) -> list[Mapping[str, Any]]:
     return [p for p in policies if ((p.get("spec") or {}).get("action") or "ALLOW") == action]
 

@@ -31,9 +31,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from meshauth.authz.decision import Decision, Environment, Request, Step
+from meshauth.authz.headers import app_headers
 from meshauth.authz.meshview import MeshView
 from meshauth.errors import ConfigError, Problem
 
@@ -46,6 +48,7 @@ __all__ = [
     "environment_for",
     "evaluate",
     "parse_claims",
+    "parse_header",
     "simulate",
 ]
 
@@ -58,16 +61,23 @@ def simulate(
     claims: Mapping[str, Any] | None = None,
     port: int | None = None,
     *,
+    headers: Mapping[str, str] | None = None,
     overlays: Sequence[Any] = (),
     allow_plaintext_secrets: bool = False,
 ) -> Decision:
-    """Render ``config`` (path, dict or model) and decide one request over the rendered bundle."""
+    """Render ``config`` (path, dict or model) and decide one request over the rendered bundle;
+    ``headers`` are what the client sends besides, and the decision lists the headers the app
+    receives (:mod:`meshauth.authz.headers`)."""
     from meshauth.config.load import load_config
     from meshauth.rendering.render import render
 
     model = load_config(config, overlays, allow_plaintext_secrets=allow_plaintext_secrets)
-    request = Request(host=host, path=path, method=method, claims=claims, port=port)
-    return evaluate(render(model), request, environment_for(model))
+    request = Request(
+        host=host, path=path, method=method, claims=claims, port=port, headers=dict(headers or {})
+    )
+    bundle, environment = render(model), environment_for(model)
+    decision = evaluate(bundle, request, environment)
+    return replace(decision, headers=app_headers(bundle, request, decision, environment))
 
 
 def environment_for(config: Any) -> Environment:
@@ -112,3 +122,14 @@ def parse_claims(text: str) -> dict[str, Any]:
             )
         )
     return claims
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """``--header NAME=VALUE`` for the CLI: a header the client sends, or a ConfigError."""
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep or not name or not all(c.isalnum() or c in "-_" for c in name):
+        raise ConfigError(Problem(f"--header must be NAME=VALUE with an HTTP header name, not {text!r}"))
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ConfigError(Problem(f"--header {name}: the value must not contain control characters"))
+    return name.lower(), value

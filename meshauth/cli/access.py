@@ -34,6 +34,14 @@ def add_commands(commands: Any) -> None:
         help='a signed-in user: the ID token\'s claims, e.g. \'{"email": "a@example.com"}\'',
     )
     simulate.add_argument(
+        "--header",
+        metavar="NAME=VALUE",
+        action="append",
+        type=_header,
+        default=[],
+        help="a header the client sends (repeatable); simulate shows the headers the app receives",
+    )
+    simulate.add_argument(
         "--expect",
         choices=("allow", "deny"),
         help="exit 1 unless the decision is this (for CI); a request the bundle does not decide always exits 1",
@@ -71,11 +79,17 @@ def _simulate(args: argparse.Namespace) -> int:
         method=args.method,
         claims=args.claims,
         port=args.port,
+        headers=dict(args.header),
         overlays=args.overlay,
         allow_plaintext_secrets=args.allow_plaintext_secrets,
     )
     if args.output == "json":
         print(json.dumps(decision.to_dict(), indent=2))
+    elif decision.headers and not args.verbose:
+        print(str(decision))
+        print("headers the app receives:")
+        for header in decision.headers:
+            print(f"  {header}")
     else:
         print(decision.explain() if args.verbose else str(decision))
     if not decision.decided:  # never a pass, whatever --expect says
@@ -111,3 +125,13 @@ def _claims(text: str) -> dict[str, Any]:
         raise argparse.ArgumentTypeError(error.problems[0].message) from None
     except RecursionError:  # json.loads on '[[[[...'
         raise argparse.ArgumentTypeError("--claims is nested too deeply to be a token's claims") from None
+
+
+def _header(text: str) -> tuple[str, str]:
+    from meshauth.authz.simulate import parse_header
+    from meshauth.errors import MeshAuthError
+
+    try:
+        return parse_header(text)
+    except MeshAuthError as error:
+        raise argparse.ArgumentTypeError(error.problems[0].message) from None

@@ -17,6 +17,9 @@ MIN_ISTIO = (1, 6)
 PROVIDER_ISTIO = (1, 9)  # extension providers and the CUSTOM action; before: an EnvoyFilter
 GATEWAY_API_ISTIO = (1, 22)  # targetRefs on AuthorizationPolicy / RequestAuthentication
 AMBIENT_ISTIO = (1, 25)  # istio.io/ingress-use-waypoint on a namespace
+# RequestAuthentication jwtRules[].outputClaimToHeaders: first in the released CRDs of 1.17.0
+# (manifests/charts/base/crds/crd-all.gen.yaml; absent from 1.16.x and before).
+CLAIM_HEADERS_ISTIO = (1, 17)
 NEWEST_KNOWN_ISTIO = (1, 30)
 DEFAULT_KUBERNETES = "1.30"
 
@@ -120,6 +123,41 @@ def gateway_api_problem(version: tuple[int, int]) -> str | None:
             "served without login); use api: istio"
         )
     return None
+
+
+def claim_headers_problem(version: tuple[int, int]) -> str | None:
+    """Why ``claimHeaders`` cannot be rendered for this Istio version, or None."""
+    if version < CLAIM_HEADERS_ISTIO:
+        return (
+            f"needs Istio 1.17 or newer (RequestAuthentication outputClaimToHeaders), not "
+            f"{version[0]}.{version[1]}; before 1.17 let apps read oauth2-proxy's x-auth-request-user, "
+            "-email and -groups headers, which meshauth passes (and strips from clients) on every version"
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class HeaderRemovalShape:
+    """The HTTP filter that removes client-sent identity headers first in the gateway's chain: Lua
+    (in every Envoy Istio ships), by its xDS v2 name and type on Istio 1.6, v3 from 1.7."""
+
+    connection_manager: str
+    filter_name: str
+    filter_type: str
+
+
+def header_removal_shape(version: tuple[int, int]) -> HeaderRemovalShape:
+    if version < (1, 7):
+        return HeaderRemovalShape(
+            "envoy.http_connection_manager",
+            "envoy.lua",
+            "type.googleapis.com/envoy.config.filter.http.lua.v2.Lua",
+        )
+    return HeaderRemovalShape(
+        "envoy.filters.network.http_connection_manager",
+        "envoy.filters.http.lua",
+        "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
+    )
 
 
 def ambient_problem(version: tuple[int, int]) -> str | None:

@@ -14,8 +14,10 @@ from meshauth.config.fieldtypes import (
     ClaimName,
     ClaimValue,
     DnsLabel,
+    HeaderName,
     Host,
     ImageRef,
+    PathPrefix,
     PublicPath,
     Text,
     admitted_email,
@@ -97,6 +99,11 @@ class App(Model):
     hosts: list[Host] | None = Field(
         None, min_length=1, description="Several host names for one app (instead of host)."
     )
+    path_prefix: PathPrefix = Field(
+        "/",
+        description='The part of the host this app serves, such as "/pipeline/"; the longest prefix '
+        "of a host wins. A prefix ending in / also serves the path without it (/pipeline).",
+    )
     service: AppService = Field(
         default_factory=AppService, description="The Service the VirtualService routes to."
     )
@@ -106,6 +113,10 @@ class App(Model):
         description='Served without login: exact "/healthz" or prefix "/static/*".',
     )
     authorization: Authorization | None = Field(None, description="Omit to let any logged-in user in.")
+    claim_headers: dict[HeaderName, ClaimName] | None = Field(
+        None,
+        description="Header -> claim for this app instead of identity.claimHeaders ({} for none).",
+    )
     deploy: Deploy | None = Field(
         None, description="Render a demo workload (Deployment and Service) for the app."
     )
@@ -120,11 +131,78 @@ class App(Model):
         self.service.name = self.service.name or self.name
         self.selector = self.selector or {"app": self.name}
         self.authorization = self.authorization or Authorization()
+        for i, path in enumerate(self.public_paths):
+            if not self.owns(path.rstrip("*")) or (path.endswith("*") and not self.owns(path[:-1] + "x")):
+                raise At(
+                    ("publicPaths", i),
+                    f"{path} lies outside the app's pathPrefix {self.path_prefix}: public paths of "
+                    "an app are under its prefix",
+                )
         return self
 
     @property
     def all_hosts(self) -> list[str]:
         return [self.host] if self.host else list(self.hosts or ())
+
+    def owns(self, path: str) -> bool:
+        """Is ``path`` under this app's prefix (``/pipeline/`` owns ``/pipeline`` too)?"""
+        prefix = self.path_prefix
+        return path.startswith(prefix) or (prefix != "/" and prefix.endswith("/") and path == prefix[:-1])
+
+    @property
+    def prefix_paths(self) -> list[str]:
+        """The app's prefix in Istio policy path syntax (exact, and prefix with ``*``)."""
+        prefix = self.path_prefix
+        if prefix == "/":
+            return ["/*"]
+        if prefix.endswith("/"):
+            return [prefix[:-1], prefix + "*"]
+        return [prefix + "*"]
+
+
+def check_shared_hosts(apps: list[App]) -> None:
+    """Apps that share a host: distinct prefixes, the same host list, no prefix or public path that
+    reaches into another app's part (an error names both apps)."""
+    by_host: dict[str, list[tuple[int, App]]] = {}
+    for i, app in enumerate(apps):
+        for host in app.all_hosts:
+            by_host.setdefault(host, []).append((i, app))
+    for host, sharing in by_host.items():
+        for (i, a), (j, b) in ((x, y) for n, x in enumerate(sharing) for y in sharing[n + 1 :]):
+            if a.path_prefix == b.path_prefix:
+                raise At(
+                    ("apps", j, "host" if b.host else "hosts"),
+                    f"host {host} with pathPrefix {b.path_prefix} belongs to apps {a.name} and "
+                    f"{b.name}; give one of them another host or pathPrefix",
+                )
+            if sorted(a.all_hosts) != sorted(b.all_hosts):
+                raise At(
+                    ("apps", j, "host" if b.host else "hosts"),
+                    f"apps {a.name} and {b.name} share host {host} but not all their hosts; apps "
+                    "that split a host by pathPrefix list the same hosts",
+                )
+            for (k, outer), inner in ((i, a), b), ((j, b), a):
+                prefix = outer.path_prefix
+                if prefix.endswith("/") or not inner.path_prefix.startswith(prefix):
+                    continue
+                if not inner.path_prefix.startswith(prefix + "/"):
+                    raise At(
+                        ("apps", k, "pathPrefix"),
+                        f"pathPrefix {prefix} of app {outer.name} would also catch "
+                        f"{inner.path_prefix} of app {inner.name}; end it with / ({prefix}/)",
+                    )
+            for (k, own), other in ((i, a), b), ((j, b), a):
+                if len(other.path_prefix) <= len(own.path_prefix):
+                    continue
+                for n, path in enumerate(own.public_paths):
+                    base = path.rstrip("*")
+                    reaches = other.owns(base) or (path.endswith("*") and other.path_prefix.startswith(base))
+                    if reaches:
+                        raise At(
+                            ("apps", k, "publicPaths", n),
+                            f"{path} of app {own.name} reaches into pathPrefix {other.path_prefix} "
+                            f"of app {other.name}, which is {other.name}'s to open",
+                        )
 
 
 class Upstream(Model):

@@ -195,6 +195,61 @@ IstioPath = Annotated[
 ]
 
 
+# --- where an app is served, and the headers that tell it who the user is ------------------------
+
+
+def _path_prefix_ok(value: str) -> bool:
+    if not value.startswith("/") or any(c in value for c in "*?#% \t\\"):
+        return False
+    segments = value.split("/")[1:-1] if value.endswith("/") else value.split("/")[1:]
+    return all(s not in ("", ".", "..") for s in segments)
+
+
+PathPrefix = Annotated[
+    Text,
+    _check(
+        _path_prefix_ok,
+        'must be a path prefix such as "/" or "/pipeline/" (no "*", "?", "#", "%", spaces, '
+        "empty, . or .. segments)",
+    ),
+]
+_HEADER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# Headers an identity header must not be: the ones the login, the token check and HTTP itself use.
+RESERVED_HEADERS = frozenset(
+    {
+        "authorization",
+        "cookie",
+        "host",
+        "connection",
+        "content-length",
+        "content-type",
+        "te",
+        "upgrade",
+        "transfer-encoding",
+        "proxy-authorization",
+        "set-cookie",
+        "x-request-id",
+    }
+)
+RESERVED_HEADER_PREFIXES = ("x-envoy-", "x-forwarded-", "x-auth-request-", "x-b3-", "x-istio-")
+
+
+def _header_name(value: str) -> str:
+    if not _HEADER_NAME.match(value):
+        raise ValueError(
+            "must be a lower-case HTTP header name (letters, digits and -), such as x-user-email"
+        )
+    if value in RESERVED_HEADERS or value.startswith(RESERVED_HEADER_PREFIXES):
+        raise ValueError(
+            f"{value!r} is a header the login, the mesh or HTTP itself uses; pick a name of your own "
+            "(such as x-user-email)"
+        )
+    return value
+
+
+HeaderName = Annotated[Text, AfterValidator(_header_name)]
+
+
 # --- who an authorization admits -----------------------------------------------------------------
 # Istio matches the values of request.auth.claims[...] and requestPrincipals as exact, prefix ("abc*"),
 # suffix ("*abc") or presence ("*"). A value that widens beyond what its author meant is refused

@@ -20,7 +20,15 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from meshauth.config.base import At, Model, unique
-from meshauth.config.fieldtypes import ClaimName, DnsSubdomain, Duration, HttpUrl, Text, duration_seconds
+from meshauth.config.fieldtypes import (
+    ClaimName,
+    DnsSubdomain,
+    Duration,
+    HeaderName,
+    HttpUrl,
+    Text,
+    duration_seconds,
+)
 from meshauth.config.presets import PRESETS, PresetError, check_parameters
 
 
@@ -87,6 +95,12 @@ class Identity(Model):
     )
     bearer_tokens: BearerTokens | None = Field(
         None, description="Machine-to-machine access with bearer tokens (omit: browsers only)."
+    )
+    claim_headers: dict[HeaderName, ClaimName] = Field(
+        default_factory=dict,
+        description="Header -> claim: each app receives these headers with the values of its "
+        "verified token (RequestAuthentication outputClaimToHeaders, Istio 1.17+); a client's own "
+        "copies are removed on every path.",
     )
     _derived: set[str] = PrivateAttr(default_factory=set)
 

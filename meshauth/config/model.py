@@ -25,10 +25,19 @@ from meshauth.compat.versions import (
     DEFAULT_KUBERNETES,
     ambient_problem,
     authservice_problem,
+    claim_headers_problem,
     gateway_api_problem,
 )
 from meshauth.config import sso
-from meshauth.config.apps import App, AppService, Authorization, Deploy, ExternalService, Upstream
+from meshauth.config.apps import (
+    App,
+    AppService,
+    Authorization,
+    Deploy,
+    ExternalService,
+    Upstream,
+    check_shared_hosts,
+)
 from meshauth.config.authservice import AuthService
 from meshauth.config.base import At, Model, image_without_tag, unique
 from meshauth.config.fieldtypes import DnsLabel, ImageDigest, Text
@@ -226,14 +235,7 @@ class Spec(Model):
             [(("apps", i, "name"), a.name) for i, a in enumerate(self.apps)],
             "app names must be unique: {} repeats",
         )
-        unique(
-            [
-                (("apps", i, "host" if a.host else "hosts"), h)
-                for i, a in enumerate(self.apps)
-                for h in a.all_hosts
-            ],
-            "host {} belongs to more than one app",
-        )
+        check_shared_hosts(self.apps)
         unique(
             [
                 (("apps", i, "service", "name"), f"{a.namespace}/{a.service.name}")
@@ -281,7 +283,8 @@ class Spec(Model):
         names = [(("apps", i, "name"), a.name) for i, a in enumerate(self.apps)]
         names += [(("externalServices", i, "name"), e.name) for i, e in enumerate(self.external_services)]
         unique(names, "names must be unique across apps and externalServices: {} repeats")
-        hosts = [(("apps", i, "host"), h) for i, a in enumerate(self.apps) for h in a.all_hosts]
+        app_hosts = {h: i for i, a in enumerate(self.apps) for h in a.all_hosts}
+        hosts = [(("apps", i, "host"), h) for h, i in app_hosts.items()]
         hosts += [(("externalServices", i, "host"), e.host) for i, e in enumerate(self.external_services)]
         unique(hosts, "host {} is served twice (apps and externalServices)")
         return self
@@ -298,7 +301,31 @@ class Spec(Model):
             message = problem(version) if wanted else None
             if message:
                 raise At(path, message)
+        claim_paths: list[tuple[str | int, ...]] = (
+            [("identity", "claimHeaders")] if self.identity.claim_headers else []
+        )
+        claim_paths += [("apps", i, "claimHeaders") for i, a in enumerate(self.apps) if a.claim_headers]
+        message = claim_headers_problem(version)
+        if claim_paths and message:
+            raise At(claim_paths[0], message)
+        if self.ingress.api == "gateway-api":
+            for i, app in enumerate(self.apps):
+                if not app.path_prefix.endswith("/"):
+                    raise At(
+                        ("apps", i, "pathPrefix"),
+                        f"with api gateway-api a pathPrefix ends with / ({app.path_prefix}/): Gateway "
+                        "API matches prefixes by whole path segments",
+                    )
         if self.mesh.dataplane == "ambient":
+            first: dict[str | None, App] = {}
+            for i, app in enumerate(self.apps):
+                other = first.setdefault(app.namespace, app)
+                if self.claim_headers_for(other) != self.claim_headers_for(app):
+                    raise At(
+                        ("apps", i, "claimHeaders"),
+                        f"with dataplane ambient the apps of namespace {app.namespace} share one "
+                        f"token check at its waypoint: give {app.name} the claimHeaders of {other.name}",
+                    )
             istio_owned = {self.mesh.root_namespace, self.ingress.namespace}
             for i, app in enumerate(self.apps):
                 if app.namespace in istio_owned:
@@ -361,8 +388,13 @@ class Spec(Model):
         return self
 
     def hosts(self) -> list[str]:
-        """Every host served at the gateway: the apps', then the external services'."""
-        return [h for app in self.apps for h in app.all_hosts] + [e.host for e in self.external_services]
+        """Every host served at the gateway (once): the apps', then the external services'."""
+        apps = dict.fromkeys(h for app in self.apps for h in app.all_hosts)
+        return [*apps, *(e.host for e in self.external_services)]
+
+    def claim_headers_for(self, app: App) -> dict[str, str]:
+        """Header -> claim the app receives: its own claimHeaders, else identity.claimHeaders."""
+        return dict(app.claim_headers if app.claim_headers is not None else self.identity.claim_headers)
 
 
 _NO_GROUPS_CLAIM = {

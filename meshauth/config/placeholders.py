@@ -62,11 +62,13 @@ def placeholders(spec: Spec) -> Iterator[Finding]:
                 "address that should get certificate expiry notices",
             )
     certificates = " and Let's Encrypt issues no certificate for it" if spec.tls is not None else ""
+    warned: set[str] = set()  # apps that split a host by pathPrefix: one warning per host
     for i, app in enumerate(spec.apps):
         field = "host" if app.host else "hosts"
         for j, host in enumerate(app.all_hosts):
             domain = reserved_domain(host)
-            if domain:
+            if domain and host not in warned:
+                warned.add(host)
                 where = f"spec.apps[{i}].{field}" + (f"[{j}]" if app.hosts else "")
                 yield _warning(
                     where,

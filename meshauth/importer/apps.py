@@ -20,21 +20,10 @@ from meshauth.importer.context import (
 )
 from meshauth.importer.demoworkload import demo_workload
 from meshauth.importer.mesh import custom_policies
+from meshauth.importer.prefixes import Target, claim_headers, is_scope, split_public_paths, targets
 from meshauth.importer.sources import Source
 from meshauth.k8s import name_of, namespace_of, spec_of
 
-_ROUTE_EXTRAS = (
-    "match",
-    "rewrite",
-    "redirect",
-    "headers",
-    "timeout",
-    "retries",
-    "fault",
-    "mirror",
-    "corsPolicy",
-    "delegate",
-)
 _CLAIM = re.compile(r"^request\.auth\.claims\[([^\]]+)\]$")
 
 
@@ -88,9 +77,19 @@ def apps_section(ctx: Context, gateway: Source | None, client_id: str) -> list[d
         return order.get(first, len(order))
 
     for service in sorted(services, key=position):
-        app = _app(ctx, service, {a["name"] for a in apps}, client_id)
-        if app is not None:
-            apps.append(app)
+        found = targets(ctx, service)
+        if not found:
+            ctx.keep(service)
+            ctx.warn("not imported: no host or no route destination", service)
+        own = name_of(service.obj).removeprefix(f"{ctx.options.name}-")
+        made: list[dict[str, Any]] = []
+        for target in found:
+            app = _app(ctx, service, {a["name"] for a in apps + made}, client_id, target)
+            if app is not None:
+                made.append(app)
+        # the app a shared VirtualService is named after comes first (it names the host's objects)
+        apps += sorted(made, key=lambda a: a["name"] != own)
+    split_public_paths(apps)
     _hosts_behind_login(ctx, [h for a in apps for h in a.get("hosts", [a.get("host")])])
     for service in ctx.of_kind("VirtualService"):
         if service not in services:
@@ -105,71 +104,80 @@ def apps_section(ctx: Context, gateway: Source | None, client_id: str) -> list[d
     return apps
 
 
-def _app(ctx: Context, service: Source, taken: set[str], client_id: str) -> dict[str, Any] | None:
+def _app(
+    ctx: Context, service: Source, taken: set[str], client_id: str, target: Target
+) -> dict[str, Any] | None:
     hosts = [h for h in strings(spec_of(service.obj).get("hosts")) if "*" not in h and "." in h]
     if len(hosts) != len(strings(spec_of(service.obj).get("hosts"))):
         ctx.warn("wildcard and short hosts are not imported: an app needs fully qualified hosts", service)
-    destination = _destination(ctx, service)
-    if not hosts or destination is None:
+    if not hosts:
         ctx.keep(service)
         ctx.warn("not imported: no host or no route destination", service, "spec.hosts")
         return None
     ctx.use(service)
-    target, namespace, port = destination
+    namespace, port = target.namespace, target.port
     own = name_of(service.obj).removeprefix(f"{ctx.options.name}-")  # meshauth's own output
-    candidates = (own,) if own != name_of(service.obj) else ()
+    candidates = [own] if own != name_of(service.obj) and target.prefix == "/" else []
+    selector = _selector(ctx, ctx.named("Service", target.service, namespace), namespace, target.prefix)
+    candidates += _policy_names(ctx, namespace, selector)
     name = next(
         n
-        for n in (*candidates, target, name_of(service.obj), f"{target}-{len(taken) + 2}")
+        for n in (*candidates, target.service, name_of(service.obj), f"{target.service}-{len(taken) + 2}")
         if is_dns_label(n) and n not in taken
     )
+    target_name = target.service
     app: dict[str, Any] = {"name": name}
     if namespace != name:
         app["namespace"] = namespace
     app.update({"host": hosts[0]} if len(hosts) == 1 else {"hosts": hosts})
-    backend = ctx.named("Service", target, namespace)
+    if target.prefix != "/":
+        app["pathPrefix"] = target.prefix
+    backend = ctx.named("Service", target_name, namespace)
     port = port or _single_port(backend)
     service_block = {
         k: v
         for k, v in (
-            ("name", target if target != name else None),
+            ("name", target_name if target_name != name else None),
             ("port", port if port not in (None, 80) else None),
         )
         if v
     }
     if service_block:
         app["service"] = service_block
-    selector = _selector(ctx, backend, namespace)
     if selector and selector != {"app": name}:
         app["selector"] = selector
     public = _public_paths(ctx, hosts)
-    authorization, open_paths = _authorization(ctx, namespace, selector or {"app": name}, client_id)
+    authorization, open_paths = _authorization(
+        ctx, namespace, selector or {"app": name}, client_id, target.prefix
+    )
     public += [p for p in open_paths if p not in public]
     if public:
         app["publicPaths"] = public
     if authorization:
         app["authorization"] = authorization
+    checks = [
+        p
+        for p in ctx.of_kind("RequestAuthentication", namespace)
+        if selects(match_labels(p.obj), selector or {"app": name})
+    ]
+    app["claimHeaders"] = claim_headers(checks)
     deploy = demo_workload(ctx, backend, namespace, selector or {"app": name}, port or 80)
     if deploy is not None:
         app["deploy"] = deploy
     return app
 
 
-def _destination(ctx: Context, service: Source) -> tuple[str, str, int | None] | None:
-    routes = [r for r in spec_of(service.obj).get("http") or [] if isinstance(r, dict)]
-    if not routes or not routes[0].get("route"):
-        return None
-    first = routes[0]["route"][0].get("destination") or {}
-    if len(routes) > 1 or len(routes[0]["route"]) > 1 or any(k in routes[0] for k in _ROUTE_EXTRAS):
-        ctx.warn(
-            f"only the route to {first.get('host')} is imported: meshauth writes one plain "
-            "route per app (keep a VirtualService of your own for the rest)",
-            service,
-        )
-    parts = str(first.get("host", "")).split(".")
-    namespace = parts[1] if len(parts) > 1 else namespace_of(service.obj)
-    port = (first.get("port") or {}).get("number")
-    return parts[0], namespace, port if isinstance(port, int) else None
+def _policy_names(ctx: Context, namespace: str, selector: dict[str, str]) -> list[str]:
+    """The app name in meshauth's own policy names (``<name>-<app>-access``) at the app's pods."""
+    prefix = f"{ctx.options.name}-"
+    return [
+        name_of(p.obj)[len(prefix) : -len("-access")]
+        for p in ctx.of_kind("AuthorizationPolicy", namespace)
+        if name_of(p.obj).startswith(prefix)
+        and name_of(p.obj).endswith("-access")
+        and selector
+        and match_labels(p.obj) == selector
+    ]
 
 
 def _single_port(backend: Source | None) -> int | None:
@@ -177,18 +185,34 @@ def _single_port(backend: Source | None) -> int | None:
     return ports[0] if len(ports) == 1 and isinstance(ports[0], int) else None
 
 
-def _selector(ctx: Context, backend: Source | None, namespace: str) -> dict[str, str]:
+def _selector(ctx: Context, backend: Source | None, namespace: str, prefix: str = "/") -> dict[str, str]:
+    """The labels the app's policies select: of a policy that picks the Service's pods (several
+    apps may share a namespace) or, without the Service, that is scoped to the app's prefix (as
+    meshauth scopes the apps of a shared host); else the namespace's first policy's, else the
+    Service's."""
+    pods = (
+        {str(k): str(v) for k, v in (spec_of(backend.obj).get("selector") or {}).items()} if backend else {}
+    )
     policies = [
         p
         for p in ctx.of_kind("AuthorizationPolicy", namespace)
         + ctx.of_kind("RequestAuthentication", namespace)
         if match_labels(p.obj)
     ]
-    if policies:
-        return match_labels(policies[0].obj)
-    return (
-        {str(k): str(v) for k, v in (spec_of(backend.obj).get("selector") or {}).items()} if backend else {}
-    )
+    picking = [p for p in policies if pods and selects(match_labels(p.obj), pods)]
+    if not pods:
+        picking = [
+            p
+            for p in policies
+            if any(
+                is_scope(t.get("operation") or {}, prefix)
+                for _, r in walk_rules(p.obj)
+                for t in r.get("to") or []
+            )
+        ]
+    if picking or (policies and not pods):
+        return match_labels((picking or policies)[0].obj)
+    return pods
 
 
 def _public_paths(ctx: Context, hosts: list[str]) -> list[str]:
@@ -292,7 +316,7 @@ def _hosts_behind_login(ctx: Context, hosts: list[str]) -> None:
 
 
 def _authorization(
-    ctx: Context, namespace: str, selector: dict[str, str], client_id: str
+    ctx: Context, namespace: str, selector: dict[str, str], client_id: str, prefix: str = "/"
 ) -> tuple[dict[str, Any], list[str]]:
     """(authorization, open paths) from the ALLOW policies at the app's sidecar."""
     found: dict[str, Any] = {
@@ -323,7 +347,7 @@ def _authorization(
             continue
         ctx.use(policy)
         for index, rule in walk_rules(policy.obj):
-            _rule(ctx, policy, index, rule, found, open_paths)
+            _rule(ctx, policy, index, rule, found, open_paths, prefix)
     if found["audiences"] == [client_id]:
         found["audiences"] = []
     return {k: v for k, v in found.items() if v}, open_paths
@@ -336,10 +360,13 @@ def _rule(
     rule: dict[str, Any],
     found: dict[str, Any],
     open_paths: list[str],
+    prefix: str = "/",
 ) -> None:
     where = f"spec.rules[{index}]"
     sources = [f.get("source") or {} for f in rule.get("from") or []]
     operations = [t.get("operation") or {} for t in rule.get("to") or []]
+    if (sources or rule.get("when")) and operations and all(is_scope(o, prefix) for o in operations):
+        operations = []  # the app's own prefix, as meshauth scopes it
     principals = [p for s in sources for p in strings(s.get("requestPrincipals"))]
     if not sources and not rule.get("when") and operations:
         open_paths += [p for o in operations for p in strings(o.get("paths")) if p not in open_paths]

@@ -13,6 +13,7 @@ from typing import Any
 from meshauth.config.presets import PRESETS
 from meshauth.importer.context import Context, strings
 from meshauth.importer.flagsources import Flag, flag_value, flag_values
+from meshauth.importer.prefixes import claim_headers
 from meshauth.importer.proxy import Proxy
 from meshauth.importer.sources import Source, unresolved
 from meshauth.k8s import spec_of
@@ -53,7 +54,9 @@ def identity_section(ctx: Context, proxy: Proxy, gateway_policies: list[Source])
     bearer = _bearer_tokens(ctx, proxy, rules)
     if bearer is not None:
         identity["bearerTokens"] = bearer
-    _claim_headers_not_carried(ctx, gateway_policies)
+    headers = claim_headers(gateway_policies)  # outputClaimToHeaders at the gateway: for every app
+    if headers:
+        identity["claimHeaders"] = headers
     scope = flag_value(flags, "scope")
     if scope and scope.replace(",", " ").split() != ["openid", "email", "profile"]:
         identity["scopes"] = scope.replace(",", " ").split()
@@ -80,24 +83,6 @@ def _bearer_tokens(ctx: Context, proxy: Proxy, rules: list[dict[str, Any]]) -> d
             continue
         extra.append({"issuer": issuer, "jwksUri": jwks, "audiences": [audience]})
     return {"extraIssuers": extra} if extra else {}
-
-
-def _claim_headers_not_carried(ctx: Context, gateway_policies: list[Source]) -> None:
-    for policy in gateway_policies:
-        for index, rule in enumerate(spec_of(policy.obj).get("jwtRules") or []):
-            headers = rule.get("outputClaimToHeaders") if isinstance(rule, dict) else None
-            if headers:
-                pairs = ", ".join(
-                    f"{h.get('claim')} -> {h.get('header')}" for h in headers if isinstance(h, dict)
-                )
-                ctx.keep(policy)
-                ctx.warn(
-                    f"outputClaimToHeaders ({pairs}) is not carried over: meshauth's "
-                    "RequestAuthentication does not copy claims into headers, and apps that read "
-                    "those headers see none; keep a RequestAuthentication of your own for them",
-                    policy,
-                    f"spec.jwtRules[{index}].outputClaimToHeaders",
-                )
 
 
 def identity_preset(issuer: str, jwks: str | None, provider: str) -> dict[str, Any]:

@@ -168,10 +168,16 @@ def _provider_service(ctx: Context, source: Source, http: dict[str, Any]) -> str
         elif key in _PROVIDER_HEADERS:
             extra = [h for h in strings(value) if h.lower() not in EXT_AUTHZ_HEADERS[_PROVIDER_HEADERS[key]]]
             if extra:
+                hint = (
+                    "; an app that reads one of them as who the user is gets it from the verified "
+                    "token with identity.claimHeaders (header: claim)"
+                    if key == "headersToUpstreamOnAllow"
+                    else ""
+                )
                 ctx.warn(
                     f"envoyExtAuthzHttp.{key}: {', '.join(extra)} not passed by meshauth's "
                     "provider (it passes the ID token and oauth2-proxy's x-auth-request-* "
-                    "identity headers)",
+                    f"identity headers){hint}",
                     source,
                 )
     return namespace

@@ -36,6 +36,7 @@ from meshauth.importer.mesh import (
     mesh_section,
     tls_section,
 )
+from meshauth.importer.prefixes import hoist_claim_headers, identity_header_filters
 from meshauth.importer.proxy import find_proxy
 from meshauth.importer.proxysecret import secret_section
 from meshauth.importer.proxysettings import proxy_settings
@@ -122,6 +123,8 @@ def _build(ctx: Context) -> dict[str, Any]:
     gateway_policies = _gateway_jwt(ctx)
     identity = identity_section(ctx, proxy, gateway_policies)
     apps = apps_section(ctx, gateway, identity["clientId"])
+    hoist_claim_headers(identity, apps)
+    identity_header_filters(ctx, identity, apps)
     hosts = [h for app in apps for h in app.get("hosts", [app.get("host")])]
     tls = tls_section(ctx, gateway, hosts)
     http01 = tls is not None and (tls["issuer"].get("acme") or {}).get("solver", "http01") == "http01"

@@ -66,6 +66,36 @@ class RenderContext:
         """Everything served at the gateway behind the login: the apps, then external services."""
         return [*self.spec.apps, *self.spec.external_services]
 
+    @cached_property
+    def host_groups(self) -> list[list[App | ExternalService]]:
+        """The sites by the hosts they serve: apps that split a host by ``pathPrefix`` form one
+        group (the config checks that they list the same hosts), in config order; the first site
+        of a group names what is rendered once per host (server, listener, Certificate, route)."""
+        groups: dict[tuple[str, ...], list[App | ExternalService]] = {}
+        for site in self.sites():
+            groups.setdefault(tuple(sorted(site.all_hosts)), []).append(site)
+        return list(groups.values())
+
+    def host_sites(self) -> list[App | ExternalService]:
+        """One site per group of hosts: what the Gateway, its Certificates and SNIs are made for."""
+        return [group[0] for group in self.host_groups]
+
+    @cached_property
+    def _group_of(self) -> dict[int, list[App | ExternalService]]:
+        return {id(site): group for group in self.host_groups for site in group}
+
+    def host_group(self, site: App | ExternalService) -> list[App | ExternalService]:
+        """The sites on ``site``'s hosts, ``site`` among them, in config order."""
+        return self._group_of[id(site)]
+
+    def shares_host(self, app: App) -> bool:
+        """Is ``app`` one of several apps on its hosts (or on a part of a host)?"""
+        return app.path_prefix != "/" or len(self.host_group(app)) > 1
+
+    def siblings(self, app: App) -> list[App]:
+        """The other apps on ``app``'s hosts."""
+        return [other for other in self.host_group(app) if other is not app and isinstance(other, App)]
+
     def gateway_ref(self) -> str:
         return f"{self.spec.ingress.namespace}/{self.spec.ingress.gateway}"
 
@@ -75,8 +105,9 @@ class RenderContext:
         the sites first use it: one rule serves every site that opens the same paths, so that a few
         hundred apps stay one rule or a handful, not a rule each."""
         groups: dict[tuple[str, ...], list[str]] = {}
-        for site in self.sites():
-            groups.setdefault(tuple(self.open_paths(site)), []).extend(self.host_patterns(site.all_hosts))
+        for sites in self.host_groups:
+            paths = dict.fromkeys(path for site in sites for path in self.open_paths(site))
+            groups.setdefault(tuple(paths), []).extend(self.host_patterns(sites[0].all_hosts))
         return [(hosts, list(paths)) for paths, hosts in groups.items()]
 
     def gateway_workload(self) -> tuple[dict[str, str], str]:

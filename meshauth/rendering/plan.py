@@ -16,7 +16,10 @@ each sidecar):
 * gateway, ALLOW ``<name>-access``: for app hosts, a token for one of the audiences, or one of the
   paths excluded from the login (they carry no token); other hosts on a shared gateway are left alone;
 * each app's sidecar (or waypoint), RequestAuthentication + ALLOW: the app's audiences, claims and
-  identities, and its public paths.
+  identities, and its public paths (within its pathPrefix when apps share a host); the token check
+  there copies the app's claimHeaders;
+* gateway, EnvoyFilter ``<name>-identity-headers``: before all of the above, removes the identity
+  headers a client sent (:mod:`~meshauth.rendering.shapes.identityheaders`).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from meshauth.config.model import App, ExternalService, MeshAuthConfig
 from meshauth.findings import Finding
 from meshauth.rendering.configwarnings import config_warnings
 from meshauth.rendering.context import Planned, RenderContext
-from meshauth.rendering.shapes import cluster, externals, gatewaypolicy
+from meshauth.rendering.shapes import cluster, externals, gatewaypolicy, identityheaders
 from meshauth.rendering.shapes.choose import Modes, select
 from meshauth.rendering.shapes.demo import demo_workload
 
@@ -51,6 +54,7 @@ def plan(config: MeshAuthConfig) -> Plan:
         *modes.authorizer.objects(),
         gatewaypolicy.mesh_mtls(ctx),
         gatewaypolicy.token_check(ctx, attach),
+        identityheaders.header_removal(ctx),
         *modes.login.objects(),
         *gatewaypolicy.access_policies(ctx, attach),
         *modes.ingress.gateway(),
@@ -64,7 +68,7 @@ def plan(config: MeshAuthConfig) -> Plan:
 
 def _app(ctx: RenderContext, modes: Modes, app: App) -> Iterator[Planned]:
     yield from modes.dataplane.app_policies(app)
-    yield from modes.ingress.route(app, modes.login.public_route(app))
+    yield from modes.ingress.route(app, modes.login.public_route)
     if app.deploy:
         yield from demo_workload(ctx, app)
 

@@ -27,9 +27,9 @@ that a bearer request that reaches it anyway (another spelling of the header) is
 issuers and audiences instead of being sent to a login page. It fetches each extra issuer's
 discovery document at startup, so each must serve ``/.well-known/openid-configuration``.
 
-Headers oauth2-proxy sets on allow (``x-auth-request-*``) are not set for requests that skip it: a
-machine client could send its own. With bearer tokens on, apps must read identity from the
-forwarded JWT only.
+Headers oauth2-proxy sets on allow (``x-auth-request-*``) are not set for requests that skip it;
+the copies a client sends are removed at the gateway (:mod:`~meshauth.rendering.shapes.identityheaders`).
+With bearer tokens on, apps read identity from the forwarded JWT or the ``claimHeaders``.
 """
 
 from __future__ import annotations

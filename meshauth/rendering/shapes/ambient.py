@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from meshauth.compat.versions import GATEWAY_API_GROUP, GATEWAY_API_VERSION
 from meshauth.rendering.context import Planned, RenderContext
-from meshauth.rendering.shapes.tokens import identity_rules, request_authentication
+from meshauth.rendering.shapes.tokens import identity_rules, path_scope, request_authentication
 
 if TYPE_CHECKING:
     from meshauth.config.model import App
@@ -62,8 +62,13 @@ class AmbientDataplane:
                     "gateway_class": WAYPOINT_CLASS,
                 },
             )
+            apps = ctx.apps_in(namespace)
             yield request_authentication(
-                ctx, f"{ctx.name}-waypoint-jwt", namespace, attach={"target_refs": [self.waypoint_ref()]}
+                ctx,
+                f"{ctx.name}-waypoint-jwt",
+                namespace,
+                attach={"target_refs": [self.waypoint_ref()]},
+                claim_headers=ctx.spec.claim_headers_for(apps[0]) if apps else None,
             )
 
     def app_policies(self, app: App) -> Iterator[Planned]:
@@ -77,6 +82,7 @@ class AmbientDataplane:
                 "meta": ctx.meta(f"{ctx.name}-{app.name}-access", app.namespace),
                 "target_refs": [{"group": "", "kind": "Service", "name": app.service.name}],
                 "rules": identity_rules(ctx, app),
+                "scope": path_scope(ctx, app),
                 "public_paths": app.public_paths,
             },
         )

@@ -15,7 +15,7 @@ The plan (:mod:`meshauth.rendering.plan`) joins what the chosen strategies rende
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -36,7 +36,9 @@ class Ingress(Protocol):
     def attach(self) -> dict[str, Any]: ...
     def http01_solver(self) -> tuple[dict[str, Any], list[Planned]]: ...
     def gateway(self) -> Iterator[Planned]: ...
-    def route(self, app: App, public_route: dict[str, Any] | None) -> Iterator[Planned]: ...
+    def route(
+        self, app: App, public_route: Callable[[App | ExternalService], dict[str, Any] | None]
+    ) -> Iterator[Planned]: ...
     def external_route(
         self, service: ExternalService, upstream: dict[str, Any], public_route: dict[str, Any] | None
     ) -> Planned: ...

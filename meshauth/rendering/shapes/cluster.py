@@ -79,7 +79,7 @@ def certificates(ctx: RenderContext) -> Iterator[Planned]:
     spec, tls = ctx.spec, ctx.spec.tls
     if tls is None:
         return
-    for app in ctx.sites():
+    for app in ctx.host_sites():
         yield Planned(
             "certificate.yaml.j2",
             {

@@ -50,7 +50,7 @@ class EnvoyFilterLogin:
     def objects(self) -> Iterator[Planned]:
         ctx, shape = self.ctx, self.shape
         ingress = ctx.spec.ingress
-        snis = [site.all_hosts[0] for site in ctx.sites()] if ctx.spec.tls else [None]
+        snis = [site.all_hosts[0] for site in ctx.host_sites()] if ctx.spec.tls else [None]
         yield Planned(
             "login-envoy-filter.yaml.j2",
             {

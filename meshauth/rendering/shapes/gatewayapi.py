@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from meshauth.compat.versions import GATEWAY_API_GROUP, GATEWAY_API_VERSION
@@ -58,7 +58,7 @@ class GatewayApiIngress:
         if ctx.spec.tls is not None and not ctx.http01:
             yield self.redirect_route()
 
-    def route(self, app: App, public_route: dict[str, Any] | None) -> Iterator[Planned]:
+    def route(self, app: App, public_route: Callable[..., dict[str, Any] | None]) -> Iterator[Planned]:
         """The app's HTTPRoute (the login is a CUSTOM policy here: there is no public route)."""
         assert app.namespace and app.service.name
         yield self.http_route(
@@ -66,6 +66,7 @@ class GatewayApiIngress:
             app.namespace,
             app,
             backend={"name": app.service.name, "port": app.service.port},
+            path_prefix=app.path_prefix,
         )
 
     def external_route(
@@ -101,7 +102,9 @@ class GatewayApiIngress:
     def listeners(self) -> list[dict[str, Any]]:
         tls = self.ctx.spec.tls is not None
         listeners = []
-        for site in self.ctx.sites():
+        for group in self.ctx.host_groups:
+            site = group[0]
+            namespaces = list(dict.fromkeys(self.route_namespace(member) for member in group))
             for name, host in self.listener_names(site):
                 listeners.append(
                     {
@@ -110,7 +113,7 @@ class GatewayApiIngress:
                         "port": 443 if tls else 80,
                         "protocol": "HTTPS" if tls else "HTTP",
                         "tls_secret": f"{self.ctx.name}-{site.name}-tls" if tls else None,
-                        "namespaces": self.admit(self.route_namespace(site)),
+                        "namespaces": self.admit(*namespaces),
                     }
                 )
         if tls:
@@ -126,11 +129,16 @@ class GatewayApiIngress:
             )
         return listeners
 
-    def admit(self, namespace: str) -> dict[str, Any]:
-        """allowedRoutes.namespaces admitting exactly ``namespace``."""
-        if namespace == self.ingress.namespace:
+    def admit(self, *namespaces: str) -> dict[str, Any]:
+        """allowedRoutes.namespaces admitting exactly ``namespaces`` (several when apps in several
+        namespaces split a host by pathPrefix)."""
+        if list(namespaces) == [self.ingress.namespace]:
             return {"from": "Same"}
-        return {"from": "Selector", "selector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+        if len(namespaces) == 1:
+            labels = {"kubernetes.io/metadata.name": namespaces[0]}
+            return {"from": "Selector", "selector": {"matchLabels": labels}}
+        expression = {"key": "kubernetes.io/metadata.name", "operator": "In", "values": list(namespaces)}
+        return {"from": "Selector", "selector": {"matchExpressions": [expression]}}
 
     def parent_refs(self, site: App | ExternalService) -> list[dict[str, str]]:
         return [
@@ -146,7 +154,12 @@ class GatewayApiIngress:
         *,
         backend: dict[str, Any],
         rewrite_host: str | None = None,
+        path_prefix: str = "/",
     ) -> Planned:
+        """The route; a ``path_prefix`` other than ``/`` is a PathPrefix match, which Gateway API
+        compares by path segment (``/pipeline/`` matches ``/pipeline`` and ``/pipeline/...``, not
+        ``/pipelinex``) and across routes longest first."""
+        matches = [] if path_prefix == "/" else [{"path": {"type": "PathPrefix", "value": path_prefix}}]
         return Planned(
             "http-route.yaml.j2",
             {
@@ -156,6 +169,7 @@ class GatewayApiIngress:
                 "hostnames": site.all_hosts,
                 "backend": backend,
                 "rewrite_host": rewrite_host,
+                "matches": matches,
             },
         )
 

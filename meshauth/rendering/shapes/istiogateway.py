@@ -3,7 +3,7 @@ VirtualService per site, and gateway policies attached by that selector."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from meshauth.config.model import App, ExternalService
@@ -11,6 +11,16 @@ from meshauth.rendering.context import Planned, RenderContext
 from meshauth.rendering.shapes.cluster import certificates
 
 INGRESS_CLASS = "istio"
+PublicRoute = Callable[[App | ExternalService], dict[str, Any] | None]
+
+
+def prefix_match(prefix: str) -> list[dict[str, Any]] | None:
+    """A VirtualService match for a pathPrefix (Envoy compares prefixes as strings): ``/pipeline/``
+    also takes ``/pipeline`` itself, as Gateway API's PathPrefix does; ``/`` matches everything."""
+    if prefix == "/":
+        return None
+    match: list[dict[str, Any]] = [{"uri": {"prefix": prefix}}]
+    return [*match, {"uri": {"exact": prefix[:-1]}}] if prefix.endswith("/") else match
 
 
 class IstioIngress:
@@ -35,7 +45,7 @@ class IstioIngress:
                     "hosts": app.all_hosts,
                     "credential": f"{ctx.name}-{app.name}-tls",
                 }
-                for app in ctx.sites()
+                for app in ctx.host_sites()
             ]
             if tls
             else []
@@ -54,10 +64,30 @@ class IstioIngress:
         )
         yield from certificates(ctx)
 
-    def route(self, app: App, public_route: dict[str, Any] | None) -> Iterator[Planned]:
-        """The app's VirtualService; ``public_route`` is the login's route for its public paths."""
-        assert app.namespace and app.service.name
+    def route(self, app: App, public_route: PublicRoute) -> Iterator[Planned]:
+        """The VirtualService of the app's hosts, made with the first app on them: Istio merges
+        several VirtualServices of one host in no defined order, so the apps that split a host by
+        pathPrefix share one, longest prefix first; ``public_route`` gives the login's route for
+        an app's public paths (before the app's own route)."""
+        group = self.ctx.host_group(app)
+        if group[0] is not app:
+            return
+        assert app.namespace
         ctx = self.ctx
+        apps = sorted((a for a in group if isinstance(a, App)), key=lambda a: -len(a.path_prefix))
+        routes: list[dict[str, Any]] = []
+        for member in apps:
+            assert member.namespace and member.service.name
+            target = {
+                "destination": f"{member.service.name}.{member.namespace}.svc.cluster.local",
+                "port": member.service.port,
+            }
+            public = public_route(member)
+            if public:
+                routes.append({**target, "name": public["name"], "match": public["match"], "public": True})
+            routes.append(
+                {**target, "name": None, "match": prefix_match(member.path_prefix), "public": False}
+            )
         yield Planned(
             "virtual-service.yaml.j2",
             {
@@ -65,9 +95,7 @@ class IstioIngress:
                 "meta": ctx.meta(f"{ctx.name}-{app.name}", app.namespace),
                 "hosts": app.all_hosts,
                 "gateway": ctx.gateway_ref(),
-                "destination": f"{app.service.name}.{app.namespace}.svc.cluster.local",
-                "port": app.service.port,
-                "public_route": public_route,
+                "routes": routes,
             },
         )
 

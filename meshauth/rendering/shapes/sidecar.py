@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from meshauth.config.model import App
 from meshauth.rendering.context import Planned, RenderContext
-from meshauth.rendering.shapes.tokens import identity_rules, request_authentication
+from meshauth.rendering.shapes.tokens import identity_rules, path_scope, request_authentication
 
 
 class SidecarDataplane:
@@ -25,7 +25,10 @@ class SidecarDataplane:
         assert app.namespace and app.selector
         ctx = self.ctx
         base = f"{ctx.name}-{app.name}"
-        yield request_authentication(ctx, f"{base}-jwt", app.namespace, app.selector)
+        claim_headers = ctx.spec.claim_headers_for(app)
+        yield request_authentication(
+            ctx, f"{base}-jwt", app.namespace, app.selector, claim_headers=claim_headers
+        )
         yield Planned(
             "app-access-policy.yaml.j2",
             {
@@ -33,6 +36,7 @@ class SidecarDataplane:
                 "meta": ctx.meta(f"{base}-access", app.namespace),
                 "selector": app.selector,
                 "rules": identity_rules(ctx, app),
+                "scope": path_scope(ctx, app),
                 "public_paths": app.public_paths,
             },
         )

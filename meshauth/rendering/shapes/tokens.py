@@ -17,8 +17,10 @@ def request_authentication(
     selector: dict[str, str] | None = None,
     *,
     attach: dict[str, Any] | None = None,
+    claim_headers: dict[str, str] | None = None,
 ) -> Planned:
-    """A token check on the workloads ``selector`` picks, or where ``attach`` (targetRefs) says."""
+    """A token check on the workloads ``selector`` picks, or where ``attach`` (targetRefs) says;
+    ``claim_headers`` (header -> claim) become each rule's outputClaimToHeaders."""
     return Planned(
         "request-authentication.yaml.j2",
         {
@@ -26,8 +28,24 @@ def request_authentication(
             "meta": ctx.meta(name, namespace),
             **(attach or {"selector": selector}),
             "jwt_rules": bearer.jwt_rules(ctx.spec),
+            "claim_headers": [{"header": h, "claim": c} for h, c in sorted((claim_headers or {}).items())],
         },
     )
+
+
+def path_scope(ctx: RenderContext, app: App) -> dict[str, list[str]] | None:
+    """Where an app that shares its host admits anyone: its own prefix, without the longer prefixes
+    of the other apps on the host, so that no app's policy opens another's part (None: the whole
+    app, as an app alone on its host)."""
+    if not ctx.shares_host(app):
+        return None
+    inner = [
+        path
+        for other in ctx.siblings(app)
+        if len(other.path_prefix) > len(app.path_prefix) and app.owns(other.path_prefix)
+        for path in other.prefix_paths
+    ]
+    return {"paths": app.prefix_paths, "not_paths": inner}
 
 
 def identity_rules(ctx: RenderContext, app: App) -> list[dict[str, Any]]:
