@@ -257,11 +257,13 @@ class Spec(Model):
         elif isinstance(secret, SealedSecretsSecret):
             path = ("sealed", "encryptedData", REDIS_PASSWORD_KEY)
             value = secret.sealed.encrypted_data.get(REDIS_PASSWORD_KEY)
-        if value is not None and (store.type != "redis" or store.deploy):
+        if value is not None and store.type != "redis":
+            raise At(("secret", *path), "is only read with a Redis session store; remove it")
+        if value is not None and store.password_secret is not None:
             raise At(
                 ("secret", *path),
-                "is only read with a Redis session store that meshauth "
-                "does not deploy (sessionStore: {type: redis, url: ...}); remove it",
+                "the Redis password comes from oauth2Proxy.sessionStore.passwordSecret; give it "
+                "in one place only (remove this, or passwordSecret)",
             )
         return self
 
