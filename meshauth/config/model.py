@@ -29,7 +29,7 @@ from meshauth.compat.versions import (
 )
 from meshauth.config import sso
 from meshauth.config.apps import App, AppService, Authorization, Deploy, ExternalService, Upstream
-from meshauth.config.authservice import AuthService
+from meshauth.config.authservice import AuthService, oauth2_proxy_fields_ignored, session_timeouts
 from meshauth.config.base import At, Model, image_without_tag, unique
 from meshauth.config.fieldtypes import DnsLabel, ImageDigest, Text
 from meshauth.config.gitops import GitOps
@@ -264,6 +264,23 @@ class Spec(Model):
                 ("secret", *path),
                 "the Redis password comes from oauth2Proxy.sessionStore.passwordSecret; give it "
                 "in one place only (remove this, or passwordSecret)",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _authservice_honours_the_config(self) -> Spec:
+        if self.authorizer != "authservice":
+            return self
+        for path, message, error in oauth2_proxy_fields_ignored(self.oauth2_proxy):
+            if error:
+                raise At(("oauth2Proxy", *path), message)
+        if self.tls is None:
+            raise At(("tls",), "authservice's session cookie is always Secure (__Host-): it needs tls")
+        if not session_timeouts(self.authservice, self.oauth2_proxy.cookie.expire):
+            raise At(
+                ("authservice", "idleSessionTimeout"),
+                "required when oauth2Proxy.cookie.expire is 0: otherwise authservice's sessions "
+                "(and the state of every anonymous visit) never expire",
             )
         return self
 

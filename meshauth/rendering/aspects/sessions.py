@@ -122,8 +122,8 @@ def preset_cookie_bytes(name: str, cookie_name: str = "_oauth2_proxy", groups: i
 
 
 def warnings(spec: Spec) -> Iterator[Finding]:
-    if spec.oauth2_proxy.session_store.type != "cookie":
-        return
+    if spec.authorizer != "oauth2-proxy" or spec.oauth2_proxy.session_store.type != "cookie":
+        return  # authservice's cookie holds a session id, its sessions live in memory or Redis
     size = estimated_cookie_bytes(spec)
     if size is None or size <= COOKIE_LIMIT:
         return
