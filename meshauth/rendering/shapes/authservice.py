@@ -101,6 +101,7 @@ class AuthServiceAuthorizer:
             settings.replicas,
             principals=[hardening.principal(ctx.spec.ingress.namespace, gateway_account)],
             peers=hardening.ingress_from(ctx.spec.ingress.namespace, gateway_pods, GRPC_PORT),
+            probe_ports=(HEALTH_PORT,),
         )
 
     def config_json(self) -> str:
