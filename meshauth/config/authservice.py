@@ -77,7 +77,7 @@ _GENERIC = "oauth2-proxy is not deployed with authorizer: authservice (its setti
 def oauth2_proxy_fields_ignored(proxy: Any) -> list[tuple[tuple[str, ...], str, bool]]:
     """The fields of the ``oauth2Proxy`` section that the config sets and authservice ignores:
     (path below the section, message, whether that is an error)."""
-    found = []
+    found: list[tuple[tuple[str, ...], str, bool]] = []
     for name in sorted(proxy.model_fields_set):
         value = getattr(proxy, name)
         if name == "email_domains" and value == ["*"]:

@@ -257,9 +257,11 @@ class Spec(Model):
         elif isinstance(secret, SealedSecretsSecret):
             path = ("sealed", "encryptedData", REDIS_PASSWORD_KEY)
             value = secret.sealed.encrypted_data.get(REDIS_PASSWORD_KEY)
-        if value is not None and store.type != "redis":
+        if value is None:
+            return self
+        if not isinstance(store, RedisSessionStore):
             raise At(("secret", *path), "is only read with a Redis session store; remove it")
-        if value is not None and store.password_secret is not None:
+        if store.password_secret is not None:
             raise At(
                 ("secret", *path),
                 "the Redis password comes from oauth2Proxy.sessionStore.passwordSecret; give it "
