@@ -44,12 +44,14 @@ def pack(
     *,
     max_items: int,
     first: tuple[int, int] = (0, 0),
-    budget: int = SPLIT_BUDGET,
+    budget: int | None = None,
     size: Callable[[T], int] = stored_bytes,
 ) -> list[list[T]]:
     """``items`` in order, in groups of at most ``max_items`` whose sizes add up to at most
     ``budget``; the first group already holds ``first`` (count, bytes) of fixed content. An item
-    larger than the budget gets a group of its own. Always at least one group."""
+    larger than the budget gets a group of its own. Always at least one group. The budget is
+    :data:`SPLIT_BUDGET` unless given."""
+    budget = SPLIT_BUDGET if budget is None else budget
     groups: list[list[T]] = [[]]
     count, used = first
     for item in items:

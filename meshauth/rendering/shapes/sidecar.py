@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from meshauth.config.model import App
 from meshauth.rendering.context import Planned, RenderContext
-from meshauth.rendering.shapes.tokens import identity_rules, request_authentication
+from meshauth.rendering.shapes.tokens import access_policies, request_authentication
 
 
 class SidecarDataplane:
@@ -26,13 +26,4 @@ class SidecarDataplane:
         ctx = self.ctx
         base = f"{ctx.name}-{app.name}"
         yield request_authentication(ctx, f"{base}-jwt", app.namespace, app.selector)
-        yield Planned(
-            "app-access-policy.yaml.j2",
-            {
-                "api_version": ctx.istio.security_api,
-                "meta": ctx.meta(f"{base}-access", app.namespace),
-                "selector": app.selector,
-                "rules": identity_rules(ctx, app),
-                "public_paths": app.public_paths,
-            },
-        )
+        yield from access_policies(ctx, app, app.namespace, {"selector": app.selector}, app.public_paths)
