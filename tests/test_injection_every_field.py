@@ -97,7 +97,7 @@ COMMON: dict[str, Any] = {
                     "principals": ["https://idp.example.com/plain"],
                     "claims": {"team": ["plain11"]},
                 },
-                "deploy": {"image": "plain12", "containerPort": 8080, "replicas": 2, "runAsUser": 10001},
+                "deploy": {"image": "plain12:1.0", "containerPort": 8080, "replicas": 2, "runAsUser": 10001},
             },
             {"name": "other", "host": "other.example.com"},
         ],

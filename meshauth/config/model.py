@@ -261,7 +261,7 @@ class Spec(Model):
             return self
         if not isinstance(store, RedisSessionStore):
             raise At(("secret", *path), "is only read with a Redis session store; remove it")
-        if store.password_secret is not None:
+        if store.deploy and store.password_secret is not None:
             raise At(
                 ("secret", *path),
                 "the Redis password comes from oauth2Proxy.sessionStore.passwordSecret; give it "
