@@ -262,6 +262,7 @@ STRUCTURAL = {
     "spec.mesh.waypoint",
     "spec.authservice.namespace",
     "spec.authservice.logLevel",
+    "spec.authservice.idleSessionTimeout",  # a duration (30m, 1h): its format is checked
     "spec.externalServices[].name",
 }
 
