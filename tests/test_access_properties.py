@@ -144,9 +144,8 @@ def grants(config: dict, claims: dict | None, host: str, path: str, port: int) -
     http01 = tls is not None and "issuer" not in tls
     if tls is not None and port == 80:  # the apps are served over HTTPS; port 80 is ACME or a redirect
         return http01 and path.startswith(ACME)
-    public = any(wild(p, path) for p in app["publicPaths"])
-    if public or (http01 and path.startswith(ACME)):
-        return public  # these paths skip the login; they carry no token, so only public ones enter
+    if any(wild(p, path) for p in app["publicPaths"]):
+        return True  # public paths skip the login (over HTTPS the ACME path is an app path like any)
     if claims is None:
         return False
     return _proxy_accepts(spec, claims) and _app_admits(spec, app, claims)

@@ -125,9 +125,10 @@ def test_browser_login_still_works_and_groups_decide(bundle):
     assert at_gateway_and_app(bundle, request("docs.example.com", session=session), DOCS) == (200, 200)
 
 
-def test_the_acme_path_stays_open_without_any_token(bundle):
+def test_over_https_the_acme_path_goes_to_the_login_like_any_path(bundle):
+    """(judge decides at port 443; on port 80 it skips the login: tests/test_acme_port.py)"""
     path = "/.well-known/acme-challenge/abc"
-    assert judge(objects_of(bundle), GATEWAY, request("api.example.com", path)) == 200
+    assert judge(objects_of(bundle), GATEWAY, request("api.example.com", path)) == "ext_authz"
 
 
 def test_gateway_and_sidecars_check_every_issuer(bundle):
@@ -187,7 +188,7 @@ def test_ma066_flags_request_auth_and_principals_in_custom_policies(bundle):
     broken = copy.deepcopy(list(bundle.objects))
     login = next(o for o in broken if o["metadata"]["name"] == "api-login")
     login["spec"]["rules"][0]["when"].append({"key": "request.auth.audiences", "values": ["x"]})
-    login["spec"]["rules"].append(copy.deepcopy(login["spec"]["rules"][0]))
+    login["spec"]["rules"].insert(1, copy.deepcopy(login["spec"]["rules"][0]))
     login["spec"]["rules"][1]["when"].pop()
     login["spec"]["rules"][1]["from"] = [{"source": {"requestPrincipals": ["*"]}}]
     found = [(f.rule, f.path) for f in rules.check(broken, bundle.mesh_config) if f.rule == "MA008"]

@@ -299,10 +299,19 @@ def test_checkov_exceptions_are_annotated_only_where_they_apply():
 
 @pytest.mark.parametrize(
     "image",
-    ["nginx", "nginx:1.27", "ghcr.io/org/app:v1", "localhost:5000/a/b_c:1.0-rc1", "nginx@sha256:" + "a" * 64],
+    ["nginx:1.27", "ghcr.io/org/app:v1", "localhost:5000/a/b_c:1.0-rc1", "nginx@sha256:" + "a" * 64],
 )
 def test_image_references_are_accepted(image):
     render(lambda d: d["spec"]["apps"][0]["deploy"].update(image=image))
+
+
+@pytest.mark.parametrize("image", ["nginx", "nginx:latest", "localhost:5000/a/b", "ghcr.io/org/app:latest"])
+def test_unpinned_demo_images_are_refused(image):
+    """No tag, or latest: what runs would change with each push (checkov CKV_K8S_14)."""
+    with pytest.raises(meshauth.ConfigError) as caught:
+        render(lambda d: d["spec"]["apps"][0]["deploy"].update(image=image))
+    assert caught.value.problems[0].path == "spec.apps[0].deploy.image"
+    assert "is not pinned" in str(caught.value)
 
 
 @pytest.mark.parametrize("image", ["Nginx", "nginx:", "nginx@sha256:abc", "a b", "nginx:1.0\n", "-nginx"])

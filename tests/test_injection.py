@@ -45,7 +45,7 @@ BASE = {
                 "name": "app",
                 "host": "app.example.com",
                 "authorization": {"audiences": ["plain"], "groups": ["plain"], "claims": {"team": ["plain"]}},
-                "deploy": {"image": "plain"},
+                "deploy": {"image": "plain:1.0"},
             }
         ],
     },
@@ -94,7 +94,9 @@ def _values(value):
         yield value
 
 
-BASELINE = {path: meshauth.render(_with(path, "plain")) for path in FIELDS}
+BASELINE = {
+    path: meshauth.render(_with(path, "plain:1.0" if path[-1] == "image" else "plain")) for path in FIELDS
+}
 
 
 @pytest.mark.parametrize("path", FIELDS, ids=lambda p: ".".join(map(str, p)))

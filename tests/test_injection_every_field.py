@@ -98,7 +98,7 @@ COMMON: dict[str, Any] = {
                     "principals": ["https://idp.example.com/plain"],
                     "claims": {"team": ["plain11"]},
                 },
-                "deploy": {"image": "plain12", "containerPort": 8080, "replicas": 2, "runAsUser": 10001},
+                "deploy": {"image": "plain12:1.0", "containerPort": 8080, "replicas": 2, "runAsUser": 10001},
                 "claimHeaders": {"x-plain-app": "plain41"},
             },
             {"name": "other", "host": "other.example.com"},
@@ -147,7 +147,9 @@ BASES["externals"] = {
             {
                 "name": "ext",
                 "host": "ext.example.com",
-                "publicPaths": ["/plain"],
+                # not the app's "/plain": hosts with equal public paths share one rule, and a
+                # value injected here would then change the shape by parting them
+                "publicPaths": ["/plain-ext"],
                 "upstream": {"host": "api.example.net", "sni": "sni.example.net"},
             }
         ],
@@ -265,6 +267,7 @@ STRUCTURAL = {
     "spec.mesh.waypoint",
     "spec.authservice.namespace",
     "spec.authservice.logLevel",
+    "spec.authservice.idleSessionTimeout",  # a duration (30m, 1h): its format is checked
     "spec.externalServices[].name",
 }
 

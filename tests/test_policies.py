@@ -12,6 +12,14 @@ import meshauth
 
 QUICKSTART = yaml.safe_load((ROOT / "examples" / "quickstart.yaml").read_text())
 ACME = "/.well-known/acme-challenge/*"
+ALL_HOSTS = [
+    "grafana.example.com",
+    "grafana.example.com:*",
+    "docs.example.com",
+    "docs.example.com:*",
+    "www.docs.example.com",
+    "www.docs.example.com:*",
+]
 
 
 def render(mutate=None):
@@ -42,6 +50,8 @@ def test_login_policy_guards_each_app_host_except_its_open_paths():
             ],
             "notPaths": ["/static/*", ACME],
         },
+        # the ACME challenge skips the login on plain HTTP only: over HTTPS it is an app path
+        {"hosts": ALL_HOSTS, "paths": [ACME], "notPorts": ["80", "8080"]},
     ]
 
 
@@ -49,22 +59,16 @@ def test_gateway_access_policy_lets_exactly_the_open_paths_through_without_a_tok
     policy = get(render(), "AuthorizationPolicy", "quickstart-access")
     rules = policy["spec"]["rules"]
     assert policy["spec"]["action"] == "ALLOW"
-    all_hosts = [
-        "grafana.example.com",
-        "grafana.example.com:*",
-        "docs.example.com",
-        "docs.example.com:*",
-        "www.docs.example.com",
-        "www.docs.example.com:*",
-    ]
+    all_hosts = ALL_HOSTS
     assert rules[0] == {"to": [{"operation": {"notHosts": all_hosts}}]}
     assert rules[1] == {
         "to": [{"operation": {"hosts": all_hosts}}],
         "when": [{"key": "request.auth.audiences", "values": ["meshauth"]}],
     }
-    assert rules[2]["to"][0]["operation"]["paths"] == ["/api/health", ACME]
-    assert rules[3]["to"][0]["operation"]["paths"] == ["/static/*", ACME]
-    assert "when" not in rules[2] and "when" not in rules[3]
+    assert rules[2]["to"][0]["operation"]["paths"] == ["/api/health"]
+    assert rules[3]["to"][0]["operation"]["paths"] == ["/static/*"]
+    assert rules[4] == {"to": [{"operation": {"hosts": all_hosts, "paths": [ACME], "ports": ["80", "8080"]}}]}
+    assert "when" not in rules[2] and "when" not in rules[3] and len(rules) == 5
 
 
 def test_dns01_needs_no_acme_exception_and_redirects_http():
@@ -337,24 +341,25 @@ def _gateway_policies(bundle, action):
 def test_apps_that_open_the_same_paths_share_one_rule():
     bundle = meshauth.render(_many(4, lambda i: ["/healthz"] if i % 2 else []))
     login = _gateway_policies(bundle, "CUSTOM")["many-login"]
-    assert [(r["to"][0]["operation"]["hosts"], r["to"][0]["operation"]["notPaths"]) for r in login] == [
+    assert [(r["to"][0]["operation"]["hosts"], r["to"][0]["operation"]["notPaths"]) for r in login[:2]] == [
         (["app0.example.com", "app0.example.com:*", "app2.example.com", "app2.example.com:*"], [ACME]),
         (
             ["app1.example.com", "app1.example.com:*", "app3.example.com", "app3.example.com:*"],
             ["/healthz", ACME],
         ),
     ]
+    assert login[2]["to"][0]["operation"]["notPorts"] == ["80", "8080"]
     access = _gateway_policies(bundle, "ALLOW")["many-access"]
-    assert [r["to"][0]["operation"].get("paths") for r in access[2:]] == [[ACME], ["/healthz", ACME]]
+    assert [r["to"][0]["operation"].get("paths") for r in access[2:]] == [["/healthz"], [ACME]]
 
 
 def test_past_512_rules_the_gateway_policies_continue_in_numbered_ones():
     bundle = meshauth.render(_many(600, lambda i: [f"/public-{i}"]))
     logins, allows = _gateway_policies(bundle, "CUSTOM"), _gateway_policies(bundle, "ALLOW")
-    assert {name: len(rules) for name, rules in logins.items()} == {"many-login": 512, "many-login-2": 88}
-    assert {name: len(rules) for name, rules in allows.items()} == {"many-access": 512, "many-access-2": 90}
+    assert {name: len(rules) for name, rules in logins.items()} == {"many-login": 512, "many-login-2": 90}
+    assert {name: len(rules) for name, rules in allows.items()} == {"many-access": 512, "many-access-2": 93}
     assert "notHosts" in allows["many-access"][0]["to"][0]["operation"]  # token rules: the first only
-    assert all("paths" in rule["to"][0]["operation"] for rule in allows["many-access-2"])
+    assert all("notHosts" not in rule["to"][0]["operation"] for rule in allows["many-access-2"])
     assert [f for f in meshauth.validate(bundle) if f.severity == "error"] == []
     last = "app599.example.com"
     assert meshauth.simulate(_many(600, lambda i: [f"/public-{i}"]), host=last, path="/public-599").allowed

@@ -60,7 +60,8 @@ def _ma002(objects, mesh):
 def _drop_acme(objects, mesh):
     for r in rules_of(objects, "quickstart-login"):
         operation = r["to"][0]["operation"]
-        operation["notPaths"] = [p for p in operation["notPaths"] if "acme" not in p]
+        if "notPaths" in operation:  # (the rule for the path over HTTPS stays as it is)
+            operation["notPaths"] = [p for p in operation["notPaths"] if "acme" not in p]
 
 
 def _short_cookie_secret(objects, mesh):
@@ -238,14 +239,14 @@ APPS = [
             "name": "b",
             "namespace": "shared",
             "hosts": ["b.example.com", "c.example.com"],
-            "deploy": {"image": "nginx"},
+            "deploy": {"image": "nginxinc/nginx-unprivileged:1.27"},
         },
     ],
     [
         {
             "name": "a",
             "host": "a.example.com",
-            "deploy": {"image": "nginx", "containerPort": 8080},
+            "deploy": {"image": "nginxinc/nginx-unprivileged:1.27", "containerPort": 8080},
             "authorization": {
                 "groups": ["g"],
                 "claims": {"dept": ["x"]},

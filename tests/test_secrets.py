@@ -288,6 +288,42 @@ def test_the_external_secret_produces_exactly_the_keys_the_deployment_reads(vers
     assert not [o for o in bundle.objects if o["kind"] == "Secret"]
 
 
+@pytest.mark.parametrize("version", ["v7.2.0", "v7.15.3"])
+def test_external_secrets_with_a_deployed_redis_wire_the_password_end_to_end(version):
+    """ExternalSecret -> Secret key redis-password -> the rendered Redis requires it
+    (--requirepass) and oauth2-proxy sends it (OAUTH2_PROXY_REDIS_PASSWORD), both from that key."""
+
+    def change(d):
+        d["spec"].update(secret=EXTERNAL)
+        d["spec"]["oauth2Proxy"].update(version=version, sessionStore={"type": "redis", "deploy": True})
+
+    bundle = meshauth.render(config(change))
+    external = next(o for o in bundle.objects if o["kind"] == "ExternalSecret")
+    produced = {(external["spec"]["target"]["name"], d["secretKey"]) for d in external["spec"]["data"]}
+    assert ("sso", "redis-password") in produced
+    deployments = {o["metadata"]["name"]: o for o in bundle.objects if o["kind"] == "Deployment"}
+    proxy = deployments["oauth2-proxy"]["spec"]["template"]["spec"]["containers"][0]
+    redis = deployments["oauth2-proxy-redis"]["spec"]["template"]["spec"]["containers"][0]
+    ref = {"name": "sso", "key": "redis-password"}
+    proxy_env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in proxy.get("env", []) if "valueFrom" in e}
+    assert proxy_env["OAUTH2_PROXY_REDIS_PASSWORD"] == ref  # required, not optional
+    redis_env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in redis["env"]}
+    assert redis_env["REDIS_PASSWORD"] == ref
+    assert redis["args"][redis["args"].index("--requirepass") + 1] == "$(REDIS_PASSWORD)"
+    assert produced >= _reads(deployments["oauth2-proxy"])
+
+
+def test_a_redis_password_in_two_places_is_refused():
+    def change(d):
+        d["spec"].update(secret=EXTERNAL)
+        d["spec"]["oauth2Proxy"].update(
+            sessionStore={"type": "redis", "deploy": True, "passwordSecret": {"name": "r", "key": "p"}}
+        )
+
+    with pytest.raises(meshauth.ConfigError, match=r"externalSecret\.data\.redisPassword.*one place"):
+        meshauth.load_config(config(change))
+
+
 def test_without_a_redis_password_the_external_secret_produces_the_two_keys():
     secret = copy.deepcopy(EXTERNAL)
     del secret["externalSecret"]["data"]["redisPassword"]

@@ -50,6 +50,8 @@ def _open_paths(bundle):
         if policy["spec"].get("action") == "CUSTOM":
             for rule in policy["spec"]["rules"]:
                 operation = rule["to"][0]["operation"]
+                if operation.get("paths") == [ACME]:
+                    continue  # the login on the ACME path over HTTPS
                 for host in operation["hosts"]:
                     paths[host.split(":")[0]] = sorted(set(operation.get("notPaths", [])) - {ACME})
     public = {

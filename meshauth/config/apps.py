@@ -76,7 +76,8 @@ class Authorization(Model):
 
 class Deploy(Model):
     image: ImageRef = Field(
-        description="Image of the demo workload, such as nginxinc/nginx-unprivileged:1.27; it runs "
+        description="Image of the demo workload, pinned by a tag other than latest or a digest, such as "
+        "nginxinc/nginx-unprivileged:1.27; it runs "
         "as non-root with a read-only root file system."
     )
     container_port: int | None = Field(None, ge=1, le=65535, description="Default: service.port.")
@@ -88,6 +89,23 @@ class Deploy(Model):
         description="UID to run as. Default: the image's own user, which must be numeric and not "
         "root (the pod always runs as non-root); set it for an image whose USER is a name.",
     )
+
+    @field_validator("image", mode="after")
+    @classmethod
+    def _pinned(cls, value: str) -> str:
+        """A tag other than ``latest``, or a digest: what runs must not change under the config
+        (checkov CKV_K8S_14)."""
+        if "@sha256:" in value:
+            return value
+        name = value.rsplit("/", 1)[-1]
+        tag = name.partition(":")[2]
+        if not tag or tag == "latest":
+            raise ValueError(
+                f"{value!r} is not pinned: {'the tag latest' if tag else 'without a tag, the image'} "
+                "moves with each push, so what runs changes without the config changing; name a "
+                "version tag (nginxinc/nginx-unprivileged:1.27) and, better, a digest (@sha256:...)"
+            )
+        return value
 
 
 class App(Model):

@@ -38,7 +38,7 @@ from meshauth.config.apps import (
     Upstream,
     check_shared_hosts,
 )
-from meshauth.config.authservice import AuthService
+from meshauth.config.authservice import AuthService, oauth2_proxy_fields_ignored, session_timeouts
 from meshauth.config.base import At, Model, image_without_tag, unique
 from meshauth.config.fieldtypes import DnsLabel, ImageDigest, Text
 from meshauth.config.gitops import GitOps
@@ -259,11 +259,32 @@ class Spec(Model):
         elif isinstance(secret, SealedSecretsSecret):
             path = ("sealed", "encryptedData", REDIS_PASSWORD_KEY)
             value = secret.sealed.encrypted_data.get(REDIS_PASSWORD_KEY)
-        if value is not None and (store.type != "redis" or store.deploy):
+        if value is None:
+            return self
+        if not isinstance(store, RedisSessionStore):
+            raise At(("secret", *path), "is only read with a Redis session store; remove it")
+        if store.deploy and store.password_secret is not None:
             raise At(
                 ("secret", *path),
-                "is only read with a Redis session store that meshauth "
-                "does not deploy (sessionStore: {type: redis, url: ...}); remove it",
+                "the Redis password comes from oauth2Proxy.sessionStore.passwordSecret; give it "
+                "in one place only (remove this, or passwordSecret)",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _authservice_honours_the_config(self) -> Spec:
+        if self.authorizer != "authservice":
+            return self
+        for path, message, error in oauth2_proxy_fields_ignored(self.oauth2_proxy):
+            if error:
+                raise At(("oauth2Proxy", *path), message)
+        if self.tls is None:
+            raise At(("tls",), "authservice's session cookie is always Secure (__Host-): it needs tls")
+        if not session_timeouts(self.authservice, self.oauth2_proxy.cookie.expire):
+            raise At(
+                ("authservice", "idleSessionTimeout"),
+                "required when oauth2Proxy.cookie.expire is 0: otherwise authservice's sessions "
+                "(and the state of every anonymous visit) never expire",
             )
         return self
 

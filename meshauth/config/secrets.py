@@ -204,3 +204,14 @@ SecretSource = Annotated[
     | Annotated[SealedSecretsSecret, Tag("sealed-secrets")],
     discriminator("source", "existing"),
 ]
+
+
+def fills_redis_password(secret: SecretBase) -> bool:
+    """Whether the source writes the ``redis-password`` key into the Secret it makes."""
+    if isinstance(secret, InlineSecret):
+        return secret.inline.redis_password is not None
+    if isinstance(secret, ExternalSecretsSecret):
+        return secret.external_secret.data.redis_password is not None
+    if isinstance(secret, SealedSecretsSecret):
+        return REDIS_PASSWORD_KEY in secret.sealed.encrypted_data
+    return False

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from meshauth.compat import proxyflags
 from meshauth.compat.versions import NEWEST_KNOWN_ISTIO
+from meshauth.config.authservice import oauth2_proxy_fields_ignored
 from meshauth.config.model import Spec
 from meshauth.findings import Finding
 from meshauth.rendering.aspects import hardening, idp, sessions
@@ -43,6 +44,10 @@ def config_warnings(spec: Spec) -> Iterator[Finding]:
             path="spec.platform.istioVersion",
         )
     yield from hardening.findings(spec)
+    if spec.authorizer == "authservice":
+        for path, message, error in oauth2_proxy_fields_ignored(spec.oauth2_proxy):
+            if not error:  # the errors were raised when the config loaded
+                yield Finding("config", "warning", message, path=".".join(("spec.oauth2Proxy", *path)))
     if spec.secret.source == "inline":
         yield Finding(
             "config",

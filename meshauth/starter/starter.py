@@ -310,7 +310,10 @@ def _apps(names: Sequence[str], hosts: Sequence[str]) -> list[str]:
         _aligned("      # authorization:", "who may enter; omit: anyone who can log in"),
         "      #   emails: [you@example.com]",
         _aligned("      #   groups: [platform-team]", "needs a groups claim in the ID token"),
-        _aligned("      # deploy: {image: nginx:1.27}", "a demo workload, to try it out"),
+        _aligned(
+            "      # deploy: {image: nginxinc/nginx-unprivileged:1.27, containerPort: 8080}",
+            "a demo workload, to try it out",
+        ),
     ]
     for name, host in others:
         lines += [

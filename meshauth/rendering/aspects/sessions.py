@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from meshauth.compat import proxyflags
 from meshauth.config.presets import PRESETS
+from meshauth.config.secrets import REDIS_PASSWORD_KEY, fills_redis_password
 from meshauth.findings import Finding
 
 if TYPE_CHECKING:
-    from meshauth.config.model import SecretKeyRef, Spec
+    from meshauth.config.model import Spec
 
 COOKIE_LIMIT = 4096  # bytes per cookie (name, value and attributes) that browsers keep
 ASSUMED_GROUPS = 20  # groups a user carries when apps authorize by groups (for the estimate)
@@ -61,14 +62,31 @@ def flags(spec: Spec) -> list[tuple[str, Any]]:
     return found
 
 
+def redis_password(spec: Spec) -> tuple[str, str] | None:
+    """(Secret, key) of the password of the Redis session store, if it has one: ``passwordSecret``,
+    or, for the Redis meshauth deploys, the ``redis-password`` key of the authorizer's Secret when the
+    secret source fills it (``inline``/``externalSecret``/``sealed``): the rendered Redis requires
+    it and oauth2-proxy sends it. (For a Redis meshauth does not deploy, the Deployment reads that
+    key optionally: see the oauth2-proxy shape.)"""
+    store = spec.oauth2_proxy.session_store
+    if store.type != "redis":
+        return None
+    if store.password_secret is not None:
+        return store.password_secret.name, store.password_secret.key
+    if store.deploy and fills_redis_password(spec.secret):
+        return spec.secret.name, REDIS_PASSWORD_KEY
+    return None
+
+
 def env(spec: Spec) -> list[dict[str, str]]:
     """Environment variables read from Secrets: ``{name, secret, key}`` for the Deployment."""
     store = spec.oauth2_proxy.session_store
     if store.type != "redis":
         return []
-    refs: list[tuple[str, SecretKeyRef | None]] = [
-        ("redis-password", store.password_secret),
-        ("redis-sentinel-password", store.sentinel.password_secret if store.sentinel else None),
+    sentinel = store.sentinel.password_secret if store.sentinel else None
+    refs: list[tuple[str, tuple[str, str] | None]] = [
+        ("redis-password", redis_password(spec)),
+        ("redis-sentinel-password", (sentinel.name, sentinel.key) if sentinel else None),
     ]
     available = proxyflags.flags_for(spec.oauth2_proxy.version)
     found = []
@@ -76,7 +94,7 @@ def env(spec: Spec) -> list[dict[str, str]]:
         if ref is None:
             continue
         assert flag in available, f"meshauth bug: {flag} is not a flag of this release"
-        found.append({"name": _ENV[flag], "secret": ref.name, "key": ref.key})
+        found.append({"name": _ENV[flag], "secret": ref[0], "key": ref[1]})
     return found
 
 
@@ -104,8 +122,8 @@ def preset_cookie_bytes(name: str, cookie_name: str = "_oauth2_proxy", groups: i
 
 
 def warnings(spec: Spec) -> Iterator[Finding]:
-    if spec.oauth2_proxy.session_store.type != "cookie":
-        return
+    if spec.authorizer != "oauth2-proxy" or spec.oauth2_proxy.session_store.type != "cookie":
+        return  # authservice's cookie holds a session id, its sessions live in memory or Redis
     size = estimated_cookie_bytes(spec)
     if size is None or size <= COOKIE_LIMIT:
         return

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from meshauth.compat.versions import GATEWAY_API_GROUP, GATEWAY_API_VERSION
 from meshauth.rendering.context import Planned, RenderContext
-from meshauth.rendering.shapes.tokens import identity_rules, path_scope, request_authentication
+from meshauth.rendering.shapes.tokens import access_policies, request_authentication
 
 if TYPE_CHECKING:
     from meshauth.config.model import App
@@ -75,14 +75,5 @@ class AmbientDataplane:
         """The app's ALLOW policy, enforced by the waypoint for traffic to the app's Service."""
         assert app.namespace and app.service.name
         ctx = self.ctx
-        yield Planned(
-            "app-access-policy.yaml.j2",
-            {
-                "api_version": ctx.istio.security_api,
-                "meta": ctx.meta(f"{ctx.name}-{app.name}-access", app.namespace),
-                "target_refs": [{"group": "", "kind": "Service", "name": app.service.name}],
-                "rules": identity_rules(ctx, app),
-                "scope": path_scope(ctx, app),
-                "public_paths": app.public_paths,
-            },
-        )
+        service = [{"group": "", "kind": "Service", "name": app.service.name}]
+        yield from access_policies(ctx, app, app.namespace, {"target_refs": service}, app.public_paths)

@@ -10,7 +10,9 @@ upstream as ``Authorization: Bearer``, where the gateway's RequestAuthentication
 checks oauth2-proxy's. The client secret stays in the Secret (``client-secret`` key) that
 ``secret`` describes: authservice reads it through the Kubernetes API (``client_secret_ref``), so
 its service account may read Secrets in its own namespace (Role + RoleBinding), and nothing secret
-is in the ConfigMap. Sessions live in memory unless ``redisUrl`` is set.
+is in the ConfigMap. Sessions live in memory unless ``redisUrl`` is set; they always end (and Redis
+always gets a TTL): ``oauth2Proxy.cookie.expire`` after the login, or ``idleSessionTimeout`` without
+a request (authservice keeps a session forever when both are 0, ``internal/oidc/redis.go``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from meshauth.config.authservice import session_timeouts
 from meshauth.rendering.aspects import hardening
 from meshauth.rendering.context import Planned, RenderContext
 from meshauth.rendering.shapes.workloads import guards, secret
@@ -98,6 +101,7 @@ class AuthServiceAuthorizer:
             settings.replicas,
             principals=[hardening.principal(ctx.spec.ingress.namespace, gateway_account)],
             peers=hardening.ingress_from(ctx.spec.ingress.namespace, gateway_pods, GRPC_PORT),
+            probe_ports=(HEALTH_PORT,),
         )
 
     def config_json(self) -> str:
@@ -137,6 +141,7 @@ class AuthServiceAuthorizer:
             "scopes": [s for s in identity.scopes if s != "openid"],  # openid is always sent
             "cookie_name_prefix": self.ctx.name,
             "id_token": {"preamble": "Bearer", "header": "authorization"},
+            **session_timeouts(self.settings, spec.oauth2_proxy.cookie.expire),
         }
         if self.settings.redis_url:
             oidc["redis_session_store_config"] = {"server_uri": self.settings.redis_url}

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from meshauth.findings import Finding
+from meshauth.rendering import sizes
 from meshauth.rendering.aspects import proxyargs
 from meshauth.rendering.context import Planned, RenderContext
 from meshauth.rendering.shapes.oauth2proxy import EXT_AUTHZ_HEADERS, PROXY_NAME
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from meshauth.config.model import App, ExternalService
 
 CHECK_TIMEOUT = "10s"
+PATCH_BYTES = 300  # one patch without the ext_authz filter it inserts (match, operation), as stored
 
 
 def string_patterns(names: list[str]) -> dict[str, Any]:
@@ -48,25 +50,46 @@ class EnvoyFilterLogin:
         self.shape: EnvoyFilterShape = ctx.istio.envoy_filter
 
     def objects(self) -> Iterator[Planned]:
+        """``<name>-login``; past the size budget its patches continue in ``<name>-login-2``, ...
+        (each site's patches stay together; the patches of different sites are independent)."""
         ctx, shape = self.ctx, self.shape
         ingress = ctx.spec.ingress
-        snis = [site.all_hosts[0] for site in ctx.host_sites()] if ctx.spec.tls else [None]
-        yield Planned(
-            "login-envoy-filter.yaml.j2",
+        ext_authz = self.ext_authz()
+        patch_bytes = sizes.stored_bytes(ext_authz) + PATCH_BYTES
+
+        tls = ctx.spec.tls is not None
+        first_on_host = {id(site) for site in ctx.host_sites()}  # apps on one host share its SNI
+        patches = [
+            # without tls one ext_authz patch, with no SNI, covers every host (the first site's)
             {
-                "api_version": shape.api_version,
-                "meta": ctx.meta(f"{ctx.name}-login", ingress.namespace),
-                "selector": ingress.selector,
-                "connection_manager": shape.connection_manager,
-                "jwt_filter": shape.jwt_filter,
-                "snis": snis,
-                "ext_authz": self.ext_authz(),
-                "public_routes": [route["name"] for route in map(self.public_route, ctx.sites()) if route],
-                "per_route": {
-                    shape.ext_authz_filter: {"@type": shape.ext_authz_per_route_type, "disabled": True},
+                "sni": site.all_hosts[0] if tls else None,
+                "filter": id(site) in first_on_host if tls else index == 0,
+                "public_route": route,
+            }
+            for index, site in enumerate(ctx.sites())
+            for route in [(self.public_route(site) or {}).get("name")]
+        ]
+
+        def size(patch: dict[str, Any]) -> int:
+            return (patch_bytes if patch["filter"] else 0) + (PATCH_BYTES if patch["public_route"] else 0)
+
+        for number, batch in enumerate(sizes.pack(patches, max_items=len(patches), size=size)):
+            yield Planned(
+                "login-envoy-filter.yaml.j2",
+                {
+                    "api_version": shape.api_version,
+                    "meta": ctx.meta(sizes.numbered(f"{ctx.name}-login", number), ingress.namespace),
+                    "selector": ingress.selector,
+                    "connection_manager": shape.connection_manager,
+                    "jwt_filter": shape.jwt_filter,
+                    "snis": [patch["sni"] for patch in batch if patch["filter"]],
+                    "ext_authz": ext_authz,
+                    "public_routes": [patch["public_route"] for patch in batch if patch["public_route"]],
+                    "per_route": {
+                        shape.ext_authz_filter: {"@type": shape.ext_authz_per_route_type, "disabled": True},
+                    },
                 },
-            },
-        )
+            )
 
     def ext_authz(self) -> dict[str, Any]:
         """The ext_authz filter, asking oauth2-proxy with the extension provider's headers."""

@@ -4,7 +4,8 @@ Envoy runs ext_authz, then jwt_authn, then rbac, at the gateway and at each side
 
 * gateway, CUSTOM ``<name>-login`` (:class:`ProviderLogin`, Istio 1.9+): every request for an app
   host goes to the authorizer, except the app's public paths and, with an HTTP-01 issuer, the ACME
-  challenge path;
+  challenge path on the plain-HTTP port (:func:`acme_ports`; over HTTPS it is behind the login like
+  any path: an external service, with no sidecar behind the gateway, would answer it to anyone);
 * gateway, RequestAuthentication ``<name>-jwt``: checks the ID token the authorizer adds and
   forwards it;
 * gateway, ALLOW ``<name>-access``: for app hosts, a token for one of the audiences, or one of the
@@ -19,15 +20,44 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from meshauth.config.model import App, ExternalService
+from meshauth.config.model import ACME_CHALLENGE_PATH, App, ExternalService
 from meshauth.findings import Finding
+from meshauth.rendering import sizes
 from meshauth.rendering.aspects import bearer
 from meshauth.rendering.context import Planned, RenderContext
 from meshauth.rendering.shapes.tokens import request_authentication
 
-# Istio's CRDs allow at most 512 rules in one AuthorizationPolicy (spec.rules maxItems); beyond
-# that, the gateway's policies continue in <name>-2, <name>-3, ... (ALLOW and CUSTOM policies add up).
+# Istio's CRDs allow at most 512 rules in one AuthorizationPolicy (spec.rules maxItems); past that,
+# or past the size budget of meshauth.rendering.sizes, the gateway's policies continue in
+# <name>-2, <name>-3, ... (ALLOW and CUSTOM policies add up). Host lists are cut into rules of
+# HOSTS_PER_RULE patterns, so that no one rule outgrows a policy.
 MAX_POLICY_RULES = 512
+ACCESS_KEYS = ("principals", "not_hosts", "hosts", "paths", "ports", "audiences")
+LOGIN_KEYS = ("hosts", "paths", "not_paths", "not_ports", "when")
+
+
+def _filled(rule: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """The rule with every field its template asks for (None where the rule has none)."""
+    return {key: rule.get(key) for key in keys}
+
+
+def acme_ports(ctx: RenderContext) -> list[str]:
+    """The gateway ports (as AuthorizationPolicy ``ports`` see them: the port Envoy listens on)
+    where cert-manager's HTTP-01 challenge arrives, plain HTTP. A Gateway API gateway listens on
+    its listener's port (80); Istio's own ingress gateway installs map Service port 80 to pod port
+    8080 (istioctl profiles) or 80 (the gateway Helm chart). Never an HTTPS port."""
+    return ["80"] if ctx.spec.ingress.api == "gateway-api" else ["80", "8080"]
+
+
+def exemptions(ctx: RenderContext) -> tuple[list[tuple[list[str], list[str]]], list[str]]:
+    """The login's exemptions: (host patterns, public paths) per distinct list of public paths, and
+    the host patterns whose ACME challenge path skips the login on :func:`acme_ports` only."""
+    public, acme = [], []
+    for hosts, paths in ctx.open_groups:
+        if ACME_CHALLENGE_PATH in paths:
+            acme += hosts
+        public.append((hosts, [p for p in paths if p != ACME_CHALLENGE_PATH]))
+    return public, acme
 
 
 def mesh_mtls(ctx: RenderContext) -> Planned:
@@ -51,20 +81,35 @@ def access_policies(ctx: RenderContext, attach: dict[str, Any]) -> Iterator[Plan
     """The gateway's ALLOW ``<name>-access`` (continued in numbered policies past the rule limit)."""
     spec = ctx.spec
     audiences = list(dict.fromkeys(a for site in ctx.sites() for a in ctx.audiences(site)))
-    token_rules = bearer.gateway_token_rules(spec, audiences)
-    fixed = 1 + len(token_rules)  # the notHosts rule, and a rule per kind of token
-    open_rules = [{"hosts": hosts, "paths": paths} for hosts, paths in ctx.open_groups if paths]
-    for number, batch in enumerate(batches(open_rules, MAX_POLICY_RULES - fixed)):
+    hosts = ctx.host_patterns(spec.hosts())
+    # Other hosts on a shared gateway are left alone: the one rule that must list every app host.
+    others = {"not_hosts": hosts}
+    public, acme = exemptions(ctx)
+    rules = [
+        {**rule, "hosts": chunk}
+        for rule in bearer.gateway_token_rules(spec, audiences)
+        for chunk in sizes.chunks(hosts, sizes.HOSTS_PER_RULE)
+    ]
+    rules += [
+        {"hosts": chunk, "paths": paths}
+        for group, paths in public
+        if paths
+        for chunk in sizes.chunks(group, sizes.HOSTS_PER_RULE)
+    ]
+    if acme:
+        rules += [
+            {"hosts": chunk, "paths": [ACME_CHALLENGE_PATH], "ports": acme_ports(ctx)}
+            for chunk in sizes.chunks(acme, sizes.HOSTS_PER_RULE)
+        ]
+    first = (1, sizes.stored_bytes(others))
+    for number, batch in enumerate(sizes.pack(rules, max_items=MAX_POLICY_RULES, first=first)):
         yield Planned(
             "gateway-access-policy.yaml.j2",
             {
                 "api_version": ctx.istio.security_api,
-                "meta": ctx.meta(numbered(f"{ctx.name}-access", number), spec.ingress.namespace),
+                "meta": ctx.meta(sizes.numbered(f"{ctx.name}-access", number), spec.ingress.namespace),
                 **attach,
-                "first": number == 0,
-                "hosts": ctx.host_patterns(spec.hosts()),
-                "token_rules": token_rules,
-                "open": batch,
+                "rules": [_filled(r, ACCESS_KEYS) for r in ([others, *batch] if number == 0 else batch)],
             },
         )
 
@@ -79,16 +124,28 @@ class ProviderLogin:
     def objects(self) -> Iterator[Planned]:
         ctx = self.ctx
         when = bearer.login_conditions(ctx.spec)
-        rules = [{"hosts": hosts, "not_paths": paths, "when": when} for hosts, paths in ctx.open_groups]
-        for number, batch in enumerate(batches(rules, MAX_POLICY_RULES)):
+        public, acme = exemptions(ctx)
+        # Everything but the public paths and the ACME path goes to the login; the ACME path too,
+        # except on the plain-HTTP port where the challenge arrives.
+        exempt = [ACME_CHALLENGE_PATH] if acme else []
+        rules = [
+            {"hosts": chunk, "not_paths": paths + [p for p in exempt if p not in paths], "when": when}
+            for group, paths in public
+            for chunk in sizes.chunks(group, sizes.HOSTS_PER_RULE)
+        ]
+        rules += [
+            {"hosts": chunk, "paths": exempt, "not_ports": acme_ports(ctx), "when": when}
+            for chunk in (sizes.chunks(acme, sizes.HOSTS_PER_RULE) if acme else [])
+        ]
+        for number, batch in enumerate(sizes.pack(rules, max_items=MAX_POLICY_RULES)):
             yield Planned(
                 "login-policy.yaml.j2",
                 {
                     "api_version": ctx.istio.security_api,
-                    "meta": ctx.meta(numbered(f"{ctx.name}-login", number), ctx.spec.ingress.namespace),
+                    "meta": ctx.meta(sizes.numbered(f"{ctx.name}-login", number), ctx.spec.ingress.namespace),
                     **self.attach,
                     "provider": ctx.spec.mesh.extension_provider,
-                    "rules": batch,
+                    "rules": [_filled(r, LOGIN_KEYS) for r in batch],
                 },
             )
 
@@ -97,13 +154,3 @@ class ProviderLogin:
 
     def warnings(self) -> Iterator[Finding]:
         return iter(())
-
-
-def batches(rules: list[Any], room: int) -> list[list[Any]]:
-    """Rules in policies of at most MAX_POLICY_RULES, the first with ``room`` left (always one)."""
-    first, rest = [rules[:room]], rules[room:]
-    return first + [rest[i : i + MAX_POLICY_RULES] for i in range(0, len(rest), MAX_POLICY_RULES)]
-
-
-def numbered(name: str, number: int) -> str:
-    return name if number == 0 else f"{name}-{number + 1}"

@@ -167,7 +167,7 @@ class OAuth2Proxy:
         ctx = self.ctx
         selector = {"app.kubernetes.io/name": REDIS_NAME}
         meta = ctx.meta(REDIS_NAME, namespace, **selector)
-        password = store.password_secret
+        password = sessions.redis_password(ctx.spec)
         image = store.image
         yield Planned("service-account.yaml.j2", {"meta": meta})
         yield Planned("redis-service.yaml.j2", {"meta": meta, "selector": selector})
@@ -190,7 +190,7 @@ class OAuth2Proxy:
                 "service_account": REDIS_NAME,
                 "uid": hardening.REDIS_UID,
                 "pull_policy": hardening.pull_policy(image),
-                "password": {"secret": password.name, "key": password.key} if password else None,
+                "password": {"secret": password[0], "key": password[1]} if password else None,
             },
         )
         yield from guards(

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from meshauth.config.model import App
 from meshauth.rendering.context import Planned, RenderContext
-from meshauth.rendering.shapes.tokens import identity_rules, path_scope, request_authentication
+from meshauth.rendering.shapes.tokens import access_policies, request_authentication
 
 
 class SidecarDataplane:
@@ -29,14 +29,4 @@ class SidecarDataplane:
         yield request_authentication(
             ctx, f"{base}-jwt", app.namespace, app.selector, claim_headers=claim_headers
         )
-        yield Planned(
-            "app-access-policy.yaml.j2",
-            {
-                "api_version": ctx.istio.security_api,
-                "meta": ctx.meta(f"{base}-access", app.namespace),
-                "selector": app.selector,
-                "rules": identity_rules(ctx, app),
-                "scope": path_scope(ctx, app),
-                "public_paths": app.public_paths,
-            },
-        )
+        yield from access_policies(ctx, app, app.namespace, {"selector": app.selector}, app.public_paths)

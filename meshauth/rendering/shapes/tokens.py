@@ -3,11 +3,15 @@ token) is checked, and the ALLOW rules that say which identities may enter an ap
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from meshauth.config.model import App
+from meshauth.rendering import sizes
 from meshauth.rendering.aspects import bearer
 from meshauth.rendering.context import Planned, RenderContext
+
+MAX_APP_RULES = 511  # Istio's 512 rules per AuthorizationPolicy, less the public paths' rule
 
 
 def request_authentication(
@@ -76,5 +80,41 @@ def identity_rules(ctx: RenderContext, app: App) -> list[dict[str, Any]]:
         [] if machines else [(["*"], [])]
     )  # listing only machines admits only them
     return [
-        {"principals": principals, "when": required + extra} for principals, extra in rules or anyone
+        {"principals": principals_part, "when": required + extra_part}
+        for principals, extra in rules or anyone
+        # a long list of users, emails or groups is cut into rules that each admit a part of it
+        for principals_part in sizes.chunks(principals, sizes.VALUES_PER_RULE)
+        for extra_part in _parts(extra)
     ] + bearer.machine_rules(ctx.spec, machines)
+
+
+def _parts(conditions: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The one condition of an identity rule (emails or groups) in parts of VALUES_PER_RULE values."""
+    if not conditions:
+        return [[]]
+    (condition,) = conditions
+    return [
+        [{**condition, "values": part}] for part in sizes.chunks(condition["values"], sizes.VALUES_PER_RULE)
+    ]
+
+
+def access_policies(
+    ctx: RenderContext, app: App, namespace: str, attach: dict[str, Any], public_paths: list[str]
+) -> Iterator[Planned]:
+    """The app's ALLOW ``<name>-<app>-access``: its identity rules, continued in ``-access-2``, ...
+    past the size budget (meshauth.rendering.sizes); the public paths' rule is in the first."""
+    rules = identity_rules(ctx, app)
+    scope = path_scope(ctx, app)
+    first = (1, sizes.stored_bytes(public_paths)) if public_paths else (0, 0)
+    for number, batch in enumerate(sizes.pack(rules, max_items=MAX_APP_RULES, first=first)):
+        yield Planned(
+            "app-access-policy.yaml.j2",
+            {
+                "api_version": ctx.istio.security_api,
+                "meta": ctx.meta(sizes.numbered(f"{ctx.name}-{app.name}-access", number), namespace),
+                **attach,
+                "rules": batch,
+                "scope": scope,
+                "public_paths": public_paths if number == 0 else [],
+            },
+        )

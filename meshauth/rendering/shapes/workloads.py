@@ -10,6 +10,11 @@ from meshauth.config.model import REDIS_PASSWORD_KEY
 from meshauth.rendering.aspects import hardening
 from meshauth.rendering.context import Planned, RenderContext
 
+HBONE_PORT = 15008
+# Where ambient mode's kubelet probes come from: istio-cni SNATs them to this link-local address so
+# that ztunnel lets them through in plain text (Istio docs, "Ambient and Kubernetes NetworkPolicy").
+AMBIENT_PROBE_SOURCE = "169.254.7.127/32"
+
 
 def guards(
     ctx: RenderContext,
@@ -20,9 +25,11 @@ def guards(
     *,
     principals: list[str],
     peers: dict[str, Any],
+    probe_ports: tuple[int, ...] = (),
 ) -> Iterator[Planned]:
     """Who may reach a workload (AuthorizationPolicy on mTLS identities when ``principals``,
-    NetworkPolicy from ``peers``) and how many replicas a drain may take (more than one)."""
+    NetworkPolicy from ``peers``) and how many replicas a drain may take (more than one). The
+    kubelet probes the ports of ``peers`` and ``probe_ports``."""
     meta = ctx.meta(name, namespace)
     budget = hardening.disruption_budget(replicas)
     if budget:
@@ -30,12 +37,22 @@ def guards(
             "pod-disruption-budget.yaml.j2",
             {"meta": meta, "selector": selector, "max_unavailable": budget["maxUnavailable"]},
         )
+    ingress = [peers]
     if ctx.spec.mesh.dataplane == "ambient":
         # In ambient mode traffic arrives over HBONE (port 15008) from ztunnel and waypoints,
-        # not from the caller's pods: admit only HBONE, where the mTLS identity check below
-        # (and the waypoint's policies) decide who gets in.
-        peers = {"ports": [{"protocol": "TCP", "port": 15008}]}
-    yield Planned("network-policy.yaml.j2", {"meta": meta, "selector": selector, "ingress": [peers]})
+        # not from the caller's pods: admit HBONE, where the mTLS identity check below (and the
+        # waypoint's policies) decide who gets in. The kubelet's probes arrive in plain text from
+        # the address istio-cni SNATs them to ("Ambient and Kubernetes NetworkPolicy", Istio docs):
+        # admit that address on the probed ports only.
+        probed = [*(p["port"] for p in peers["ports"]), *probe_ports]
+        ingress = [
+            {"ports": [{"protocol": "TCP", "port": HBONE_PORT}]},
+            {
+                "from": [{"ipBlock": {"cidr": AMBIENT_PROBE_SOURCE}}],
+                "ports": [{"protocol": "TCP", "port": port} for port in dict.fromkeys(probed)],
+            },
+        ]
+    yield Planned("network-policy.yaml.j2", {"meta": meta, "selector": selector, "ingress": ingress})
     if principals:
         yield Planned(
             "workload-access-policy.yaml.j2",

@@ -25,6 +25,7 @@ from meshauth.validation.rules import (
     login,
     meshfields,
     mtls,
+    objectsize,
     provider,
     proxy,
     sessions,
@@ -72,6 +73,8 @@ RULES: list[Rule] = [
     Rule("MA072", "warning", "topology", "a policy targets a Gateway the bundle does not render", topology.target_gateway_missing),
     Rule("MA073", "error", "topology", "an HTTPRoute names a listener that does not accept it", topology.route_not_admitted),
     Rule("MA074", "warning", "topology", "a policy's selector matches no workload in its namespace", topology.selector_matches_a_workload),
+    Rule("MA080", "error", "objectsize", "an object is larger than the API server stores (1.5 MiB)", objectsize.object_over_api_limit),
+    Rule("MA081", "warning", "objectsize", "an object is too large for a client-side kubectl apply (256 KiB)", objectsize.object_over_last_applied_limit),
 ]
 # fmt: on
 
