@@ -114,6 +114,8 @@ def test_the_delete_list_names_only_what_the_config_replaces(kubeflow):
     for replaced in (
         "kubectl delete authorizationpolicy istio-ingressgateway-oauth2-proxy -n istio-system",
         "kubectl delete authorizationpolicy istio-ingressgateway-require-jwt -n istio-system",
+        # its outputClaimToHeaders is carried as identity.claimHeaders
+        "kubectl delete requestauthentication dex-jwt -n istio-system",
     ):
         assert replaced in advice
     for kept in (
@@ -123,7 +125,6 @@ def test_the_delete_list_names_only_what_the_config_replaces(kubeflow):
         "namespace",
         "secret",
         "configmap",
-        "dex-jwt",  # its outputClaimToHeaders is not carried: it must stay
     ):
         assert kept not in advice, kept
 
@@ -137,10 +138,11 @@ def test_pairing_needs_something_in_common_even_with_one_candidate():
 
 def test_what_is_not_carried_is_listed_in_the_header_by_object_and_field(kubeflow):
     header = kubeflow.text.split("\napiVersion:")[0]
-    assert (
-        "RequestAuthentication istio-system/dex-jwt: spec.jwtRules[0].outputClaimToHeaders: "
-        "outputClaimToHeaders (email -> kubeflow-userid, groups -> kubeflow-groups) is not carried over"
-    ) in header
+    assert "outputClaimToHeaders" not in header  # carried, as identity.claimHeaders
+    assert kubeflow.config["spec"]["identity"]["claimHeaders"] == {
+        "kubeflow-groups": "groups",
+        "kubeflow-userid": "email",
+    }
     assert "AuthorizationPolicy istio-system/global-deny-all: not imported" in header
 
 

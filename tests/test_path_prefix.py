@@ -92,8 +92,13 @@ def test_one_login_one_server_one_certificate_for_the_host():
     assert [r["to"][0]["operation"] for r in login["spec"]["rules"]] == [
         {
             "hosts": [HOST, f"{HOST}:*"],
-            "notPaths": ["/assets/*", "/.well-known/acme-challenge/*", "/jupyter/static/*"],
-        }
+            "notPaths": ["/assets/*", "/jupyter/static/*", "/.well-known/acme-challenge/*"],
+        },
+        {  # the ACME challenge is exempt on port 80 only (8080: istioctl's gateway pod port)
+            "hosts": [HOST, f"{HOST}:*"],
+            "paths": ["/.well-known/acme-challenge/*"],
+            "notPorts": ["80", "8080"],
+        },
     ]
 
 
@@ -217,7 +222,7 @@ def test_a_kubeflow_shaped_platform_imports_as_apps_with_prefixes_and_claim_head
     from meshauth.importer.run import import_manifests
 
     imported = import_manifests(
-        [str(ROOT / "tests" / "fixtures" / "kubeflow" / "platform.yaml")], name="kubeflow"
+        [str(ROOT / "tests" / "fixtures" / "kubeflow-platform.yaml")], name="kubeflow"
     )
     assert imported.valid, [str(f) for f in imported.findings if f.severity == "error"]
     spec = imported.config["spec"]
