@@ -5,6 +5,8 @@ reason."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from topology_support import MODES, config, of_kind
 from upstream import UpstreamSchemas, require_ref
@@ -45,7 +47,7 @@ CASES = [
 
 
 def test_the_matrix_spans_the_supported_versions():
-    assert ISTIO[0] == "1.6" and ISTIO[-1] == "1.30"
+    assert ISTIO[0] == "1.6" and ISTIO[-1] == "1.32"
     assert KUBERNETES[0] == "1.25" and KUBERNETES[-1] == "1.37"
     assert len(CASES) > 60
 
@@ -136,6 +138,31 @@ def test_mode_validates_against_the_upstream_crds(schemas, mode, istio):
     custom = [o for o in bundle.objects if not is_core_group(o["apiVersion"])]
     assert [e for o in custom for e in schemas.errors(o)] == []
     assert all(schemas.knows(o["apiVersion"], o["kind"]) for o in custom)
+
+
+def _istio_release_crds() -> dict[str, Path]:
+    """Istio minor -> the CRDs of its served istio.io/api release (tools/upstream_data.py)."""
+    folder = require_ref() / "crds" / "istio"
+    found = {
+        p.stem.removeprefix("istio-crds-").rpartition(".")[0]: p for p in folder.glob("istio-crds-*.yaml")
+    }
+    if not found:
+        pytest.skip(f"{folder} is absent: the per-release Istio CRDs come from python tools/upstream_data.py")
+    return found
+
+
+RELEASE_CASES = [(mode, istio) for mode, istio in CASES if istio in ("1.24", "1.30", "1.31", "1.32")]
+
+
+@pytest.mark.parametrize("mode, istio", RELEASE_CASES, ids=[f"{m}-{i}" for m, i in RELEASE_CASES])
+def test_mode_validates_against_the_crds_of_its_own_istio_release(mode, istio):
+    """What meshauth renders for Istio 1.X validates against istio.io/api 1.X's own CRDs."""
+    crds = _istio_release_crds()
+    schemas = UpstreamSchemas([crds[istio]], fallback_files=sorted((require_ref() / "crds").glob("*.yaml")))
+    assert schemas.source("security.istio.io/v1", "AuthorizationPolicy") == crds[istio].resolve()
+    bundle = meshauth.render(mode_config(mode, istio))
+    custom = [o for o in bundle.objects if not is_core_group(o["apiVersion"])]
+    assert [e for o in custom for e in schemas.errors(o)] == []
 
 
 @pytest.mark.parametrize("kubernetes", KUBERNETES)

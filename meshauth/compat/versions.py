@@ -17,7 +17,12 @@ MIN_ISTIO = (1, 6)
 PROVIDER_ISTIO = (1, 9)  # extension providers and the CUSTOM action; before: an EnvoyFilter
 GATEWAY_API_ISTIO = (1, 22)  # targetRefs on AuthorizationPolicy / RequestAuthentication
 AMBIENT_ISTIO = (1, 25)  # istio.io/ingress-use-waypoint on a namespace
-NEWEST_KNOWN_ISTIO = (1, 30)
+# Newest minor whose API meshauth checked: 1.31 (insecureSkipVerify on Gateway TLS, redirect
+# prefixRewrite) and 1.32 (RequestAuthentication jwtRules[].presence, Gateway tls alpnProtocols /
+# ecdhCurves, EnvoyFilter filterChain.transportSocket) only added fields meshauth does not write, and
+# the extension provider (mesh/v1alpha1 EnvoyExternalAuthorizationHttpProvider) is unchanged:
+# istio.io/api v1.31.4 and v1.32.0, CRDs and protos, compared with v1.30.8.
+NEWEST_KNOWN_ISTIO = (1, 32)
 DEFAULT_KUBERNETES = "1.30"
 
 

@@ -36,11 +36,12 @@ def config_warnings(spec: Spec) -> Iterator[Finding]:
             path="spec.oauth2Proxy.version",
         )
     if spec.platform.istio > NEWEST_KNOWN_ISTIO:
+        newest = "{}.{}".format(*NEWEST_KNOWN_ISTIO)
         yield Finding(
             "config",
             "warning",
             f"Istio {spec.platform.istio_version} is newer than the newest version meshauth "
-            "knows (1.30); the 1.30 API shapes are used",
+            f"knows ({newest}); the {newest} API shapes are used",
             path="spec.platform.istioVersion",
         )
     yield from _refresh_without_set_cookie(spec)
