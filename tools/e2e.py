@@ -389,6 +389,7 @@ class Browser:
     def __init__(self, gateway: Gateway, idp: MockIdP, custom_for: Any) -> None:
         self.gateway, self.idp, self.custom_for = gateway, idp, custom_for
         self.cookies: dict[str, dict[str, str]] = {}
+        self.logins = 0  # logins queued at the IdP: without one, a redirect to the IdP ends the walk
 
     def _store(self, host: str, headers: list[tuple[str, str]]) -> None:
         for name, value in headers:
@@ -422,19 +423,23 @@ class Browser:
         self, url: str, headers: Mapping[str, str] | None = None, method: str = "GET"
     ) -> tuple[Outcome, str]:
         """Follow the redirects from ``url``; the last gateway outcome and the URL it answered."""
+        last = Outcome(0)
         for _ in range(MAX_HOPS):
             parsed = urllib.parse.urlsplit(url)
             host, path = parsed.hostname or "", parsed.path or "/"
             if parsed.query:
                 path += "?" + parsed.query
             if url.startswith(self.idp.issuer):
+                if not self.logins:
+                    return last, url  # an anonymous visitor stops at the IdP's login page
+                self.logins -= 1
                 url = self._idp(url)
                 continue
             sent = dict(headers or {})
             cookie = self.cookie_header(host)
             if cookie:
                 sent["cookie"] = cookie
-            outcome = self.gateway.request(
+            outcome = last = self.gateway.request(
                 method, host, path, sent, self.custom_for(host, parsed.path or "/")
             )
             self._store(host, outcome.client_headers)
@@ -494,11 +499,15 @@ def verify_rs256(token: str, jwks: Mapping[str, Any]) -> dict[str, Any]:
     raise ValueError("no key of the JWKS verifies the signature")
 
 
-def check_token(bundle: Any, token: str) -> tuple[dict[str, Any], str]:
-    """Verify ``token`` against a jwtRule of the rendered RequestAuthentications (issuer, JWKS from
-    its jwksUri, audiences, expiry): (claims, the rule's policy) or ValueError."""
+def check_token(bundle: Any, token: str, namespace: str = "istio-system") -> tuple[dict[str, Any], str]:
+    """Verify ``token`` against a jwtRule of the rendered RequestAuthentications, the gateway's
+    (``namespace``) first (issuer, JWKS from its jwksUri, audiences, expiry): (claims, the rule's
+    policy) or ValueError."""
     problems = []
-    for policy in _objects(bundle, "RequestAuthentication"):
+    policies = sorted(
+        _objects(bundle, "RequestAuthentication"), key=lambda p: p["metadata"]["namespace"] != namespace
+    )
+    for policy in policies:
         for rule in policy["spec"].get("jwtRules") or ():
             try:
                 payload = json.loads(_b64(token.split(".")[1]))
@@ -600,6 +609,7 @@ class Harness:
         self, browser: Browser, host: str, path: str, claims: Mapping[str, Any], method: str = "GET"
     ) -> Verdict:
         self.idp.next_login(claims)
+        browser.logins += 1
         outcome, _ = browser.get(f"https://{host}{path}", method=method)
         return self.decide(host, path, method, outcome)
 
@@ -607,17 +617,20 @@ class Harness:
         """The verdict on what reached the app: the real proxy's answer, the token check, then the
         policies with the verified claims (meshauth's matcher)."""
         if outcome.allowed_by_proxy is False:
+            location = next((v for k, v in outcome.client_headers if k.lower() == "location"), "")
+            where = f": to {location.split('?')[0]}" if location else ""
             return Verdict(
                 False,
                 outcome.status,
-                f"by oauth2-proxy {self.version}: the check answered {outcome.status}",
+                f"by oauth2-proxy {self.version}: the check answered {outcome.status}{where}",
                 outcome=outcome,
             )
-        claims = None
+        claims, rule = None, ""
         authorization = outcome.upstream_headers.get("authorization", "")
         if authorization.lower().startswith("bearer "):
             try:
-                claims, rule = check_token(self.bundle, authorization.split(" ", 1)[1])
+                token = authorization.split(" ", 1)[1]
+                claims, rule = check_token(self.bundle, token, self.model.spec.ingress.namespace)
             except ValueError as error:
                 return Verdict(False, 401, f"by the gateway's jwt_authn: {error}", outcome=outcome)
         decision = self.simulated(host, path, method, claims)
