@@ -1,0 +1,198 @@
+"""A real login, end to end (tools/e2e.py): the real oauth2-proxy, started as the rendered Deployment
+says, logs users in at a mock IdP behind a gateway stand-in that follows the rendered extension
+provider; the harness decides as ``meshauth simulate`` does. Skips without ``go``."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+import time
+import urllib.parse
+
+import pytest
+from conftest import ROOT
+
+import meshauth
+from meshauth.authz.simulate import simulate
+
+if shutil.which("go") is None:
+    pytest.skip(
+        "go is not installed: the e2e harness builds oauth2-proxy and the mock IdP", allow_module_level=True
+    )
+
+spec = importlib.util.spec_from_file_location("e2e", ROOT / "tools" / "e2e.py")
+assert spec and spec.loader
+e2e = importlib.util.module_from_spec(spec)
+sys.modules["e2e"] = e2e
+spec.loader.exec_module(e2e)
+
+PLATFORM = ROOT / "tests" / "fixtures" / "e2e" / "platform.yaml"
+ALICE = {"sub": "alice", "email": "alice@example.com", "email_verified": True, "groups": ["platform-team"]}
+BOB = {"sub": "bob", "email": "bob@example.com", "email_verified": True, "groups": ["writers"]}
+MALLORY = {
+    "sub": "mallory",
+    "email": "mallory@elsewhere.test",
+    "email_verified": True,
+    "groups": ["platform-team"],
+}
+
+
+@pytest.fixture(scope="module")
+def harness():
+    with e2e.Harness(PLATFORM) as running:
+        yield running
+
+
+def session_cookie(browser) -> str | None:
+    return browser.cookies.get("example.com", {}).get("_oauth2_proxy_istio_ingressgateway")
+
+
+def test_first_visit_is_sent_to_the_idp_by_the_real_proxy(harness):
+    outcome, url = harness.browser().get("https://grafana.example.com/d/home")
+    assert (outcome.status, outcome.checked, outcome.allowed_by_proxy) == (302, True, False)
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+    assert url.startswith(harness.idp.issuer + "/authorize?")
+    assert query["client_id"] == ["platform-login"]
+    assert query["redirect_uri"] == ["https://grafana.example.com/oauth2/callback"]
+    # and the CSRF cookie came through headersToDownstreamOnDeny
+    assert any(k.lower() == "set-cookie" for k, _ in outcome.client_headers)
+
+
+def test_browser_login_reaches_the_app_with_the_id_token(harness):
+    browser = harness.browser()
+    verdict = harness.login(browser, "grafana.example.com", "/d/home", ALICE)
+    assert verdict.allowed, verdict
+    assert session_cookie(browser)
+    token = verdict.outcome.upstream_headers["authorization"]
+    assert token.startswith("Bearer ")
+    assert verdict.token_claims["email"] == "alice@example.com"
+    assert verdict.token_claims["iss"] == harness.idp.issuer
+    assert verdict.token_claims["aud"] in ("platform-login", ["platform-login"])
+    assert verdict.outcome.upstream_headers["x-auth-request-email"] == "alice@example.com"
+    # the session then carries her without the IdP
+    again, _ = browser.get("https://grafana.example.com/d/other")
+    assert again.status == 200 and again.allowed_by_proxy
+
+
+def test_the_policies_decide_after_the_login_as_simulate_does(harness):
+    for claims, host, path in [
+        (ALICE, "grafana.example.com", "/d/home"),
+        (BOB, "grafana.example.com", "/d/home"),
+        (BOB, "docs.example.com", "/guide"),
+    ]:
+        verdict = harness.login(harness.browser(), host, path, claims)
+        expected = simulate(harness.model, host, path, claims={**claims, "iss": harness.idp.issuer})
+        assert (verdict.allowed, verdict.status) == (expected.allowed, expected.status), (
+            claims["sub"],
+            host,
+            verdict,
+        )
+    assert not harness.login(harness.browser(), "grafana.example.com", "/", BOB).allowed
+
+
+def test_a_user_outside_the_email_domains_is_refused_by_the_proxy_itself(harness):
+    verdict = harness.login(harness.browser(), "docs.example.com", "/guide", MALLORY)
+    assert not verdict.allowed
+    assert verdict.status == 403 and "by oauth2-proxy" in verdict.reason
+
+
+def test_public_paths_need_no_login(harness):
+    outcome, _ = harness.browser().get("https://grafana.example.com/api/health")
+    assert not outcome.checked and outcome.status == 200
+
+
+def test_sign_out_ends_the_session(harness):
+    browser = harness.browser()
+    assert harness.login(browser, "docs.example.com", "/guide", BOB).allowed
+    browser.get("https://docs.example.com/oauth2/sign_out")
+    assert session_cookie(browser) is None
+    outcome, _ = browser.get("https://docs.example.com/guide")
+    assert outcome.allowed_by_proxy is not True
+
+
+def test_a_machine_client_with_a_bearer_token(harness):
+    claims = {"sub": "ci", "aud": "platform-login", "email": "ci@example.com", "groups": ["platform-team"]}
+    verdict = harness.machine("grafana.example.com", "/api/dashboards", claims)
+    assert verdict.allowed, verdict
+    assert verdict.token_claims["sub"] == "ci"
+    forged = e2e.Harness.machine  # a token for another audience is refused by the gateway's token check
+    wrong = forged(harness, "grafana.example.com", "/api/dashboards", {**claims, "aud": "someone-else"})
+    assert not wrong.allowed
+
+
+def test_refresh_renews_the_cookie_through_headers_to_downstream_on_allow(tmp_path):
+    overlay = tmp_path / "refresh.yaml"
+    overlay.write_text("spec:\n  oauth2Proxy:\n    cookie:\n      refresh: 2s\n")
+    with e2e.Harness(PLATFORM, [str(overlay)]) as running:
+        browser = running.browser()
+        assert running.login(browser, "docs.example.com", "/guide", BOB).allowed
+        first = session_cookie(browser)
+        time.sleep(3)
+        outcome, _ = browser.get("https://docs.example.com/guide")
+        assert outcome.allowed_by_proxy
+        assert [k for k, _ in outcome.client_headers if k.lower() == "set-cookie"]
+        assert session_cookie(browser) != first
+
+
+def test_the_command_prints_the_verdict_first(tmp_path):
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "e2e.py"),
+            str(PLATFORM),
+            "--host",
+            "grafana.example.com",
+            "--path",
+            "/",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split()[0] == "DENY"
+    import json
+
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "e2e.py"),
+            str(PLATFORM),
+            "--host",
+            "grafana.example.com",
+            "--path",
+            "/d/home",
+            "--claims",
+            json.dumps(ALICE),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split()[0] == "ALLOW"
+
+
+def test_a_config_error_exits_1_naming_it(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: meshauth.dev/v1alpha1\nkind: MeshAuthConfig\nmetadata: {name: x}\nspec: {}\n")
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "e2e.py"), str(bad), "--host", "a.example.com", "--path", "/"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1 and run.stdout == ""
+    assert "e2e:" in run.stderr
+
+
+def test_rendered_deployment_is_what_runs(harness):
+    args, env, _ = e2e.proxy_command(harness.bundle, harness.workdir / "again")
+    rendered = meshauth.render(harness.model)
+    deployment = next(
+        o for o in rendered.objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "oauth2-proxy"
+    )
+    flags = [a.split("=", 1)[0] for a in deployment["spec"]["template"]["spec"]["containers"][0]["args"]]
+    assert [a.split("=", 1)[0] for a in args] == flags
