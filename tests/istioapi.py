@@ -7,6 +7,7 @@ refused (tools/istioapi, a Go program; built once per served release into .cache
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import hashlib
 import json
@@ -59,22 +60,28 @@ def binary(release: str) -> Path:
     sources = [TOOL / "main.go", pinned / "go.mod", pinned / "go.sum"]
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
     out = CACHE / "bin" / f"istioapi-{release}-{digest}"
-    if out.is_file():
-        return out
-    work = CACHE / "istioapi" / release
-    work.mkdir(parents=True, exist_ok=True)
-    for path in sources:
-        shutil.copyfile(path, work / path.name)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    built = subprocess.run(
-        [go, "build", "-mod=readonly", "-trimpath", "-o", str(out), "."],
-        cwd=work,
-        env=go_env(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert built.returncode == 0, f"building tools/istioapi for istio.io/api {release}:\n{built.stderr}"
+    lock = CACHE / "locks" / f"istioapi-{release}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # parallel test workers: one builds, the others reuse
+        if out.is_file():
+            return out
+        work = CACHE / "istioapi" / release
+        work.mkdir(parents=True, exist_ok=True)
+        for path in sources:
+            shutil.copyfile(path, work / path.name)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = out.with_name(out.name + ".tmp")
+        built = subprocess.run(
+            [go, "build", "-mod=readonly", "-trimpath", "-o", str(staging), "."],
+            cwd=work,
+            env=go_env(),
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert built.returncode == 0, f"building tools/istioapi for istio.io/api {release}:\n{built.stderr}"
+        os.replace(staging, out)
     return out
 
 

@@ -48,7 +48,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,18 +89,35 @@ def _run_go(args: list[str], cwd: Path, env: Mapping[str, str], what: str) -> No
         raise HarnessError(f"building {what} failed:\n{built.stderr[-3000:]}")
 
 
+@contextlib.contextmanager
+def build_lock(name: str) -> Iterator[None]:
+    """One build of ``name`` at a time (parallel test workers wait for the first, then reuse it)."""
+    import fcntl
+
+    path = CACHE / "locks" / f"{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def build_proxy(version: str) -> Path:
     """oauth2-proxy ``version`` built from its Go module (``go install``: upstream's own go.sum)."""
     out = CACHE / "bin" / f"oauth2-proxy-{version}"
     binary = out / "oauth2-proxy"
-    if not binary.is_file():
-        out.mkdir(parents=True, exist_ok=True)
-        _run_go(
-            ["install", f"{PROXY_MODULE}@{version}"],
-            CACHE,
-            {**go_env(), "GOBIN": str(out)},
-            f"oauth2-proxy {version}",
-        )
+    with build_lock(f"oauth2-proxy-{version}"):
+        if not binary.is_file():
+            staging = Path(tempfile.mkdtemp(prefix="gobin-", dir=CACHE))
+            try:
+                env = {**go_env(), "GOBIN": str(staging)}
+                _run_go(["install", f"{PROXY_MODULE}@{version}"], CACHE, env, f"oauth2-proxy {version}")
+                out.mkdir(parents=True, exist_ok=True)
+                os.replace(staging / "oauth2-proxy", binary)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
     return binary
 
 
@@ -109,14 +126,13 @@ def build_mockidp() -> Path:
     parts = [source / "go.mod", source / "go.sum", source / "mockidp" / "main.go"]
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in parts)).hexdigest()[:16]
     binary = CACHE / "bin" / f"mockidp-{digest}"
-    if not binary.is_file():
-        binary.parent.mkdir(parents=True, exist_ok=True)
-        _run_go(
-            ["build", "-mod=readonly", "-trimpath", "-o", str(binary), "./mockidp"],
-            source,
-            go_env(),
-            "the mock IdP",
-        )
+    with build_lock("mockidp"):
+        if not binary.is_file():
+            binary.parent.mkdir(parents=True, exist_ok=True)
+            staging = binary.with_name(binary.name + ".tmp")
+            args = ["build", "-mod=readonly", "-trimpath", "-o", str(staging), "./mockidp"]
+            _run_go(args, source, go_env(), "the mock IdP")
+            os.replace(staging, binary)
     return binary
 
 
