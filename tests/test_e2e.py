@@ -5,6 +5,7 @@ provider; the harness decides as ``meshauth simulate`` does. Skips without ``go`
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -196,3 +197,33 @@ def test_rendered_deployment_is_what_runs(harness):
     )
     flags = [a.split("=", 1)[0] for a in deployment["spec"]["template"]["spec"]["containers"][0]["args"]]
     assert [a.split("=", 1)[0] for a in args] == flags
+
+
+def test_the_real_proxy_accepts_the_flags_every_config_renders(tmp_path):
+    """oauth2-proxy (the release built for this run) starts with every example's and valid case's
+    rendered args, env and files: no "flag provided but not defined", no invalid option. Other
+    releases: their flag sets, read from each release's source, in test_proxy_flags_upstream.py; set
+    MESHAUTH_E2E_PROXY_VERSIONS=v7.2.0,... to start those releases' real binaries too."""
+    from meshauth.compat.proxyflags import LATEST, parse_version
+
+    versions = [LATEST, *filter(None, os.environ.get("MESHAUTH_E2E_PROXY_VERSIONS", "").split(","))]
+    idp = e2e.MockIdP("e2e")
+    try:
+        problems, started = [], 0
+        for version in versions:
+            binary = e2e.build_proxy(version)
+            for path in [*ROOT.glob("examples/*.yaml"), *ROOT.glob("tests/cases/valid/*.yaml")]:
+                config = meshauth.load_config(path)
+                wanted = config.spec.oauth2_proxy.version
+                if config.spec.authorizer != "oauth2-proxy" or parse_version(wanted) > parse_version(version):
+                    continue
+                # the config as it is; only oauth2-proxy's issuer is the mock IdP (it discovers it at start)
+                bundle = meshauth.render(config)
+                problem = e2e.flag_problem(binary, bundle, tmp_path / f"{version}-{path.stem}", idp.issuer)
+                if problem:
+                    problems.append(f"{path.stem} (renders for {wanted}) on {version}: {problem}")
+                started += 1
+    finally:
+        idp.stop()
+    assert problems == []
+    assert started > 40

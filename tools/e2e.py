@@ -186,7 +186,7 @@ class MockIdP:
 # --- the config, rendered against the mock IdP -------------------------------------------------
 
 
-def render_for(config: str | Path, overlays: list[str], issuer: str, jwks_uri: str) -> tuple[Any, Any]:
+def render_for(config: str | Path, overlays: list[Any], issuer: str, jwks_uri: str) -> tuple[Any, Any]:
     """The config with its overlays, ``identity`` pointed at the mock IdP: (model, bundle)."""
     import meshauth
 
@@ -239,8 +239,11 @@ def secret_value(name: str, key: str) -> str:
     return f"e2e-{name}-{key}"
 
 
-def proxy_command(bundle: Any, workdir: Path) -> tuple[list[str], dict[str, str], int]:
-    """The rendered oauth2-proxy Deployment's args and env, its mounts written under ``workdir``."""
+def proxy_command(
+    bundle: Any, workdir: Path, *, redis: bool = False, issuer: str | None = None
+) -> tuple[list[str], dict[str, str], int]:
+    """The rendered oauth2-proxy Deployment's args and env, its mounts written under ``workdir``
+    (``redis``: keep Redis flags, for a start that only checks the flags)."""
     [deployment] = [o for o in _objects(bundle, "Deployment") if o["metadata"]["name"] == "oauth2-proxy"]
     pod = deployment["spec"]["template"]["spec"]
     container = pod["containers"][0]
@@ -274,10 +277,14 @@ def proxy_command(bundle: Any, workdir: Path) -> tuple[list[str], dict[str, str]
         flag, _, value = arg.partition("=")
         if flag == "--http-address":
             value = f"127.0.0.1:{port}"
+        if flag == "--oidc-issuer-url" and issuer:
+            value = issuer
         for path, local in mounts.items():
             if value == path or value.startswith(path + "/"):
                 value = local + value[len(path) :]
-        if flag.startswith("--redis") or (flag == "--session-store-type" and value == "redis"):
+        if not redis and (
+            flag.startswith("--redis") or (flag == "--session-store-type" and value == "redis")
+        ):
             raise HarnessError(
                 "Redis sessions: the harness runs no Redis (use cookie sessions to try the login)"
             )
@@ -309,6 +316,43 @@ def start_proxy(binary: Path, bundle: Any, workdir: Path) -> Proxy:
         time.sleep(0.1)
     process.kill()
     raise HarnessError(f"oauth2-proxy did not listen within 30s:\n{log.read_text()[-3000:]}")
+
+
+def flag_problem(binary: Path, bundle: Any, workdir: Path, issuer: str) -> str | None:
+    """Start oauth2-proxy with the rendered flags; the reason if it refuses them, else None. With a
+    Redis session store (none runs here) it exits or waits on Redis after parsing its options: that
+    counts as accepted unless it complained about a flag or option."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    args, env, port = proxy_command(bundle, workdir, redis=True, issuer=issuer)
+    redis = any(a.startswith("--redis") for a in args)
+    log = workdir / "oauth2-proxy.log"
+    process = subprocess.Popen([str(binary), *args], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+
+    def refused() -> str | None:
+        text = log.read_text(errors="replace")
+        if "provided but not defined" in text or "invalid argument" in text:
+            return text[-2000:]
+        if "invalid configuration:" in text:  # the option errors, one indented line each
+            listed = text.split("invalid configuration:", 1)[1].splitlines()
+            errors = [
+                line.strip() for line in listed if line.startswith("  ") and "redis" not in line.lower()
+            ]
+            return "invalid configuration: " + "; ".join(errors) if errors or not redis else None
+        return None if redis else (text[-2000:] or "exited without a word")
+
+    try:
+        deadline = time.monotonic() + (5 if redis else 30)
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                return refused()
+            with contextlib.suppress(OSError):
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return None
+            time.sleep(0.1)
+        return refused() if redis else "did not listen within 30s"
+    finally:
+        process.kill()
+        process.wait()
 
 
 # --- HTTP ------------------------------------------------------------------------------------
@@ -570,14 +614,19 @@ class Harness:
     ) -> None:
         import meshauth
 
-        plain = meshauth.load_config(config, overlays=overlays or [], allow_plaintext_secrets=True)
+        # another release renders the flags for that release (as the config naming it would)
+        overlays = [
+            *(overlays or []),
+            *([{"spec": {"oauth2Proxy": {"version": version}}}] if version else []),
+        ]
+        plain = meshauth.load_config(config, overlays=overlays, allow_plaintext_secrets=True)
         if plain.spec.authorizer != "oauth2-proxy":
             raise HarnessError("the harness runs oauth2-proxy: authorizer authservice is not supported")
         self._stack = contextlib.ExitStack()
         self.idp = MockIdP(plain.spec.identity.client_id)
         self._stack.callback(self.idp.stop)
         try:
-            self.model, self.bundle = render_for(config, overlays or [], self.idp.issuer, self.idp.jwks_uri)
+            self.model, self.bundle = render_for(config, overlays, self.idp.issuer, self.idp.jwks_uri)
             self.version = version or self.model.spec.oauth2_proxy.version
             self.workdir = Path(tempfile.mkdtemp(prefix="meshauth-e2e-"))
             self._stack.callback(shutil.rmtree, self.workdir, True)
