@@ -187,15 +187,19 @@ class MockIdP:
 
 
 def render_for(config: str | Path, overlays: list[Any], issuer: str, jwks_uri: str) -> tuple[Any, Any]:
-    """The config with its overlays, ``identity`` pointed at the mock IdP: (model, bundle)."""
+    """The config with its overlays, ``identity`` pointed at the mock IdP: (model, bundle). The
+    client id, groups claim, scopes and bearer-token settings stay; the preset's inputs go."""
     import meshauth
+    from meshauth.config.identity import Identity
 
-    model = meshauth.load_config(config, overlays=overlays, allow_plaintext_secrets=True)
-    data = model.model_dump(mode="json", by_alias=True, exclude_none=True)
-    identity = data["spec"]["identity"]
-    kept = {k: identity[k] for k in ("clientId", "groupsClaim", "bearerTokens") if k in identity}
-    data["spec"]["identity"] = {"preset": "generic", "issuerUrl": issuer, "jwksUri": jwks_uri, **kept}
-    model = meshauth.load_config(data, allow_plaintext_secrets=True)
+    kept = {"clientId", "groupsClaim", "scopes", "bearerTokens", "idTokenLifetime"}
+    identity: dict[str, Any] = {
+        (f.alias or name): None for name, f in Identity.model_fields.items() if (f.alias or name) not in kept
+    }
+    identity.update({"preset": "generic", "issuerUrl": issuer, "jwksUri": jwks_uri})
+    model = meshauth.load_config(
+        config, overlays=[*overlays, {"spec": {"identity": identity}}], allow_plaintext_secrets=True
+    )
     return model, meshauth.render(model)
 
 
