@@ -714,7 +714,26 @@ class Harness:
         return self.decide(host, path, method, outcome)
 
 
+def prepare(versions: list[str]) -> int:
+    """``--prepare [VERSION...]``: build the mock IdP and oauth2-proxy (default: the newest release
+    meshauth knows) ahead of the tests, e.g. while CI lints."""
+    sys.path.insert(0, str(ROOT))
+    from meshauth.compat.proxyflags import LATEST
+
+    try:
+        build_mockidp()
+        for version in versions or [LATEST]:
+            build_proxy(version)
+    except HarnessError as error:
+        print(f"e2e: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--prepare"]:
+        return prepare(argv[1:])
     parser = argparse.ArgumentParser(
         description="A real login through the rendered oauth2-proxy; ALLOW or DENY."
     )
