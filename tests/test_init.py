@@ -61,7 +61,16 @@ def test_apps_say_their_selector_default():
 def test_starter_renders_for_older_istio(version):
     config = meshauth.load_config(yaml.safe_load(starter_config("google", istio_version=version)))
     assert config.spec.platform.istio_version == version
-    assert placeholder_warnings_only(meshauth.validate(meshauth.render(config)))
+    findings = meshauth.validate(meshauth.render(config))
+    if version in ("1.6", "1.8"):
+        # Envoy <= 1.16 drops the Set-Cookie of a refreshed session; no refresh lets Google's 1h ID
+        # token expire (MA018): the one finding the starter cannot avoid there says so
+        refresh = [f for f in findings if f.path == "spec.oauth2Proxy.cookie.refresh"]
+        assert [f.message.split(":")[0] for f in refresh] == [
+            f"cookie.refresh 30m never reaches the browser on Istio {version}"
+        ]
+        findings = [f for f in findings if f not in refresh]
+    assert placeholder_warnings_only(findings)
 
 
 def test_starter_explains_what_to_do_next():

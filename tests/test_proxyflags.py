@@ -1,8 +1,8 @@
 """Tests for meshauth.compat.proxyflags: unit tests, then conformance with the upstream reference.
 
-The reference (``../shared/ref/oauth2-proxy/flags.json``, extracted from the oauth2-proxy Go source)
-lives outside the repository and is only read here; set ``MESHAUTH_SHARED_REF`` to the ``ref``
-folder to use another copy. Without it the conformance tests skip.
+The reference is each served oauth2-proxy release's own flag set, read from its Go source by
+tools/upstream_data.py (tests/upstream_flags.py); the shared folder's ``flags.json`` (every tag's
+flags) is a cross-check where present.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 
 import pytest
+import upstream
+import upstream_flags
 
 from meshauth.compat import proxyflags
 from meshauth.compat.proxyflags import (
@@ -232,15 +234,58 @@ def test_kind_tables_only_name_known_flags_and_do_not_overlap():
 
 
 def _reference_flags() -> list[dict]:
+    """The shared folder's flags.json (every tag), a cross-check that only the project's machines
+    have; a fresh clone checks against the fetched per-release data instead."""
+    shared = upstream.shared_dir()
     env = os.environ.get("MESHAUTH_SHARED_REF")
-    ref = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "ref"
-    path = ref / "oauth2-proxy" / "flags.json"
+    ref = Path(env) if env else shared
+    path = (ref or Path("/nonexistent")) / "oauth2-proxy" / "flags.json"
     if not path.is_file():
-        pytest.skip(
-            "upstream reference ../shared/ref is absent (fresh clone): "
-            f"{path} not found; set MESHAUTH_SHARED_REF to the shared ref folder to run this test"
-        )
+        pytest.skip(f"cross-check only: {path} is absent; the fetched per-release flags are checked instead")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _served() -> dict[str, dict[str, list[str]]]:
+    by_version = upstream_flags.flags_by_version()
+    if by_version is None:
+        pytest.skip("the reference has no flags-by-version.json: run python tools/upstream_data.py")
+    return by_version
+
+
+def test_conformance_flags_of_every_served_release():
+    """meshauth's table names exactly the flags each release the Go module proxy serves defines."""
+    wrong = {}
+    for version, flags in _served().items():
+        if parse_version(version) > parse_version(LATEST):
+            continue  # newer than meshauth knows: checked against LATEST (a config warning says so)
+        actual, expected = flags_for(version), set(flags)
+        if actual != expected:
+            wrong[version] = {"missing": sorted(expected - actual), "extra": sorted(actual - expected)}
+    assert wrong == {}
+
+
+def test_conformance_since_lies_between_the_served_releases():
+    """A flag's ``since`` is the first served release that has it, or a release in the gap before."""
+    served = sorted(_served(), key=parse_version)
+    wrong = {}
+    for name in set().union(*(_served()[v] for v in served)):
+        first = next(i for i, v in enumerate(served) if name in _served()[v])
+        if parse_version(served[first]) > parse_version(LATEST):
+            continue  # a flag of a release newer than meshauth knows
+        low = parse_version(served[first - 1]) if first else (0, 0, 0)
+        since = flag_since(name)
+        if since is None or not low < parse_version(since) <= parse_version(served[first]):
+            wrong[name] = (since, served[first])
+    assert wrong == {}, "flag: (ours, first served release upstream)"
+
+
+def test_conformance_env_vars_are_the_ones_the_cfg_tags_bind():
+    latest = _served()[
+        max((v for v in _served() if parse_version(v) <= parse_version(LATEST)), key=parse_version)
+    ]
+    bound = {e for envs in latest.values() for e in envs}
+    assert {"OAUTH2_PROXY_EMAIL_DOMAINS", "OAUTH2_PROXY_UPSTREAMS", "OAUTH2_PROXY_COOKIE_SECRET"} <= bound
+    assert latest["email-domain"] == ["OAUTH2_PROXY_EMAIL_DOMAINS"]
 
 
 def test_conformance_flags_of_v7_2_0():

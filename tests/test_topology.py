@@ -278,7 +278,7 @@ def test_envoy_filter_login_inserts_ext_authz_before_the_jwt_filter_per_app_sni(
     ]
     chain = filters[0]["match"]["listener"]["filterChain"]
     assert chain["filter"] == {
-        "name": "envoy.filters.network.http_connection_manager",
+        "name": "envoy.http_connection_manager",
         "subFilter": {"name": "envoy.filters.http.jwt_authn"},
     }
     patch = filters[0]["patch"]
@@ -330,7 +330,7 @@ def test_envoy_filter_without_tls_warns_that_every_host_gets_the_login():
     ] == [
         {
             "filter": {
-                "name": "envoy.filters.network.http_connection_manager",
+                "name": "envoy.http_connection_manager",
                 "subFilter": {"name": "envoy.filters.http.jwt_authn"},
             }
         }

@@ -5,6 +5,8 @@ reason."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from topology_support import MODES, config, of_kind
 from upstream import UpstreamSchemas, require_ref
@@ -45,7 +47,7 @@ CASES = [
 
 
 def test_the_matrix_spans_the_supported_versions():
-    assert ISTIO[0] == "1.6" and ISTIO[-1] == "1.30"
+    assert ISTIO[0] == "1.6" and ISTIO[-1] == "1.32"
     assert KUBERNETES[0] == "1.25" and KUBERNETES[-1] == "1.37"
     assert len(CASES) > 60
 
@@ -91,16 +93,11 @@ def test_mode_renders_the_api_shapes_of_its_istio_version(mode, istio):
     "istio, manager, api",
     [
         ("1.6", "envoy.http_connection_manager", "envoy.config.filter.http.ext_authz.v2"),
-        (
-            "1.7",
-            "envoy.filters.network.http_connection_manager",
-            "envoy.extensions.filters.http.ext_authz.v3",
-        ),
-        (
-            "1.8",
-            "envoy.filters.network.http_connection_manager",
-            "envoy.extensions.filters.http.ext_authz.v3",
-        ),
+        # Istio 1.7.0 (go-control-plane ba7954ce7df4) matches the filter name exactly and knows the
+        # connection manager only by its old name; 1.7.1+ and 1.8 accept both: the old name works
+        # on every release, the canonical one would leave 1.7.0 without login (403 everywhere).
+        ("1.7", "envoy.http_connection_manager", "envoy.extensions.filters.http.ext_authz.v3"),
+        ("1.8", "envoy.http_connection_manager", "envoy.extensions.filters.http.ext_authz.v3"),
     ],
 )
 def test_envoy_filter_shape_follows_the_proxy_s_api(istio, manager, api):
@@ -147,6 +144,31 @@ def test_mode_validates_against_the_upstream_crds(schemas, mode, istio):
     assert all(schemas.knows(o["apiVersion"], o["kind"]) for o in custom)
 
 
+def _istio_release_crds() -> dict[str, Path]:
+    """Istio minor -> the CRDs of its served istio.io/api release (tools/upstream_data.py)."""
+    folder = require_ref() / "crds" / "istio"
+    found = {
+        p.stem.removeprefix("istio-crds-").rpartition(".")[0]: p for p in folder.glob("istio-crds-*.yaml")
+    }
+    if not found:
+        pytest.skip(f"{folder} is absent: the per-release Istio CRDs come from python tools/upstream_data.py")
+    return found
+
+
+RELEASE_CASES = [(mode, istio) for mode, istio in CASES if istio in ("1.24", "1.30", "1.31", "1.32")]
+
+
+@pytest.mark.parametrize("mode, istio", RELEASE_CASES, ids=[f"{m}-{i}" for m, i in RELEASE_CASES])
+def test_mode_validates_against_the_crds_of_its_own_istio_release(mode, istio):
+    """What meshauth renders for Istio 1.X validates against istio.io/api 1.X's own CRDs."""
+    crds = _istio_release_crds()
+    schemas = UpstreamSchemas([crds[istio]], fallback_files=sorted((require_ref() / "crds").glob("*.yaml")))
+    assert schemas.source("security.istio.io/v1", "AuthorizationPolicy") == crds[istio].resolve()
+    bundle = meshauth.render(mode_config(mode, istio))
+    custom = [o for o in bundle.objects if not is_core_group(o["apiVersion"])]
+    assert [e for o in custom for e in schemas.errors(o)] == []
+
+
 @pytest.mark.parametrize("kubernetes", KUBERNETES)
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_mode_validates_against_each_kubernetes_version(mode, kubernetes):
@@ -166,3 +188,27 @@ def test_mode_validates_against_each_kubernetes_version(mode, kubernetes):
 def test_acme_solver_names_the_istio_ingress_class_as_the_version_honours_it(istio, key):
     issuer = next(iter(of_kind(meshauth.render(config(istio=istio)), "ClusterIssuer")))
     assert issuer["spec"]["acme"]["solvers"] == [{"http01": {"ingress": {key: "istio"}}}]
+
+
+def _refresh_warnings(bundle: meshauth.Bundle) -> list[str]:
+    return [w.message for w in bundle.warnings if w.path == "spec.oauth2Proxy.cookie.refresh"]
+
+
+@pytest.mark.parametrize("istio", ["1.6", "1.7", "1.8"])
+def test_cookie_refresh_before_istio_1_9_warns_that_the_new_cookie_is_dropped(istio):
+    # Envoy 1.14-1.16 (Istio 1.6-1.8) has no allowed_client_headers_on_success: the Set-Cookie of a
+    # refreshed session goes to the app, never to the browser, which refreshes on every request.
+    bundle = meshauth.render(config(istio=istio, oauth2Proxy={"cookie": {"refresh": "30m"}}))
+    [message] = _refresh_warnings(bundle)
+    assert f"cookie.refresh 30m never reaches the browser on Istio {istio}" in message
+    assert 'refresh: "0"' in message
+    validated = meshauth.validate(bundle)
+    assert [f.path for f in validated if "never reaches the browser" in f.message] == [
+        "spec.oauth2Proxy.cookie.refresh"
+    ]
+
+
+@pytest.mark.parametrize("istio, refresh", [("1.8", "0"), ("1.8", "0s"), ("1.14", "30m"), ("1.30", "1h")])
+def test_no_refresh_warning_when_refresh_is_off_or_the_provider_passes_the_cookie(istio, refresh):
+    bundle = meshauth.render(config(istio=istio, oauth2Proxy={"cookie": {"refresh": refresh}}))
+    assert _refresh_warnings(bundle) == []

@@ -518,7 +518,7 @@ def test_nullable_accepts_null_and_other_fields_do_not(schemas: UpstreamSchemas)
 
 
 def test_fields_newer_than_the_release_are_unknown_to_released(ref: Path) -> None:
-    # tls.insecureSkipVerify is on Istio master, not in 1.30.3: the bundles must tell them apart
+    # tls.insecureSkipVerify came with Istio 1.31, not in the released 1.30: the bundles tell them apart
     obj = istio_gateway("v1")
     obj["spec"]["servers"][0]["tls"]["insecureSkipVerify"] = None  # nullable: true on master
     assert UpstreamSchemas.newest(ref).errors(obj) == []
@@ -660,10 +660,8 @@ def test_released_prefers_released_files_and_falls_back_to_newest(ref: Path) -> 
     released = UpstreamSchemas.released(ref)
     newest = UpstreamSchemas.newest(ref)
     crds = (ref / "crds").resolve()
-    assert (
-        released.source("security.istio.io/v1", "AuthorizationPolicy")
-        == crds / "released" / "istio-crds-1.30.3.yaml"
-    )
+    [istio_released] = sorted((crds / "released").glob("istio-crds-*.yaml"))
+    assert released.source("security.istio.io/v1", "AuthorizationPolicy") == istio_released
     assert newest.source("security.istio.io/v1", "AuthorizationPolicy") == crds / "istio-crds.yaml"
     # no released copy: the top-level file stands in
     assert (
@@ -675,8 +673,9 @@ def test_released_prefers_released_files_and_falls_back_to_newest(ref: Path) -> 
 
 def test_duplicate_definitions_are_refused(ref: Path) -> None:
     crds = ref / "crds"
+    [istio_released] = sorted((crds / "released").glob("istio-crds-*.yaml"))
     with pytest.raises(ValueError, match="defined twice"):
-        UpstreamSchemas([crds / "istio-crds.yaml", crds / "released" / "istio-crds-1.30.3.yaml"])
+        UpstreamSchemas([crds / "istio-crds.yaml", istio_released])
 
 
 @pytest.mark.parametrize("bundle", BUNDLES)
@@ -711,7 +710,7 @@ def test_require_ref_skips_with_clear_reason_when_absent(monkeypatch, tmp_path: 
     with pytest.raises(pytest.skip.Exception) as skipped:
         require_ref()
     assert skipped.value.msg == SKIP_REASON
-    assert "../shared/ref is absent" in SKIP_REASON and "skipped" in SKIP_REASON
+    assert "tools/upstream_data.py" in SKIP_REASON and "skipped" in SKIP_REASON
 
 
 def test_env_var_overrides_default_location(monkeypatch, tmp_path: Path) -> None:
@@ -720,7 +719,15 @@ def test_env_var_overrides_default_location(monkeypatch, tmp_path: Path) -> None
     assert ref_dir() == (tmp_path / "ref").resolve()
 
 
-def test_default_location_is_beside_the_repository(monkeypatch) -> None:
+def test_default_location_is_the_fetched_cache_then_the_shared_folder(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.delenv(upstream.ENV_VAR, raising=False)
-    expected = Path(upstream.__file__).resolve().parents[1].parent / "shared" / "ref"
-    assert ref_dir() == (expected if expected.is_dir() else None)
+    fetched, shared = tmp_path / "repo" / ".cache" / "upstream" / "ref", tmp_path / "shared" / "ref"
+    monkeypatch.setattr(upstream, "REPO", tmp_path / "repo")
+    monkeypatch.setattr(upstream, "FETCHED", fetched)
+    assert ref_dir() is None
+    shared.mkdir(parents=True)
+    assert ref_dir() == shared
+    fetched.mkdir(parents=True)
+    assert ref_dir() == shared  # a fetch that did not complete (no pins.json) is not used
+    (fetched / "pins.json").write_text("{}")
+    assert ref_dir() == fetched

@@ -113,7 +113,20 @@ def test_extra_args_are_checked_against_the_chosen_release():
 
 
 def test_newer_than_known_versions_render_with_a_warning():
-    bundle = render(istio="1.31", proxy="v7.99.0")
+    bundle = render(istio="1.33", proxy="v7.99.0")
     paths = {w.path for w in bundle.warnings}
     assert paths == {"spec.platform.istioVersion", "spec.oauth2Proxy.version"}
+    [istio] = [w.message for w in bundle.warnings if w.path == "spec.platform.istioVersion"]
+    assert istio == (
+        "Istio 1.33 is newer than the newest version meshauth knows (1.32); the 1.32 API shapes are used"
+    )
     assert api_versions(bundle)["PeerAuthentication"] == "security.istio.io/v1"
+
+
+@pytest.mark.parametrize("istio", ["1.31", "1.32"])
+def test_istio_1_31_and_1_32_are_known(istio):
+    # both only added fields meshauth does not write (istio.io/api v1.31.4, v1.32.0 against v1.30.8)
+    bundle = render(istio=istio)
+    assert "spec.platform.istioVersion" not in {w.path for w in bundle.warnings}
+    assert api_versions(bundle) == api_versions(render(istio="1.30"))
+    assert bundle.mesh_config == render(istio="1.30").mesh_config

@@ -1,9 +1,11 @@
 """Test support: strict validation of custom resources against the real upstream CRDs.
 
-The reference CRDs live outside the repository, in ``../shared/ref/crds`` (read-only, see its
-SOURCES.md). They are read in place and never copied into the repository. A fresh clone without
-the shared folder has no reference data: tests call :func:`require_ref`, which skips them with
-:data:`SKIP_REASON`.
+The reference data (CRDs, oauth2-proxy's flags per release) is not in the repository: ``python
+tools/upstream_data.py`` fetches it from the Go module proxy, at pinned versions checked against
+their go.sum hashes, into ``.cache/upstream/ref`` (git-ignored; CI runs it first). The shared
+``../shared/ref`` folder of the project's machines, with the same layout, is the fallback and the
+cross-check. Without either, tests call :func:`require_ref`, which skips them with
+:data:`SKIP_REASON` (saying how to fetch the data).
 
 Typical use in a test::
 
@@ -78,24 +80,36 @@ __all__ = ["ENV_VAR", "SKIP_REASON", "UpstreamSchemas", "ref_dir", "require_ref"
 
 ENV_VAR = "MESHAUTH_SHARED_REF"
 
+REPO = Path(__file__).resolve().parents[1]
+FETCHED = REPO / ".cache" / "upstream" / "ref"  # written by tools/upstream_data.py
+
 SKIP_REASON = (
-    "upstream reference data ../shared/ref is absent (fresh clone without the shared folder; "
-    f"set {ENV_VAR} to the path of the `ref` folder to run them); "
-    "upstream conformance tests skipped"
+    "upstream reference data is absent: neither .cache/upstream/ref (run `python "
+    "tools/upstream_data.py`, which needs the Go module proxy) nor ../shared/ref is there "
+    f"(or set {ENV_VAR} to a `ref` folder); upstream conformance tests skipped"
 )
 
 
-def ref_dir() -> Path | None:
-    """The shared ``ref`` folder: ``$MESHAUTH_SHARED_REF`` if set, else ``<repo>/../shared/ref``.
+def fetched_dir() -> Path | None:
+    """``.cache/upstream/ref`` when tools/upstream_data.py completed a fetch (its pins.json is
+    written last), else ``None``."""
+    return FETCHED if (FETCHED / "pins.json").is_file() else None
 
-    ``None`` when that folder does not exist.
+
+def shared_dir() -> Path | None:
+    path = REPO.parent / "shared" / "ref"
+    return path if path.is_dir() else None
+
+
+def ref_dir() -> Path | None:
+    """The reference data: ``$MESHAUTH_SHARED_REF`` if set, else the fetched cache, else
+    ``<repo>/../shared/ref``. ``None`` when there is none.
     """
     env = os.environ.get(ENV_VAR)
     if env:
         path = Path(env).expanduser().resolve()
-    else:
-        path = Path(__file__).resolve().parents[1].parent / "shared" / "ref"
-    return path if path.is_dir() else None
+        return path if path.is_dir() else None
+    return fetched_dir() or shared_dir()
 
 
 def require_ref() -> Path:
@@ -137,9 +151,13 @@ def _bundle(cls: type, which: str, ref: Path) -> UpstreamSchemas:
     top = sorted(crd_dir.glob("*.yaml"))
     if not top:
         raise FileNotFoundError(f"no CRD files (*.yaml) in {crd_dir}")
+    # Kinds that no registry meshauth reaches carries (Flux's HelmRelease CRD): from the shared
+    # folder when the fetched data lacks them and the shared folder is there (else unknown).
+    shared = shared_dir()
+    extra = sorted((shared / "crds").glob("*.yaml")) if shared and ref != shared.resolve() else []
     if which == "newest":
-        return cls(top)
-    return cls(sorted((crd_dir / "released").glob("*.yaml")), fallback_files=top)
+        return cls(top, fallback_files=extra)
+    return cls(sorted((crd_dir / "released").glob("*.yaml")), fallback_files=[*top, *extra])
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,9 +1,13 @@
-"""Test support: oauth2-proxy's own flag list (``../shared/ref/oauth2-proxy/flags.json``, extracted
-from the Go source at every tag), to check what meshauth puts on oauth2-proxy's command line.
+"""Test support: oauth2-proxy's own flag list, to check what meshauth puts on oauth2-proxy's command
+line.
+
+The data is ``oauth2-proxy/flags-by-version.json`` of the fetched reference (tools/upstream_data.py:
+every flag each served v7 release defines in its Go source, with the env vars bound to it), or the
+shared folder's ``flags.json`` (extracted from the Go source at every tag) when only that is there.
 
 :func:`proxy_problems` returns, for a rendered bundle, every ``--flag`` that the chosen release does
-not define according to upstream (``since`` after the release, or removed by then) and every
-``OAUTH2_PROXY_*`` variable that no flag binds. Skips (through ``require_ref``) without the data.
+not define according to upstream and every ``OAUTH2_PROXY_*`` variable that no flag binds. Skips
+(through ``require_ref``) without the data.
 """
 
 from __future__ import annotations
@@ -25,23 +29,42 @@ def _version(tag: str) -> tuple[int, int, int]:
     return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
 
 
-@functools.lru_cache(maxsize=1)
-def _flags(path: Path) -> tuple[dict[str, Any], ...]:
-    return tuple(json.loads(path.read_text(encoding="utf-8")))
+@functools.lru_cache(maxsize=4)
+def _read(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def flags_by_version() -> dict[str, dict[str, list[str]]] | None:
+    """``{release: {flag: [env vars]}}`` for every release the Go module proxy serves, or ``None``
+    when the reference has only the shared flags.json."""
+    path = require_ref() / "oauth2-proxy" / "flags-by-version.json"
+    return _read(path) if path.is_file() else None
 
 
 def upstream_flags(version: str) -> set[str]:
-    """Names of the flags oauth2-proxy ``version`` defines, per upstream's flags.json."""
+    """Names of the flags oauth2-proxy ``version`` defines, per upstream's source.
+
+    From the per-release data: that release's flags; for a release the proxy does not serve, those
+    of the next served one (no v7 flag was ever removed, so it defines a superset: a flag no release
+    has is still caught)."""
     wanted = _version(version)
+    by_version = flags_by_version()
+    if by_version is not None:
+        served = sorted(by_version, key=_version)
+        later = [v for v in served if _version(v) >= wanted]
+        return set(by_version[later[0] if later else served[-1]])
     return {
         f["name"]
-        for f in _flags(require_ref() / "oauth2-proxy" / "flags.json")
+        for f in _read(require_ref() / "oauth2-proxy" / "flags.json")
         if _version(f["since"]) <= wanted and (f["removed"] is None or wanted < _version(f["removed"]))
     }
 
 
 def upstream_env_vars() -> set[str]:
-    return {v for f in _flags(require_ref() / "oauth2-proxy" / "flags.json") for v in f["env_vars"] or ()}
+    by_version = flags_by_version()
+    if by_version is not None:
+        return {e for flags in by_version.values() for envs in flags.values() for e in envs}
+    return {v for f in _read(require_ref() / "oauth2-proxy" / "flags.json") for v in f["env_vars"] or ()}
 
 
 def proxy_container(bundle: Any) -> dict[str, Any]:

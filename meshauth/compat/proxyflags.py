@@ -125,7 +125,7 @@ _FLAGS: dict[str, tuple[str, str | None]] = {
     "signature-key": (_V7, None),
     # options.go NewFlagSet: probes
     "ping-path": (_V7, None),
-    "ping-user-agent": ("v7.1.0", None),  # #1117
+    "ping-user-agent": ("v7.0.0", None),  # v6.0.0 (in v7.0.1's options.go; #1117 only documented it)
     "ready-path": ("v7.5.0", None),  # #1839
     "gcp-healthchecks": (_V7, None),
     # options.go NewFlagSet: sessions

@@ -20,7 +20,12 @@ AMBIENT_ISTIO = (1, 25)  # istio.io/ingress-use-waypoint on a namespace
 # RequestAuthentication jwtRules[].outputClaimToHeaders: first in the released CRDs of 1.17.0
 # (manifests/charts/base/crds/crd-all.gen.yaml; absent from 1.16.x and before).
 CLAIM_HEADERS_ISTIO = (1, 17)
-NEWEST_KNOWN_ISTIO = (1, 30)
+# Newest minor whose API meshauth checked: 1.31 (insecureSkipVerify on Gateway TLS, redirect
+# prefixRewrite) and 1.32 (RequestAuthentication jwtRules[].presence, Gateway tls alpnProtocols /
+# ecdhCurves, EnvoyFilter filterChain.transportSocket) only added fields meshauth does not write, and
+# the extension provider (mesh/v1alpha1 EnvoyExternalAuthorizationHttpProvider) is unchanged:
+# istio.io/api v1.31.4 and v1.32.0, CRDs and protos, compared with v1.30.8.
+NEWEST_KNOWN_ISTIO = (1, 32)
 DEFAULT_KUBERNETES = "1.30"
 
 
@@ -66,8 +71,12 @@ def istio_features(version: tuple[int, int]) -> IstioFeatures:
 class EnvoyFilterShape:
     """How an EnvoyFilter inserts ext_authz into the ingress gateway, before extension providers.
 
-    Istio 1.6 proxies speak xDS v2 and name filters by their deprecated names
-    (``envoy.http_connection_manager``); from 1.7 the v3 API and the canonical names are used.
+    Istio 1.6 proxies speak xDS v2 (the ext_authz config is ``envoy.config.filter.http.ext_authz.v2``);
+    from 1.7 the v3 API. The connection manager is matched as ``envoy.http_connection_manager`` on
+    every 1.6-1.8 release: Istio matches the filter name exactly, and 1.7.0 (go-control-plane
+    ``ba7954ce7df4``, ``wellknown.go``) still names it so; only 1.7.1+ and 1.8 also accept
+    ``envoy.filters.network.http_connection_manager``. Matching the canonical name on 1.7.0 leaves
+    the patch unapplied and every app host answering 403.
     The JWT filter is ``envoy.filters.http.jwt_authn`` throughout (RequestAuthentication,
     security.istio.io/v1beta1, from 1.5). ext_authz goes right before it, giving the same order as
     the CUSTOM action from 1.9: ext_authz, jwt_authn, rbac.
@@ -84,13 +93,11 @@ class EnvoyFilterShape:
 def envoy_filter_shape(version: tuple[int, int]) -> EnvoyFilterShape:
     if version >= (1, 7):
         api = "type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3."
-        manager = "envoy.filters.network.http_connection_manager"
     else:
         api = "type.googleapis.com/envoy.config.filter.http.ext_authz.v2."
-        manager = "envoy.http_connection_manager"
     return EnvoyFilterShape(
         api_version="networking.istio.io/v1alpha3",
-        connection_manager=manager,
+        connection_manager="envoy.http_connection_manager",  # the name every 1.6-1.8 release matches
         jwt_filter="envoy.filters.http.jwt_authn",
         ext_authz_filter="envoy.filters.http.ext_authz",
         ext_authz_type=api + "ExtAuthz",

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from meshauth.compat import proxyflags
-from meshauth.compat.versions import NEWEST_KNOWN_ISTIO
+from meshauth.compat.versions import NEWEST_KNOWN_ISTIO, istio_features
 from meshauth.config.authservice import oauth2_proxy_fields_ignored
+from meshauth.config.fieldtypes import duration_seconds
 from meshauth.config.model import Spec
 from meshauth.findings import Finding
 from meshauth.rendering.aspects import hardening, idp, sessions
@@ -36,13 +37,15 @@ def config_warnings(spec: Spec) -> Iterator[Finding]:
             path="spec.oauth2Proxy.version",
         )
     if spec.platform.istio > NEWEST_KNOWN_ISTIO:
+        newest = "{}.{}".format(*NEWEST_KNOWN_ISTIO)
         yield Finding(
             "config",
             "warning",
             f"Istio {spec.platform.istio_version} is newer than the newest version meshauth "
-            "knows (1.30); the 1.30 API shapes are used",
+            f"knows ({newest}); the {newest} API shapes are used",
             path="spec.platform.istioVersion",
         )
+    yield from _refresh_without_set_cookie(spec)
     yield from hardening.findings(spec)
     if spec.authorizer == "authservice":
         for path, message, error in oauth2_proxy_fields_ignored(spec.oauth2_proxy):
@@ -58,3 +61,29 @@ def config_warnings(spec: Spec) -> Iterator[Finding]:
             "user. Use existing, external-secrets or sealed-secrets outside a throwaway setup",
             path="spec.secret.source",
         )
+
+
+def _refresh_without_set_cookie(spec: Spec) -> Iterator[Finding]:
+    """Before Istio 1.9 the login is an EnvoyFilter on Envoy 1.14-1.16, whose ext_authz has no
+    ``allowed_client_headers_on_success``: the headers of an allowed (200) check go upstream only.
+    The ``Set-Cookie`` of a session oauth2-proxy refreshed never reaches the browser, which keeps
+    sending the old cookie, so past ``cookie.refresh`` every request refreshes again (a call to the
+    IdP's token endpoint per request) until the cookie expires."""
+    cookie = spec.oauth2_proxy.cookie
+    if (
+        spec.authorizer != "oauth2-proxy"
+        or istio_features(spec.platform.istio).envoy_filter is None
+        or not duration_seconds(cookie.refresh)
+    ):
+        return
+    yield Finding(
+        "config",
+        "warning",
+        f"cookie.refresh {cookie.refresh} never reaches the browser on Istio "
+        f"{spec.platform.istio_version}: its Envoy (1.16 or older) passes the headers of an allowed "
+        "check only to the app, so the Set-Cookie of a refreshed session is dropped and, once the "
+        "session is older than the refresh, oauth2-proxy refreshes it on every request (a call to "
+        'the IdP each time) until cookie.expire ends it. Set refresh: "0" and keep expire within '
+        "the ID token's lifetime, or target Istio 1.14+ (headersToDownstreamOnAllow)",
+        path="spec.oauth2Proxy.cookie.refresh",
+    )
