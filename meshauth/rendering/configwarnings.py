@@ -64,24 +64,32 @@ def config_warnings(spec: Spec) -> Iterator[Finding]:
 
 
 def _refresh_without_set_cookie(spec: Spec) -> Iterator[Finding]:
-    """Before Istio 1.9 the login is an EnvoyFilter on Envoy 1.14-1.16, whose ext_authz has no
-    ``allowed_client_headers_on_success``: the headers of an allowed (200) check go upstream only.
-    The ``Set-Cookie`` of a session oauth2-proxy refreshed never reaches the browser, which keeps
-    sending the old cookie, so past ``cookie.refresh`` every request refreshes again (a call to the
-    IdP's token endpoint per request) until the cookie expires."""
+    """Before Istio 1.14 the headers of an allowed (200) check go to the app only: before 1.9 the
+    login is an EnvoyFilter on Envoy 1.14-1.16, whose ext_authz has no
+    ``allowed_client_headers_on_success``; from 1.9 to 1.13 the extension provider has no
+    ``headersToDownstreamOnAllow`` to set it. The ``Set-Cookie`` of a session oauth2-proxy
+    refreshed never reaches the browser, which keeps sending the old cookie, so past
+    ``cookie.refresh`` every request refreshes again (a call to the IdP's token endpoint per
+    request) until the cookie expires."""
     cookie = spec.oauth2_proxy.cookie
+    features = istio_features(spec.platform.istio)
     if (
         spec.authorizer != "oauth2-proxy"
-        or istio_features(spec.platform.istio).envoy_filter is None
+        or features.headers_to_downstream_on_allow
         or not duration_seconds(cookie.refresh)
     ):
         return
+    why = (
+        "its Envoy (1.16 or older) passes the headers of an allowed check only to the app"
+        if features.envoy_filter
+        else "its extension provider has no headersToDownstreamOnAllow, so the headers of an allowed "
+        "check go only to the app"
+    )
     yield Finding(
         "config",
         "warning",
         f"cookie.refresh {cookie.refresh} never reaches the browser on Istio "
-        f"{spec.platform.istio_version}: its Envoy (1.16 or older) passes the headers of an allowed "
-        "check only to the app, so the Set-Cookie of a refreshed session is dropped and, once the "
+        f"{spec.platform.istio_version}: {why}: the Set-Cookie of a refreshed session is dropped and, once the "
         "session is older than the refresh, oauth2-proxy refreshes it on every request (a call to "
         'the IdP each time) until cookie.expire ends it. Set refresh: "0" and keep expire within '
         "the ID token's lifetime, or target Istio 1.14+ (headersToDownstreamOnAllow)",
