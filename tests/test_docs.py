@@ -268,7 +268,17 @@ def test_the_site_nav_follows_the_index():
 def test_readme_opens_with_the_two_commands():
     first = blocks(ROOT / "README.md", "sh")[0]
     assert ".venv/bin/pip install . && .venv/bin/meshauth render examples/seed.yaml" in first
-    assert ".venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest -q" in first
+    assert ".venv/bin/pip install -e '.[test]' && .venv/bin/python tools/upstream_data.py" in first
+    assert "&& .venv/bin/python -m pytest -q -n auto" in first
+
+
+def test_ci_runs_the_readme_test_command():
+    first = blocks(ROOT / "README.md", "sh")[0]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert (
+        ".venv/bin/python tools/upstream_data.py" in first and ".venv/bin/python tools/upstream_data.py" in ci
+    )
+    assert ci.rstrip().endswith(".venv/bin/python -m pytest -q -n auto")
 
 
 def test_readme_links_into_every_section_of_the_docs():
