@@ -16,7 +16,8 @@ from typing import Any
 from istioapi import build
 
 # Istio minor -> the go-control-plane release cut with the Envoy it ships (1.6: Envoy 1.14, 1.7: 1.15,
-# 1.8: 1.16); from 1.9 (only the identity-headers Lua filter) one recent release for all.
+# 1.8: 1.16; v0.9.6 builds only with cncf/udpa raised to v0.9.7's, see its go.mod); from 1.9 (only the
+# identity-headers Lua filter) one recent release for all.
 RELEASES = {"1.6": "v0.9.5", "1.7": "v0.9.6", "1.8": "v0.9.7"}
 RECENT = "v0.14.0"
 XDS_V2 = frozenset({"1.6"})  # Istio 1.6 reads patch values as xDS v2 messages; 1.7 on as v3

@@ -9,6 +9,8 @@ require (
 
 require (
 	github.com/census-instrumentation/opencensus-proto v0.2.1 // indirect
+	// v0.9.6 asks for udpa 20200313, which lacks udpa/core/v1 that its v3 config_source imports:
+	// raised to the udpa of v0.9.7
 	github.com/cncf/udpa/go v0.0.0-20200629203442-efcf912fb354 // indirect
 	github.com/envoyproxy/protoc-gen-validate v0.1.0 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
