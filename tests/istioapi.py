@@ -51,38 +51,46 @@ def go_env() -> dict[str, str]:
 
 
 @functools.cache
-def binary(release: str) -> Path:
-    """tools/istioapi built against istio.io/api ``release`` (go.mod/go.sum pinned per release)."""
+def build(tool: str, release: str, tags: tuple[str, ...] = ()) -> Path:
+    """The Go program tools/``tool`` built with the go.mod/go.sum pinned in its
+    ``versions/<release>`` (and the build ``tags``), once, into .cache/bin; tests skip without go."""
     go = shutil.which("go")
     if go is None:
-        pytest.skip("go is not installed: the istio.io/api checks need it (tools/istioapi)")
-    pinned = TOOL / "versions" / release
-    sources = [TOOL / "main.go", pinned / "go.mod", pinned / "go.sum"]
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
-    out = CACHE / "bin" / f"istioapi-{release}-{digest}"
-    lock = CACHE / "locks" / f"istioapi-{release}.lock"
+        pytest.skip(f"go is not installed: the checks against upstream API types need it (tools/{tool})")
+    source = REPO / "tools" / tool
+    pinned = source / "versions" / release
+    sources = [*sorted(source.glob("*.go")), pinned / "go.mod", pinned / "go.sum"]
+    blob = b"".join(p.read_bytes() for p in sources) + ",".join(tags).encode()
+    out = CACHE / "bin" / f"{tool}-{release}-{hashlib.sha256(blob).hexdigest()[:16]}"
+    lock = CACHE / "locks" / f"{tool}-{release}.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
     with lock.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # parallel test workers: one builds, the others reuse
         if out.is_file():
             return out
-        work = CACHE / "istioapi" / release
-        work.mkdir(parents=True, exist_ok=True)
+        work = CACHE / tool / release
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
         for path in sources:
             shutil.copyfile(path, work / path.name)
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = out.with_name(out.name + ".tmp")
         built = subprocess.run(
-            [go, "build", "-mod=readonly", "-trimpath", "-o", str(staging), "."],
+            [go, "build", "-mod=readonly", "-trimpath", f"-tags={','.join(tags)}", "-o", str(staging), "."],
             cwd=work,
             env=go_env(),
             capture_output=True,
             text=True,
             timeout=900,
         )
-        assert built.returncode == 0, f"building tools/istioapi for istio.io/api {release}:\n{built.stderr}"
+        assert built.returncode == 0, f"building tools/{tool} pinned at {release}:\n{built.stderr}"
         os.replace(staging, out)
     return out
+
+
+def binary(release: str) -> Path:
+    """tools/istioapi built against istio.io/api ``release`` (go.mod/go.sum pinned per release)."""
+    return build("istioapi", release)
 
 
 def check(release: str, items: Iterable[tuple[str, Any]]) -> list[str | None]:
