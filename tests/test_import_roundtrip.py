@@ -71,6 +71,7 @@ def test_the_findings_are_the_ones_the_guide_explains(imported):
             "Secret oauth2-proxy/oauth2-proxy",
             "secret values are not copied into the co",
         ),
+        ("warning", "config", "", "cookie.refresh 1h never reaches the brow"),
         (
             "warning",
             "MA018",
@@ -123,7 +124,8 @@ def test_every_blog_object_comes_back_except_the_secret_meshauth_only_references
 
 def test_the_rendering_is_valid_and_warns_only_about_the_refresh(imported):
     findings = meshauth.validate(meshauth.render(meshauth.load_config(imported.config)))
-    assert [(f.severity, f.rule) for f in findings] == [("warning", "MA018")]
+    # too long for Google's ID token (MA018), and on Istio 1.11 a refreshed cookie never lands
+    assert sorted((f.severity, f.rule) for f in findings) == [("warning", "MA018"), ("warning", "config")]
 
 
 def test_the_switch_over_deletes_exactly_the_renamed_objects(imported):
