@@ -1,0 +1,149 @@
+"""The tree writer at its edges: folder permissions and the process umask, what the user keeps
+inside the output (links, their own folders), files adopted because they already hold the
+rendered bytes, and Git checkouts or a shell's working folder updated in place.
+
+Each is a behaviour a mutant of meshauth/files/tree.py changed without any test noticing
+(tools/mutation.py); see also tests/test_output_writer.py.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from meshauth.errors import OutputError
+from meshauth.files.tree import RECORD, write_tree
+
+FILES = {"a.yaml": "a: 1\n", "apps/b.yaml": "b: 2\n", "apps/deep/c.yaml": "c: 3\n"}
+
+
+@pytest.fixture
+def umask_027():
+    old = os.umask(0o027)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_a_new_folder_gets_the_permissions_the_umask_allows_and_the_umask_is_kept(tmp_path, umask_027):
+    out = tmp_path / "out"
+    write_tree(out, FILES)
+    assert os.stat(out).st_mode & 0o777 == 0o750  # not mkdtemp's private 0700
+    assert os.umask(0o027) == 0o027  # the process's umask is as it was
+
+
+def test_a_file_already_holding_the_rendered_bytes_is_adopted_not_refused(tmp_path):
+    out = tmp_path / "out"
+    (out / "apps").mkdir(parents=True)
+    (out / "apps" / "b.yaml").write_text("b: 2\n")  # e.g. restored from Git without the record
+    report = write_tree(out, FILES)
+    assert "apps/b.yaml" in report.unchanged
+    assert "apps/b.yaml" in (out / RECORD).read_text().splitlines()
+
+
+def test_a_file_with_other_bytes_that_meshauth_did_not_write_is_refused(tmp_path):
+    out = tmp_path / "out"
+    (out / "apps").mkdir(parents=True)
+    (out / "apps" / "b.yaml").write_text("mine: true\n")
+    with pytest.raises(OutputError, match="was not written by meshauth"):
+        write_tree(out, FILES)
+    assert (out / "apps" / "b.yaml").read_text() == "mine: true\n"
+
+
+def test_links_the_user_keeps_in_the_output_stay_links_through_a_swap(tmp_path):
+    out = tmp_path / "out"
+    write_tree(out, FILES)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "notes.txt").write_text("mine\n")
+    (out / "notes").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (out / "readme.txt").symlink_to(tmp_path / "elsewhere" / "notes.txt")
+    write_tree(out, {**FILES, "a.yaml": "a: 2\n"})  # a change: the folder is swapped
+    assert (out / "notes").is_symlink() and os.readlink(out / "notes") == str(tmp_path / "elsewhere")
+    assert (out / "readme.txt").is_symlink()
+    assert (tmp_path / "elsewhere" / "notes.txt").read_text() == "mine\n"
+
+
+def test_a_folder_of_the_user_inside_the_output_is_carried_over_whole(tmp_path):
+    out = tmp_path / "out"
+    write_tree(out, FILES)
+    (out / "apps" / "mine").mkdir()
+    (out / "apps" / "mine" / "x.txt").write_text("x\n")
+    write_tree(out, {"a.yaml": "a: 2\n"})  # apps/b and apps/deep go; apps/mine stays
+    assert (out / "apps" / "mine" / "x.txt").read_text() == "x\n"
+    assert not (out / "apps" / "b.yaml").exists() and not (out / "apps" / "deep").exists()
+
+
+def test_a_git_checkout_loses_stale_files_and_their_empty_folders_in_place(tmp_path):
+    out = tmp_path / "checkout"
+    write_tree(out, FILES)
+    (out / ".git").mkdir()
+    folder = os.stat(out).st_ino
+    report = write_tree(out, {"a.yaml": "a: 1\n"})
+    assert report.removed == ("apps/b.yaml", "apps/deep/c.yaml")
+    assert not (out / "apps").exists()  # emptied folders go, up to the output folder
+    assert out.is_dir() and os.stat(out).st_ino == folder and (out / ".git").is_dir()
+
+
+def test_the_working_folder_is_updated_in_place(tmp_path, monkeypatch):
+    """`meshauth render -o .`: a shell in the folder must not be left in a swapped-out copy."""
+    out = tmp_path / "out"
+    write_tree(out, FILES)
+    folder = os.stat(out).st_ino
+    monkeypatch.chdir(out)
+    write_tree(out, {**FILES, "a.yaml": "a: 2\n"})
+    assert os.stat(out).st_ino == folder and (out / "a.yaml").read_text() == "a: 2\n"
+
+
+def test_a_folder_holding_the_working_folder_is_updated_in_place(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    write_tree(out, FILES)
+    folder = os.stat(out).st_ino
+    monkeypatch.chdir(out / "apps" / "deep")
+    write_tree(out, {**FILES, "a.yaml": "a: 2\n"})
+    assert os.stat(out).st_ino == folder and (out / "a.yaml").read_text() == "a: 2\n"
+
+
+def test_an_output_folder_that_is_a_link_is_refused_or_updated_in_place_never_swapped(tmp_path):
+    real = tmp_path / "real"
+    write_tree(real, FILES)
+    link = tmp_path / "out"
+    link.symlink_to(real, target_is_directory=True)
+    try:
+        write_tree(link, {**FILES, "a.yaml": "a: 2\n"})
+    except OutputError:
+        assert (real / "a.yaml").read_text() == "a: 1\n"
+    else:
+        assert link.is_symlink() and (real / "a.yaml").read_text() == "a: 2\n"
+
+
+def test_a_record_line_through_a_file_is_not_a_link(tmp_path):
+    """A record entry below a regular file names nothing on disk: it is simply not there."""
+    out = tmp_path / "out"
+    write_tree(out, FILES)
+    with (out / RECORD).open("a") as record:
+        record.write("a.yaml/below.yaml\n")
+    report = write_tree(out, FILES)
+    assert report.removed == () and (out / "a.yaml").read_text() == "a: 1\n"
+
+
+def test_a_record_line_through_a_linked_folder_deep_down_is_refused(tmp_path):
+    out = tmp_path / "out"
+    write_tree(out, FILES)
+    (tmp_path / "victim").mkdir()
+    (tmp_path / "victim" / "v.yaml").write_text("v\n")
+    (out / "apps" / "deep" / "link").symlink_to(tmp_path / "victim", target_is_directory=True)
+    with (out / RECORD).open("a") as record:
+        record.write("apps/deep/link/v.yaml\n")
+    with pytest.raises(OutputError, match="symbolic link apps/deep/link"):
+        write_tree(out, {"a.yaml": "a: 1\n"})
+    assert (tmp_path / "victim" / "v.yaml").read_text() == "v\n"
+
+
+def test_an_empty_folder_of_the_output_is_never_removed_when_the_output_folder_itself_empties(tmp_path):
+    out = tmp_path / "checkout"
+    write_tree(out, {"only/one.yaml": "x: 1\n"})
+    (out / ".git").mkdir()
+    write_tree(out, {"top.yaml": "t: 1\n"})
+    assert out.is_dir() and not (out / "only").exists()
