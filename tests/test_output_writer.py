@@ -34,6 +34,12 @@ def test_a_generated_name_outside_the_folder_is_a_bug_caught_before_anything_is_
     assert not (tmp_path / "out").exists() and not (tmp_path / "escape.yaml").exists()
 
 
+def test_an_output_folder_in_folders_that_do_not_exist_yet_is_created(tmp_path):
+    out = tmp_path / "new" / "deeper" / "out"
+    write_tree(out, FILES)
+    assert _tree(out) == {**{p: t.encode() for p, t in FILES.items()}, RECORD: (out / RECORD).read_bytes()}
+
+
 def test_the_report_counts_what_was_written_kept_and_removed(tmp_path):
     out = tmp_path / "out"
     first = write_tree(out, FILES)

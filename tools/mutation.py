@@ -493,10 +493,14 @@ def run_target(
         progress(f"{target.module}: {len(chosen)} mutants, tests take {baseline:.1f}s")
         limit = baseline * 3 + 30
 
+        done: list[str] = []
+
         def tests_for(mutant: Mutant) -> list[str]:
             lines_hit = range(mutant.line, mutant.end_line + 1)
             reached = set().union(*(by_line.get(n, set()) for n in lines_hit))
-            return sorted(reached) or list(target.tests)
+            order = {test: index for index, test in enumerate(target.tests)}
+            # The target's test files in their order (the fast ones first), then by name.
+            return sorted(reached, key=lambda node: (order[node.split("::")[0]], node)) or list(target.tests)
 
         def run(mutant: Mutant) -> Outcome:
             line = lines[mutant.line - 1].strip() if 0 < mutant.line <= len(lines) else ""
@@ -511,6 +515,9 @@ def run_target(
                 path.write_text(source, encoding="utf-8")
                 copies.put(repo)
             status = "timeout" if code is None else "survived" if code == 0 else "killed"
+            done.append(status)
+            if len(done) % 20 == 0:
+                progress(f"  {len(done)}/{len(chosen)} run")
             if status == "survived":
                 progress(f"  survived #{mutant.number} line {mutant.line}: {mutant.describe()}")
             return Outcome(mutant, status, seconds)
