@@ -79,4 +79,4 @@ def custom_policies(objects: Iterable[Mapping[str, Any]]) -> list[Mapping[str, A
 
 def provider_name(policy: Mapping[str, Any]) -> str:
     """The extension provider a CUSTOM policy names ("" when it names none)."""
-    return str((spec_of(policy).get("provider") or {}).get("name", ""))
+    return str(mapping(spec_of(policy).get("provider")).get("name", ""))

@@ -372,12 +372,34 @@ _BOOL_FLAGS: frozenset[str] = frozenset(
 )
 
 ENV_PREFIX = "OAUTH2_PROXY_"
-# OAUTH2_PROXY_* variables whose name is not the flag's in capitals (list options are plural).
+# OAUTH2_PROXY_* variables (and config-file keys, the same words in lower case) whose name is not
+# the flag's: list options are plural (the cfg tags of pkg/apis/options at v7.15.3, see
+# shared/ref/oauth2-proxy/flags.json cfg_keys).
 _ENV_FLAGS = {
+    "ALLOWED_GROUPS": "allowed-group",
+    "ALLOWED_ROLES": "allowed-role",
+    "API_ROUTES": "api-route",
     "COOKIE_DOMAINS": "cookie-domain",
-    "WHITELIST_DOMAINS": "whitelist-domain",
     "EMAIL_DOMAINS": "email-domain",
+    "ENTRA_ID_ALLOWED_TENANTS": "entra-id-allowed-tenant",
+    "EXCLUDE_LOGGING_PATHS": "exclude-logging-path",
+    "GITHUB_USERS": "github-user",
+    "GITLAB_GROUPS": "gitlab-group",
+    "GITLAB_PROJECTS": "gitlab-project",
+    "GOOGLE_GROUPS": "google-group",
+    "HTPASSWD_USER_GROUPS": "htpasswd-user-group",
+    "KEYCLOAK_GROUPS": "keycloak-group",
+    "OIDC_AUDIENCE_CLAIMS": "oidc-audience-claim",
+    "OIDC_ENABLED_SIGNING_ALGS": "oidc-enabled-signing-alg",
+    "OIDC_EXTRA_AUDIENCES": "oidc-extra-audience",
+    "OIDC_PUBLIC_KEY_FILES": "oidc-public-key-file",
+    "PROVIDER_CA_FILES": "provider-ca-file",
+    "SKIP_AUTH_ROUTES": "skip-auth-route",
+    "TLS_CIPHER_SUITES": "tls-cipher-suite",
+    "TRUSTED_IPS": "trusted-ip",
+    "TRUSTED_PROXY_IPS": "trusted-proxy-ip",
     "UPSTREAMS": "upstream",
+    "WHITELIST_DOMAINS": "whitelist-domain",
 }
 
 
@@ -393,6 +415,12 @@ _TAG = re.compile(r"v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 _FIRST_V7 = (7, 0, 0)
 _DISTROLESS_UID_SINCE = (7, 3, 0)  # CHANGELOG v7.3.0, #1478
 _READY_PATH_SINCE = (7, 5, 0)  # CHANGELOG v7.5.0, #1839
+
+
+def config_key_flag(key: str) -> str:
+    """The flag a key of oauth2-proxy's ``--config`` file sets (``skip_auth_routes`` ->
+    ``skip-auth-route``): its environment variable is the key in capitals."""
+    return env_flag(ENV_PREFIX + key.upper()) or key.replace("_", "-")
 
 
 def parse_version(tag: str) -> tuple[int, int, int]:

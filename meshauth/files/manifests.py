@@ -56,15 +56,23 @@ class Manifests:
 
     @property
     def istio_version(self) -> str | None:
-        """The Istio MAJOR.MINOR the manifests name: an IstioOperator's ``spec.tag``, istiod
-        values' ``global.tag``, or the tag of an istiod (pilot) or gateway (proxyv2) image."""
-        tags = [_mesh_tag(source.document) for source in self.mesh]
-        tags += [image.rpartition(":")[2] for image in _images(self.objects) if _is_istio_image(image)]
-        for tag in tags:
-            match = _VERSION.search(str(tag)) if tag else None
-            if match:
-                return f"{match.group(1)}.{match.group(2)}"
-        return None
+        """The Istio MAJOR.MINOR the manifests name (:func:`istio_version_of`)."""
+        return istio_version_of(self.objects, [source.document for source in self.mesh])
+
+
+def istio_version_of(
+    objects: Sequence[Mapping[str, Any]], mesh_documents: Sequence[Mapping[str, Any]]
+) -> str | None:
+    """The Istio MAJOR.MINOR that manifests run, decided once for validate and import: the tag of
+    an istiod (pilot) or gateway (proxyv2) image first (what runs), then an IstioOperator's
+    ``spec.tag`` or istiod values' ``global.tag`` (what was asked for)."""
+    tags: list[Any] = [image.rpartition(":")[2] for image in _images(objects) if _is_istio_image(image)]
+    tags += [_mesh_tag(document) for document in mesh_documents]
+    for tag in tags:
+        match = _VERSION.search(str(tag)) if tag else None
+        if match:
+            return f"{match.group(1)}.{match.group(2)}"
+    return None
 
 
 def load_manifests(paths: Iterable[PathLike]) -> Manifests:

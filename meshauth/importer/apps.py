@@ -48,6 +48,7 @@ def bound_gateway(ctx: Context) -> Source | None:
     best = max(gateways, key=lambda g: counts.get(id(g), 0), default=None)
     for gateway in gateways:
         if gateway is not best:
+            ctx.keep(gateway)
             ctx.warn("not imported: meshauth writes one Gateway (spec.ingress.gateway)", gateway)
     ctx.use(best)
     return best
@@ -93,6 +94,7 @@ def apps_section(ctx: Context, gateway: Source | None, client_id: str) -> list[d
     _hosts_behind_login(ctx, [h for a in apps for h in a.get("hosts", [a.get("host")])])
     for service in ctx.of_kind("VirtualService"):
         if service not in services:
+            ctx.keep(service)
             ctx.warn("not imported: it is not bound to the Gateway meshauth imports", service)
     if not apps:
         ctx.error(
@@ -104,14 +106,15 @@ def apps_section(ctx: Context, gateway: Source | None, client_id: str) -> list[d
 
 
 def _app(ctx: Context, service: Source, taken: set[str], client_id: str) -> dict[str, Any] | None:
-    ctx.use(service)
     hosts = [h for h in strings(spec_of(service.obj).get("hosts")) if "*" not in h and "." in h]
     if len(hosts) != len(strings(spec_of(service.obj).get("hosts"))):
         ctx.warn("wildcard and short hosts are not imported: an app needs fully qualified hosts", service)
     destination = _destination(ctx, service)
     if not hosts or destination is None:
-        ctx.warn("not imported: no host or no route destination", service)
+        ctx.keep(service)
+        ctx.warn("not imported: no host or no route destination", service, "spec.hosts")
         return None
+    ctx.use(service)
     target, namespace, port = destination
     own = name_of(service.obj).removeprefix(f"{ctx.options.name}-")  # meshauth's own output
     candidates = (own,) if own != name_of(service.obj) else ()
@@ -192,9 +195,19 @@ def _public_paths(ctx: Context, hosts: list[str]) -> list[str]:
     """The login policy's ``notPaths`` for these hosts (the ACME path aside): the open paths."""
     paths: list[str] = []
     for policy, index, operation in _login_operations(ctx, hosts):
-        paths += [
-            p for p in strings(operation.get("notPaths")) if p != ACME_CHALLENGE_PATH and p not in paths
-        ]
+        written = [p for p in strings(operation.get("notPaths")) if p != ACME_CHALLENGE_PATH]
+        for k, pattern in enumerate(written):
+            if pattern in paths or _covered(pattern, written):
+                continue  # "/dex/**" is Istio's prefix "/dex/*", within "/dex/*"
+            if not _expressible(pattern):
+                ctx.warn(
+                    f"notPaths {pattern!r} is not carried over: publicPaths take exact paths or a "
+                    "prefix ending in a single '*'; add the path it means to publicPaths",
+                    policy,
+                    f"spec.rules[{index}].to[].operation.notPaths[{k}]",
+                )
+                continue
+            paths.append(pattern)
         if operation.get("paths"):
             ctx.warn(
                 f"rule {index}: login only on some paths ({', '.join(strings(operation['paths']))}) "
@@ -206,6 +219,20 @@ def _public_paths(ctx: Context, hosts: list[str]) -> list[str]:
     return paths
 
 
+def _covered(pattern: str, others: list[str]) -> bool:
+    """Another prefix pattern matches every path ``pattern`` matches (Istio: a trailing ``*`` is
+    a prefix match, any other ``*`` a literal)."""
+    prefix = pattern[:-1] if pattern.endswith("*") else pattern
+    return any(o != pattern and o.endswith("*") and prefix.startswith(o[:-1]) for o in others)
+
+
+def _expressible(pattern: str) -> bool:
+    star = pattern.find("*")
+    return (
+        pattern.startswith("/") and not any(c in pattern for c in "?# \t") and star in (-1, len(pattern) - 1)
+    )
+
+
 def _login_operations(ctx: Context, hosts: list[str]) -> list[tuple[Source, int, dict[str, Any]]]:
     """The login policies' operations that name one of ``hosts``, each once, in policy order."""
     if "login-operations" not in ctx.memo:
@@ -215,11 +242,14 @@ def _login_operations(ctx: Context, hosts: list[str]) -> list[tuple[Source, int,
             for index, rule in walk_rules(policy.obj):
                 for target in rule.get("to") or []:
                     operation = target.get("operation") or {}
-                    for host in {plain_host(h) for h in strings(operation.get("hosts"))}:
+                    # an operation that names no host applies to every host
+                    for host in {plain_host(h) for h in strings(operation.get("hosts"))} or {"*"}:
                         by_host.setdefault(host, []).append((order, policy, index, operation))
                     order += 1
         ctx.memo["login-operations"] = by_host
-    found = {entry[0]: entry for host in hosts for entry in ctx.memo["login-operations"].get(host, ())}
+    found = {
+        entry[0]: entry for host in [*hosts, "*"] for entry in ctx.memo["login-operations"].get(host, ())
+    }
     return [
         (policy, index, operation)
         for _, policy, index, operation in sorted(found.values(), key=lambda e: e[0])
@@ -234,6 +264,8 @@ def _hosts_behind_login(ctx: Context, hosts: list[str]) -> None:
             operations = [t.get("operation") or {} for t in rule.get("to") or []]
             rule_hosts = {plain_host(h) for o in operations for h in strings(o.get("hosts"))}
             guarded |= rule_hosts
+            if any("hosts" not in o for o in operations):  # notPaths alone: every host, but those paths
+                guarded |= set(hosts)
             if (
                 rule.get("when")
                 or rule.get("from")
@@ -277,15 +309,19 @@ def _authorization(
     for policy in ctx.of_kind("AuthorizationPolicy", namespace):
         if not selects(match_labels(policy.obj), selector) or spec_of(policy.obj).get("action") == "CUSTOM":
             continue
-        ctx.use(policy)
         if denies_without_token(policy.obj):
+            ctx.use(policy)
             continue
         if spec_of(policy.obj).get("action", "ALLOW") != "ALLOW":
+            ctx.keep(policy)
             ctx.warn(
-                "not imported: meshauth writes ALLOW policies only; keep applying this one yourself",
+                f"not imported: at the sidecars of {namespace} meshauth writes ALLOW policies only, "
+                f"not this {spec_of(policy.obj).get('action')} policy; keep applying it yourself",
                 policy,
+                "spec.action",
             )
             continue
+        ctx.use(policy)
         for index, rule in walk_rules(policy.obj):
             _rule(ctx, policy, index, rule, found, open_paths)
     if found["audiences"] == [client_id]:

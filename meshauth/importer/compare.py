@@ -10,7 +10,7 @@ sets. Secret values never appear in a difference: they are shown as ``<redacted>
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,7 +79,7 @@ def pair(before: Sequence[Obj], after: Sequence[Obj]) -> tuple[list[tuple[Obj, O
             if i not in taken and _kind(new) == _kind(old) and _same_place(old, new)
         ]
         best = max(candidates, key=lambda i: _overlap(old, after[i]), default=None)
-        if best is not None and (_overlap(old, after[best]) > 0 or len(candidates) == 1):
+        if best is not None and _overlap(old, after[best]) > 0:  # nothing in common: not the same object
             taken.add(best)
             pairs.append((old, after[best]))
         else:
@@ -111,7 +111,12 @@ def _same_place(old: Obj, new: Obj) -> bool:
 
 
 def _overlap(old: Obj, new: Obj) -> int:
-    return len(_leaves(_body(old)) & _leaves(_body(new)))
+    """Leaves two objects of one kind share, apiVersion and kind aside (every pair shares those)."""
+
+    def content(obj: Obj) -> Obj:
+        return {k: v for k, v in _body(obj).items() if k not in ("apiVersion", "kind")}
+
+    return len(_leaves(content(old)) & _leaves(content(new)))
 
 
 def _leaves(value: Any, path: str = "") -> set[tuple[str, str]]:
@@ -279,9 +284,36 @@ def summary(differences: Sequence[Difference]) -> list[Row]:
     return rows
 
 
-def old_objects_to_delete(differences: Sequence[Difference]) -> list[str]:
-    """Objects that meshauth replaces under its own name: after the first apply, the old ones stay."""
-    return [d.before for d in differences if d.change == "renamed" and not d.kind.startswith("Istio")]
+# Never advised for deletion: deleting a Namespace deletes all in it; Secrets and ConfigMaps hold
+# the user's data, which meshauth's output references rather than replaces.
+_NEVER_DELETE = ("Namespace", "Secret", "ConfigMap")
+# Policies the import maps into the config with no object of the same kind in meshauth's output
+# (a DENY that only refuses requests without a token: meshauth's ALLOW policies do that).
+_REPLACED_WHOLE = ("AuthorizationPolicy", "RequestAuthentication", "PeerAuthentication")
+
+
+def old_objects_to_delete(differences: Sequence[Difference], replaced: Iterable[str] = ()) -> list[str]:
+    """Objects that meshauth replaces under its own name: after the first apply, the old ones stay.
+
+    ``replaced``: the ``Kind ns/name`` of the objects the import carried into the config; only
+    those are named (an object it left alone is the user's to keep, whatever it pairs with)."""
+    carried = set(replaced)
+    found = [
+        d.before
+        for d in differences
+        if d.change == "renamed" and d.before in carried and not d.kind.startswith("Istio")
+    ]
+    found += [
+        d.object
+        for d in differences
+        if d.change == "removed" and d.kind in _REPLACED_WHOLE and d.object in carried
+    ]
+    return [ref for ref in dict.fromkeys(found) if ref.partition(" ")[0] not in _NEVER_DELETE]
+
+
+def reference(obj: Obj) -> str:
+    """``Kind namespace/name``, as the differences name objects."""
+    return _ref(obj)
 
 
 def kubectl_delete(refs: Sequence[str]) -> list[str]:

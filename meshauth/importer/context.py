@@ -1,7 +1,8 @@
 """What the import steps share: the objects read, which of them are accounted for, and findings.
 
-Every object read must end up accounted for: mapped into the config (``use``), or reported with a
-reason (``warn`` / ``error``). :func:`meshauth.importer.run.import_manifests` reports whatever is left.
+Every object read must end up accounted for: mapped into the config (``use``: meshauth's output
+replaces it, so it may be deleted once that works), kept with a reason (``keep`` and ``warn``: the
+user goes on applying it), or reported (``warn`` / ``error``). :func:`meshauth.importer.run.import_manifests` reports whatever is left.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Context:
     options: ImportOptions
     findings: list[Finding] = field(default_factory=list)
     used: set[int] = field(default_factory=set)
+    kept: set[int] = field(default_factory=set)
     memo: dict[str, Any] = field(default_factory=dict)  # lookups the steps share, computed once
 
     # --- looking objects up ----------------------------------------------------------------------
@@ -55,11 +57,22 @@ class Context:
     # --- accounting ------------------------------------------------------------------------------
 
     def use(self, source: Source | None) -> None:
-        if source is not None:
+        if source is not None and id(source) not in self.kept:
             self.used.add(id(source))
 
     def is_used(self, source: Source) -> bool:
+        """The object is carried into the config: meshauth's output replaces it."""
         return id(source) in self.used
+
+    def keep(self, source: Source | None) -> None:
+        """The object is accounted for by a finding but not (wholly) carried: the user keeps
+        applying it, so it is never on the list of objects to delete, even when partly used."""
+        if source is not None:
+            self.kept.add(id(source))
+            self.used.discard(id(source))
+
+    def accounted(self, source: Source) -> bool:
+        return id(source) in self.used or id(source) in self.kept
 
     def warn(self, message: str, source: Source | None = None, path: str = "") -> None:
         self._add("warning", message, source, path)

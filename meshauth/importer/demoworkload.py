@@ -68,8 +68,8 @@ def demo_workload(
             "deploying your app as you do",
             deployment,
         )
-        ctx.use(deployment)
-        ctx.use(backend)
+        ctx.keep(deployment)
+        ctx.keep(backend)
         return None
     ctx.use(deployment)
     ctx.use(backend)

@@ -72,12 +72,7 @@ def read_flags(ctx: Context, source: Source, container: dict[str, Any], namespac
         _env_flag(ctx, source, env, flags, namespace)
     _secret_files(ctx, source, container, flags)
     for env_from in container.get("envFrom") or []:
-        ref = (env_from or {}).get("secretRef") or (env_from or {}).get("configMapRef") or {}
-        ctx.warn(
-            f"envFrom {ref.get('name')!r}: flags in it are not imported; write them as args or "
-            "single env entries",
-            source,
-        )
+        _env_from(ctx, source, env_from, flags, namespace)
     _config_file(ctx, source, flags, namespace)
     return flags
 
@@ -152,17 +147,9 @@ def _config_file(ctx: Context, source: Source, flags: dict[str, Flag], namespace
         if isinstance(value, dict):
             ctx.warn(f"--config {path[-1]}: table [{key}] is not an oauth2-proxy flag; not imported", holder)
             continue
-        flag = _CONFIG_KEYS.get(key, key.replace("_", "-"))
+        flag = proxyflags.config_key_flag(key)
         if flag not in flags:
             flags[flag] = Flag(_setting_values(value))
-
-
-_CONFIG_KEYS = {
-    "email_domains": "email-domain",
-    "whitelist_domains": "whitelist-domain",
-    "cookie_domains": "cookie-domain",
-    "upstreams": "upstream",
-}
 
 
 def _setting_values(value: Any) -> list[str]:
@@ -200,6 +187,40 @@ def _env_flag(ctx: Context, source: Source, env: Any, flags: dict[str, Flag], na
                 f"env {name}: ConfigMap {config_map.get('name')} is not in your manifests; not imported",
                 source,
             )
+
+
+def _env_from(ctx: Context, source: Source, env_from: Any, flags: dict[str, Flag], namespace: str) -> None:
+    """``envFrom`` a ConfigMap or Secret: its ``OAUTH2_PROXY_*`` keys set flags (``prefix`` added)
+    where args and single env entries leave them open; secrets stay references."""
+    env_from = env_from if isinstance(env_from, dict) else {}
+    prefix = str(env_from.get("prefix") or "")
+    for kind, ref_key in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
+        ref = env_from.get(ref_key)
+        if not isinstance(ref, dict):
+            continue
+        name = str(ref.get("name"))
+        holder = ctx.named(kind, name, namespace)
+        if holder is None:
+            ctx.warn(
+                f"envFrom {kind} {name} is not in your manifests: the flags it sets are not imported",
+                source,
+                path=f"spec.template.spec.containers[].envFrom[{ref_key}]",
+            )
+            continue
+        if kind == "ConfigMap":
+            ctx.use(holder)
+        keys = {**(holder.obj.get("data") or {}), **(holder.obj.get("stringData") or {})}
+        for key in sorted(keys):
+            flag = proxyflags.env_flag(prefix + str(key))
+            if flag is None or flag in flags:
+                continue
+            if kind == "Secret":
+                flags[flag] = Flag(secret_ref=(name, str(key)))
+                value = secret_value(ctx, name, str(key), namespace)
+                if value is not None and flag not in SECRET_FLAGS:
+                    flags[flag].values += _split_list(flag, value)
+            else:
+                flags[flag] = Flag(_split_list(flag, str(keys[key])))
 
 
 def _split_list(flag: str, value: str) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from meshauth.config.presets import PRESETS
 from meshauth.importer.context import Context, strings
-from meshauth.importer.flagsources import Flag, flag_value
+from meshauth.importer.flagsources import Flag, flag_value, flag_values
 from meshauth.importer.proxy import Proxy
 from meshauth.importer.sources import Source, unresolved
 from meshauth.k8s import spec_of
@@ -50,10 +50,54 @@ def identity_section(ctx: Context, proxy: Proxy, gateway_policies: list[Source])
         )
         identity["jwksUri"] = issuer.rstrip("/") + "/.well-known/jwks.json"
     identity["clientId"] = _client_id(ctx, proxy, rules)
+    bearer = _bearer_tokens(ctx, proxy, rules)
+    if bearer is not None:
+        identity["bearerTokens"] = bearer
+    _claim_headers_not_carried(ctx, gateway_policies)
     scope = flag_value(flags, "scope")
     if scope and scope.replace(",", " ").split() != ["openid", "email", "profile"]:
         identity["scopes"] = scope.replace(",", " ").split()
     return identity
+
+
+def _bearer_tokens(ctx: Context, proxy: Proxy, rules: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """``--skip-jwt-bearer-tokens`` (wherever it is set: args, env, a ConfigMap) -> bearerTokens,
+    with ``--extra-jwt-issuers issuer=audience`` whose keys a RequestAuthentication names."""
+    if (flag_value(proxy.flags, "skip-jwt-bearer-tokens") or "").lower() != "true":
+        return None
+    extra: list[dict[str, Any]] = []
+    for entry in flag_values(proxy.flags, "extra-jwt-issuers"):
+        issuer, _, audience = entry.partition("=")
+        jwks = next((r.get("jwksUri") for r in rules if r.get("issuer") == issuer and r.get("jwksUri")), None)
+        if not (issuer and audience and jwks):
+            ctx.warn(
+                f"--extra-jwt-issuers {entry}: not imported (needs issuer=audience and a "
+                "RequestAuthentication at the gateway with that issuer's jwksUri); add it to "
+                "identity.bearerTokens.extraIssuers",
+                proxy.source,
+                "spec.identity.bearerTokens.extraIssuers",
+            )
+            continue
+        extra.append({"issuer": issuer, "jwksUri": jwks, "audiences": [audience]})
+    return {"extraIssuers": extra} if extra else {}
+
+
+def _claim_headers_not_carried(ctx: Context, gateway_policies: list[Source]) -> None:
+    for policy in gateway_policies:
+        for index, rule in enumerate(spec_of(policy.obj).get("jwtRules") or []):
+            headers = rule.get("outputClaimToHeaders") if isinstance(rule, dict) else None
+            if headers:
+                pairs = ", ".join(
+                    f"{h.get('claim')} -> {h.get('header')}" for h in headers if isinstance(h, dict)
+                )
+                ctx.keep(policy)
+                ctx.warn(
+                    f"outputClaimToHeaders ({pairs}) is not carried over: meshauth's "
+                    "RequestAuthentication does not copy claims into headers, and apps that read "
+                    "those headers see none; keep a RequestAuthentication of your own for them",
+                    policy,
+                    f"spec.jwtRules[{index}].outputClaimToHeaders",
+                )
 
 
 def identity_preset(issuer: str, jwks: str | None, provider: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import yaml
 
 from meshauth.compat.versions import NEWEST_KNOWN_ISTIO
 from meshauth.config.model import Ingress, Mesh
+from meshauth.files.manifests import istio_version_of
 from meshauth.files.yamlread import load_yaml
 from meshauth.importer.context import Context, match_labels, strings
 from meshauth.importer.sources import ISTIOD_VALUES, Source
@@ -62,6 +63,9 @@ def mesh_section(ctx: Context) -> tuple[dict[str, Any], str | None]:
         mesh["extensionProvider"] = provider.get("name")
     if source.obj.get("kind") == ISTIOD_VALUES:
         mesh["install"] = "helm"
+    if _is_authservice(provider):
+        ctx.memo["authservice"] = _authservice_provider(ctx, source, provider["envoyExtAuthzGrpc"])
+        return _mesh_defaults(ctx, mesh), None
     namespace = _provider_service(ctx, source, provider.get("envoyExtAuthzHttp") or {})
     return _mesh_defaults(ctx, mesh), namespace
 
@@ -98,13 +102,51 @@ def _providers(ctx: Context) -> Iterator[tuple[Source, dict[str, Any]]]:
                 source,
             )
         for provider in mesh_config.get("extensionProviders") or []:
-            if isinstance(provider, dict) and "envoyExtAuthzHttp" in provider:
+            if isinstance(provider, dict) and ("envoyExtAuthzHttp" in provider or _is_authservice(provider)):
                 yield source, provider
             elif isinstance(provider, dict):
                 ctx.warn(
                     f"extension provider {provider.get('name')!r} is not envoyExtAuthzHttp; not imported",
                     source,
                 )
+
+
+def _is_authservice(provider: dict[str, Any]) -> bool:
+    """An envoyExtAuthzGrpc provider that calls istio-ecosystem/authservice (by its Service name)."""
+    grpc = provider.get("envoyExtAuthzGrpc")
+    return isinstance(grpc, dict) and "authservice" in str(grpc.get("service", "")).split(".")[0]
+
+
+def _authservice_provider(ctx: Context, source: Source, grpc: dict[str, Any]) -> dict[str, Any]:
+    """``spec.authservice`` from the gRPC provider, and authservice's Deployment and Service."""
+    from meshauth.rendering.shapes.authservice import GRPC_PORT
+
+    section: dict[str, Any] = {}
+    match = _SERVICE.match(str(grpc.get("service", "")))
+    namespace = match.group(2) if match else "authservice"
+    if namespace != "authservice":
+        section["namespace"] = namespace
+    if _port(grpc.get("port")) not in (None, GRPC_PORT):
+        ctx.warn(f"provider port {grpc.get('port')}: meshauth's authservice listens on {GRPC_PORT}", source)
+    for key in sorted(set(grpc) - {"service", "port"}):
+        ctx.warn(f"envoyExtAuthzGrpc.{key} is not imported: meshauth does not set it", source)
+    for deployment in ctx.of_kind("Deployment", namespace):
+        containers = ((spec_of(deployment.obj).get("template") or {}).get("spec") or {}).get(
+            "containers"
+        ) or []
+        images = [str(c.get("image", "")) for c in containers if isinstance(c, dict)]
+        image = next((i for i in images if "authservice" in i.rsplit("/", 1)[-1]), None)
+        if image is None:
+            continue
+        ctx.use(deployment)
+        ctx.use(ctx.named("Service", "authservice", namespace))  # meshauth renders both
+        name, _, tag = image.rpartition(":")
+        if tag and tag != "1.0.0" and "/" not in tag:
+            section["version"] = tag
+        if name and name != "ghcr.io/istio-ecosystem/authservice/authservice":
+            section["image"] = name
+        break
+    return section
 
 
 def _provider_service(ctx: Context, source: Source, http: dict[str, Any]) -> str | None:
@@ -116,7 +158,7 @@ def _provider_service(ctx: Context, source: Source, http: dict[str, Any]) -> str
             f"Service {PROXY_NAME}.<oauth2Proxy.namespace>.svc.cluster.local",
             source,
         )
-    if http.get("port") not in (None, oauth2proxy.PORT):
+    if _port(http.get("port")) not in (None, oauth2proxy.PORT):
         ctx.warn(
             f"provider port {http.get('port')}: meshauth's oauth2-proxy listens on {oauth2proxy.PORT}", source
         )
@@ -135,14 +177,34 @@ def _provider_service(ctx: Context, source: Source, http: dict[str, Any]) -> str
     return namespace
 
 
+def _port(value: Any) -> Any:
+    """A port as Istio reads it: ``"4180"`` is 4180."""
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else value
+
+
+def _root_namespace(ctx: Context) -> str:
+    for _, provider_holder in mesh_holders(ctx):
+        root = (provider_holder.get("meshConfig") or {}).get("rootNamespace")
+        if isinstance(root, str) and root:
+            return str(root)
+    return str(DEFAULT_ROOT)
+
+
 def _mesh_defaults(ctx: Context, mesh: dict[str, Any]) -> dict[str, Any]:
-    mesh_wide = [
-        p
-        for p in ctx.of_kind("PeerAuthentication")
-        if not spec_of(p.obj).get("selector") and name_of(p.obj) == "default"
-    ]
+    # Istio: a PeerAuthentication in the root namespace without a selector is mesh-wide, whatever
+    # its name (``default`` is only the convention)
+    root = _root_namespace(ctx)
+    mesh_wide = sorted(
+        (
+            p
+            for p in ctx.of_kind("PeerAuthentication", root)
+            if not (spec_of(p.obj).get("selector") or {}).get("matchLabels")
+        ),
+        key=lambda p: name_of(p.obj) != "default",
+    )
     for policy in ctx.of_kind("PeerAuthentication"):
         if policy not in mesh_wide[:1]:
+            ctx.keep(policy)
             ctx.warn(
                 "not imported: meshauth renders only the mesh-wide PeerAuthentication; keep "
                 "applying this one yourself if you need it",
@@ -305,15 +367,19 @@ def ingress_class(ctx: Context, http01: bool) -> None:
 
 
 def istio_version(ctx: Context) -> str:
-    """The given version, else ISTIO_VERSION or an IstioOperator's tag, else a guess with a warning."""
+    """The given version, else ISTIO_VERSION, else what validate reads (image tags, then an
+    IstioOperator's or istiod values' tag), else a guess with a warning."""
     if ctx.options.istio_version:
         return ctx.options.istio_version
-    candidates = [ctx.variables.get("ISTIO_VERSION", "")]
-    candidates += [str(spec_of(s.obj).get("tag", "")) for s in ctx.of_kind("IstioOperator")]
-    for candidate in candidates:
-        match = re.match(r"^v?(\d+)\.(\d+)", candidate)
-        if match:
-            return f"{match.group(1)}.{match.group(2)}"
+    match = re.match(r"^v?(\d+)\.(\d+)", ctx.variables.get("ISTIO_VERSION", ""))
+    if match:
+        return f"{match.group(1)}.{match.group(2)}"
+    holders = [s.obj for s in ctx.of_kind("IstioOperator")] + [
+        s.obj["values"] for s in ctx.of_kind(ISTIOD_VALUES)
+    ]
+    found = istio_version_of([s.obj for s in ctx.sources], holders)  # validate's own inference
+    if found:
+        return found
     guess = _guess_istio(ctx)
     ctx.warn(
         f'istioVersion "{guess}" is a guess from the API versions in your manifests: set '

@@ -32,7 +32,8 @@ class Proxy:
     guard: Source | None = None  # its ALLOW policy on the callers' mTLS identities
 
 
-def find_proxy(ctx: Context, namespace: str | None) -> Proxy:
+def find_proxy(ctx: Context, namespace: str | None, expected: bool = True) -> Proxy:
+    """oauth2-proxy's Deployment and flags; ``expected``: the login asks oauth2-proxy (not authservice)."""
     deployments = [d for d in ctx.of_kind("Deployment") if _proxy_container(d.obj)]
     in_namespace = [d for d in deployments if namespace in (None, namespace_of(d.obj))]
     chosen = next(iter(in_namespace or deployments), None)
@@ -40,6 +41,8 @@ def find_proxy(ctx: Context, namespace: str | None) -> Proxy:
         if other is not chosen:
             ctx.warn("a second oauth2-proxy Deployment: not imported (meshauth runs one)", other)
     if chosen is None:
+        if not expected:
+            return Proxy({}, namespace or "oauth2-proxy", {}, None)
         ctx.warn(
             f"no oauth2-proxy Deployment found: meshauth renders one ({proxyflags.LATEST}, its defaults)"
         )

@@ -23,7 +23,7 @@ from meshauth.config.model import DEFAULT_KUBERNETES
 from meshauth.errors import ConfigError
 from meshauth.findings import Finding
 from meshauth.importer.apps import apps_section, bound_gateway
-from meshauth.importer.compare import Difference, compare, kubectl_delete, old_objects_to_delete
+from meshauth.importer.compare import Difference, compare, kubectl_delete, old_objects_to_delete, reference
 from meshauth.importer.context import Context, ImportOptions, denies_without_token, match_labels
 from meshauth.importer.hardening import gateway_account, pod_security
 from meshauth.importer.identity import identity_section
@@ -90,7 +90,7 @@ def _differences(ctx: Context, bundle: Bundle, objects: tuple[dict[str, Any], ..
     """How meshauth's rendering differs from the manifests; old objects it renames are reported."""
     mesh = bundle.mesh_config if bundle.mesh_install == "istioctl" else istiod_values(bundle.mesh_config)
     differences = tuple(compare(objects, [*bundle.objects, mesh]))
-    old = old_objects_to_delete(differences)
+    old = old_objects_to_delete(differences, (reference(s.obj) for s in ctx.sources if ctx.is_used(s)))
     if old:
         ctx.warn(
             "meshauth names these objects its own way, so applying its output leaves the old ones "
@@ -117,7 +117,8 @@ _SELECTOR_IMMUTABLE = ("Deployment", "StatefulSet", "DaemonSet")
 def _build(ctx: Context) -> dict[str, Any]:
     mesh, proxy_namespace = mesh_section(ctx)
     gateway = bound_gateway(ctx)
-    proxy = find_proxy(ctx, proxy_namespace)
+    authservice = ctx.memo.get("authservice")
+    proxy = find_proxy(ctx, proxy_namespace, expected=authservice is None)
     gateway_policies = _gateway_jwt(ctx)
     identity = identity_section(ctx, proxy, gateway_policies)
     apps = apps_section(ctx, gateway, identity["clientId"])
@@ -144,9 +145,17 @@ def _build(ctx: Context) -> dict[str, Any]:
     secret = secret_section(ctx, proxy)
     if secret:
         spec["secret"] = secret
-    oauth2_proxy = proxy_settings(ctx, proxy, hosts, cookie_secure_default=tls is not None)
+    oauth2_proxy = (
+        proxy_settings(ctx, proxy, hosts, cookie_secure_default=tls is not None)
+        if authservice is None
+        else {}
+    )
     if oauth2_proxy:
         spec["oauth2Proxy"] = oauth2_proxy
+    if authservice is not None:
+        spec["authorizer"] = "authservice"
+        if authservice:
+            spec["authservice"] = authservice
     spec["apps"] = apps
     return {
         "apiVersion": "meshauth.dev/v1alpha1",
@@ -177,26 +186,46 @@ def _gateway_access(ctx: Context) -> None:
     if not anchors:
         return
     namespace, selector = namespace_of(anchors[0].obj), match_labels(anchors[0].obj)
+    where = "at the gateway" if at_gateway(ctx, namespace, selector) else f"at the sidecars of {namespace}"
     for policy in ctx.of_kind("AuthorizationPolicy", namespace):
         spec = spec_of(policy.obj)
-        if spec.get("action") == "CUSTOM" or match_labels(policy.obj) != selector:
+        if spec.get("action") == "CUSTOM" or match_labels(policy.obj) != selector or ctx.accounted(policy):
             continue
-        ctx.use(policy)
+        if not spec.get("rules") and spec.get("action", "ALLOW") == "ALLOW":
+            continue  # allow-nothing: not meshauth's to replace (left to the leftovers report)
         simple = all(
             set(rule) <= {"from", "to", "when"}
             and all(set(f.get("source") or {}) <= {"requestPrincipals"} for f in rule.get("from") or [])
             and all(str(w.get("key", "")).startswith("request.auth.") for w in rule.get("when") or [])
             for rule in spec.get("rules") or []
         )
-        if denies_without_token(policy.obj):
+        if denies_without_token(policy.obj) or (spec.get("action", "ALLOW") == "ALLOW" and simple):
+            ctx.use(policy)  # meshauth's ALLOW policy requires a token with an app audience
             continue
-        if spec.get("action", "ALLOW") != "ALLOW" or not simple:
-            ctx.warn(
-                "not imported: at the gateway meshauth writes its own ALLOW policy (a token "
-                "for one of the apps' audiences); keep applying this one yourself if you "
-                "need more",
-                policy,
-            )
+        ctx.keep(policy)
+        ctx.warn(
+            f"not imported: {where} meshauth writes its own ALLOW policy (a token for one of the "
+            f"apps' audiences), not this {spec.get('action', 'ALLOW')} policy; keep applying it "
+            "yourself if you need it",
+            policy,
+            "spec.rules",
+        )
+
+
+def at_gateway(ctx: Context, namespace: str, selector: dict[str, str]) -> bool:
+    """Policies with ``selector`` in ``namespace`` apply to ingress gateway pods: their labels are
+    a Gateway's (or the default ingress gateway's) selector."""
+    if not selector:
+        return False
+    gateways = [
+        match_labels(g.obj)
+        for g in ctx.of_kind("Gateway")
+        if str(g.obj.get("apiVersion", "")).startswith("networking.istio.io")
+    ]
+    gateways.append({"app": "istio-ingressgateway", "istio": "ingressgateway"})
+    return any(all(g.get(k) == v for k, v in selector.items()) for g in gateways) or any(
+        "gateway" in v for v in selector.values()
+    )
 
 
 def _namespaces(ctx: Context, proxy_namespace: str, apps: list[dict[str, Any]]) -> None:
@@ -225,7 +254,7 @@ def _check_variables(ctx: Context, config: Any, path: str = "") -> None:
 
 def _report_leftovers(ctx: Context) -> None:
     for source in ctx.sources:
-        if not ctx.is_used(source):
+        if not ctx.accounted(source):
             ctx.warn(
                 f"not imported: meshauth does not render {source.obj.get('kind')} objects like "
                 "this one; keep applying it yourself if you need it",

@@ -58,10 +58,12 @@ def _findings(subject: _Subject, crd_set: CrdSet | None) -> list[Finding]:
     notice = crd_set.cel_notice(subject.objects) if crd_set is not None else None
     findings += [notice] if notice else []
     for obj, file in zip(subject.objects, subject.files):
+        if is_patch(obj):
+            continue
         for finding in object_findings(obj, subject.kubernetes_version, crd_set):
             findings.append(replace(finding, file=file))
     facts = Facts(
-        subject.objects,
+        [obj for obj in subject.objects if not is_patch(obj)],
         subject.mesh,
         _major_minor(subject.istio_version),
         _major_minor(subject.kubernetes_version),
@@ -120,6 +122,12 @@ def _schema_errors(obj: Mapping[str, Any], validator: Any) -> list[Finding]:
         )
         for error in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path)))
     ]
+
+
+def is_patch(obj: Mapping[str, Any]) -> bool:
+    """A kustomize patch (``$patch: delete``, ``replace``, ...): it changes another object and is
+    not applied itself, so neither its schema nor the rules judge it."""
+    return "$patch" in obj
 
 
 def is_core_group(api_version: str) -> bool:

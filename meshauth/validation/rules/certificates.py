@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from meshauth.authz.matcher import Request
-from meshauth.k8s import name_of, namespace_of
+from meshauth.k8s import mapping, name_of, namespace_of, sequence
 from meshauth.validation.rules.facts import Facts, Hit
 from meshauth.validation.rules.policyparts import (
     ACME_PROBE,
@@ -50,18 +50,18 @@ def acme_challenge_not_behind_login(facts: Facts) -> Iterator[Hit]:
 
 
 def _http01(issuer: Mapping[str, Any]) -> bool:
-    solvers = (((issuer.get("spec") or {}).get("acme")) or {}).get("solvers") or []
+    solvers = sequence(mapping(mapping(issuer.get("spec")).get("acme")).get("solvers"))
     return any(isinstance(s, Mapping) and "http01" in s for s in solvers)
 
 
 def _certificate_hosts(facts: Facts, issuer: Mapping[str, Any]) -> list[str]:
     hosts = []
     for cert in facts.of_kind("Certificate"):
-        ref = (cert.get("spec") or {}).get("issuerRef") or {}
+        ref = mapping(mapping(cert.get("spec")).get("issuerRef"))
         same_kind = ref.get("kind", "Issuer") == issuer.get("kind")
         same_ns = issuer.get("kind") == "ClusterIssuer" or namespace_of(cert) == namespace_of(issuer)
         if ref.get("name") == name_of(issuer) and same_kind and same_ns:
             hosts += [
-                h for h in map(probe_host, map(str, (cert.get("spec") or {}).get("dnsNames") or [])) if h
+                h for h in map(probe_host, map(str, sequence(mapping(cert.get("spec")).get("dnsNames")))) if h
             ]
     return hosts

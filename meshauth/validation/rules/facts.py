@@ -9,6 +9,7 @@ manifests people wrote by hand alike, so it never assumes meshauth's names.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -153,7 +154,10 @@ class Facts:
         """Ingress gateway pods: per Gateway selector, in the Gateway's namespace and in every
         namespace whose policies select those labels (gateway pods often run elsewhere)."""
         selectors = [
-            (namespace_of(g), dict(mapping(mapping(g.get("spec")).get("selector"))))
+            (
+                namespace_of(g),
+                {str(k): str(v) for k, v in mapping(mapping(g.get("spec")).get("selector")).items()},
+            )
             for g in self.of_kind("Gateway")
             if str(g.get("apiVersion", "")).startswith("networking.istio.io/")
         ] or [(self.root_namespace, dict(INGRESS_LABELS))]
@@ -161,11 +165,23 @@ class Facts:
         for namespace, selector in selectors:
             if any(selector.get(k) == v for k, v in INGRESS_LABELS.items()):
                 selector = {**INGRESS_LABELS, **selector}
-            for ns in (namespace, *self._namespaces_selecting(selector)):
+            # Istio applies a Gateway to matching pods in any namespace: where they run is where
+            # the manifests deploy them, else where policies select them, else the Gateway's own.
+            where = self._namespaces_running(selector) or self._namespaces_selecting(selector) or [namespace]
+            for ns in where:
                 found.setdefault(
                     (ns, tuple(sorted(selector.items()))), Workload(ns, selector, True, "ingress")
                 )
         return list(found.values())
+
+    def _namespaces_running(self, labels: Mapping[str, str]) -> list[str]:
+        found = []
+        for namespace, workloads in self._workloads_by_namespace.items():
+            for obj in workloads:
+                pod_labels = mapping(mapping(pod_template(obj).get("metadata")).get("labels"))
+                if labels and _subset(labels, pod_labels):
+                    found.append(namespace)
+        return sorted(set(found))
 
     def _namespaces_selecting(self, labels: Mapping[str, str]) -> list[str]:
         found = []
@@ -183,7 +199,7 @@ class Facts:
             hosts = tuple(str(h).lower() for h in sequence(mapping(vs.get("spec")).get("hosts")))
             for host in _destination_hosts(vs):
                 service = self.service_for(host, namespace_of(vs))
-                selector = mapping(mapping((service or {}).get("spec")).get("selector"))
+                selector = mapping(mapping(mapping(service).get("spec")).get("selector"))
                 if service is None or not selector:
                     continue
                 key = (namespace_of(service), name_of(service))
@@ -193,17 +209,47 @@ class Facts:
                 found[key] = Workload(key[0], labels, False, key[1], complete, merged)
         return list(found.values())
 
-    def app_workloads_for(self, host: str) -> list[Workload]:
-        """The app workloads a host is routed to (``host`` lower-case)."""
-        return self._app_workloads_by_host.get(host, [])
+    def routed_workloads(self, host: str, path: str) -> list[Workload]:
+        """The app workloads a request for ``host`` and ``path`` is routed to: of the gateway
+        VirtualServices' HTTP routes for the host, the ones whose match is the most specific."""
+        best: tuple[int, int] = (-1, 0)
+        chosen: list[Workload] = []
+        for vs in self.of_kind("VirtualService"):
+            spec = mapping(vs.get("spec"))
+            hosts = [str(h).lower() for h in sequence(spec.get("hosts"))]
+            if not any(_host_covers(h, host) for h in hosts):
+                continue
+            for route in sequence(spec.get("http")):
+                score = _route_score(mapping(route), path)
+                if score is None or score < best:
+                    continue
+                workloads = [
+                    w
+                    for d in sequence(mapping(route).get("route"))
+                    for w in self._workloads_of_host(
+                        str(mapping(mapping(d).get("destination")).get("host", "")), namespace_of(vs)
+                    )
+                ]
+                chosen = workloads if score > best else chosen + workloads
+                best = score
+        return list({(w.namespace, w.name): w for w in chosen}.values())
 
-    @cached_property
-    def _app_workloads_by_host(self) -> dict[str, list[Workload]]:
-        found: dict[str, list[Workload]] = defaultdict(list)
-        for workload in self.app_workloads:
-            for host in dict.fromkeys(workload.hosts):
-                found[host].append(workload)
-        return dict(found)
+    def _workloads_of_host(self, host: str, default_namespace: str) -> list[Workload]:
+        name, namespace = service_host(host, default_namespace)
+        return [w for w in self.app_workloads if (w.namespace, w.name) == (namespace, name)]
+
+    def sidecarless(self, namespace: str) -> bool:
+        """The manifests define the namespace, with no sidecar injection nor ambient mode, and not
+        every workload in it opts in: Istio enforces no policy on its pods."""
+        ns = next((n for n in self.of_kind("Namespace") if name_of(n) == namespace), None)
+        return ns is not None and not injected(ns) and not self._all_workloads_opt_in(namespace)
+
+    def _all_workloads_opt_in(self, namespace: str) -> bool:
+        workloads = [o for o in self._workloads_by_namespace.get(namespace, ()) if o.get("kind") != "Job"]
+        labels = [mapping(mapping(pod_template(o).get("metadata")).get("labels")) for o in workloads]
+        return bool(workloads) and all(
+            str(label.get("sidecar.istio.io/inject")) == "true" for label in labels
+        )
 
     @cached_property
     def app_namespaces(self) -> set[str]:
@@ -274,7 +320,7 @@ class Facts:
         found: list[tuple[Mapping[str, Any], Tri]] = []
         scopes = dict.fromkeys((workload.namespace, self.root_namespace))
         for policy in (p for ns in scopes for p in self._policies_by_namespace.get(ns, ())):
-            if str((policy.get("spec") or {}).get("action") or "ALLOW") != action:
+            if str(mapping(policy.get("spec")).get("action") or "ALLOW") != action:
                 continue
             verdict = self.applies(policy, workload)
             if verdict is not False:
@@ -297,13 +343,55 @@ def service_host(host: str, default_namespace: str = "") -> tuple[str, str]:
 
 
 def _destination_hosts(vs: Mapping[str, Any]) -> Iterator[str]:
-    spec = vs.get("spec") or {}
+    spec = mapping(vs.get("spec"))
     for route_kind in ("http", "tls", "tcp"):
         for route in sequence(spec.get(route_kind)):
-            for destination in sequence((route or {}).get("route")):
-                host = ((destination or {}).get("destination") or {}).get("host")
+            for destination in sequence(mapping(route).get("route")):
+                host = mapping(mapping(destination).get("destination")).get("host")
                 if isinstance(host, str):
                     yield host
+
+
+def injected(namespace: Mapping[str, Any]) -> bool:
+    """A Namespace whose pods get a sidecar (istio-injection, istio.io/rev) or run in ambient mode."""
+    labels = mapping(mapping(namespace.get("metadata")).get("labels"))
+    return (
+        labels.get("istio-injection") == "enabled"
+        or ("istio.io/rev" in labels and labels.get("istio-injection") != "disabled")
+        or labels.get("istio.io/dataplane-mode") == "ambient"
+    )
+
+
+def _host_covers(pattern: str, host: str) -> bool:
+    if pattern in ("*", host):
+        return True
+    return pattern.startswith("*.") and host.endswith(pattern[1:])
+
+
+def _route_score(route: Mapping[str, Any], path: str) -> tuple[int, int] | None:
+    """How specifically an HTTP route's matches take ``path`` (None: they do not)."""
+    matches = [mapping(m) for m in sequence(route.get("match"))]
+    if not matches:
+        return (0, 0)
+    scores = []
+    for match in matches:
+        uri = mapping(match.get("uri"))
+        if not uri:
+            scores.append((0, 0))
+        elif isinstance(uri.get("exact"), str) and uri["exact"] == path:
+            scores.append((3, len(path)))
+        elif isinstance(uri.get("prefix"), str) and path.startswith(uri["prefix"]):
+            scores.append((2, len(uri["prefix"])))
+        elif isinstance(uri.get("regex"), str) and _regex_matches(uri["regex"], path):
+            scores.append((1, 0))
+    return max(scores) if scores else None
+
+
+def _regex_matches(pattern: str, path: str) -> bool:
+    try:
+        return re.fullmatch(pattern, path) is not None
+    except re.error:
+        return False
 
 
 def _subset(small: Any, big: Any) -> bool:

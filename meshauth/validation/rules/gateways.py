@@ -7,14 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from meshauth.k8s import name_of, namespace_of
+from meshauth.k8s import mapping, name_of, namespace_of, sequence
 from meshauth.validation.rules.facts import Facts, Hit
 
 
 def gateway_hosts_and_credentials(facts: Facts) -> Iterator[Hit]:
-    """A VirtualService bound to a Gateway in the manifests has a host that none of the
-    Gateway's servers serves (respecting `namespace/host` and wildcards): the gateway never routes
-    it, requests get 404. Or a Gateway server's `tls.credentialName` is a Secret that no Certificate
+    """A VirtualService names a Gateway that the manifests do not contain while they contain
+    Gateways (a typo, or the namespace left out of `<namespace>/<name>`), or is bound to a Gateway in
+    the manifests and has a host that none of the Gateway's servers serves (respecting
+    `namespace/host` and wildcards): the gateway never routes it, requests get 404. Or a Gateway server's `tls.credentialName` is a Secret that no Certificate
     (nor Secret, nor SealedSecret) in the gateway's namespace provides, while the manifests do manage
     certificates: TLS handshakes for that server fail.
 
@@ -24,12 +25,15 @@ def gateway_hosts_and_credentials(facts: Facts) -> Iterator[Hit]:
     gateways = {(namespace_of(g), name_of(g)): g for g in facts.of_kind("Gateway") if _istio(g)}
     served = {key: _gateway_hosts(g) for key, g in gateways.items()}
     for vs in facts.of_kind("VirtualService"):
-        spec = vs.get("spec") or {}
-        for i, ref in enumerate(spec.get("gateways") or []):
-            hosts = served.get(_gateway_key(str(ref), namespace_of(vs)))
+        spec = mapping(vs.get("spec"))
+        for i, ref in enumerate(sequence(spec.get("gateways"))):
+            key = _gateway_key(str(ref), namespace_of(vs))
+            hosts = served.get(key)
             if hosts is None:
+                if gateways and str(ref) != "mesh":
+                    yield vs, f"spec.gateways[{i}]", _missing_gateway(str(ref), key, gateways)
                 continue
-            for host in spec.get("hosts") or []:
+            for host in sequence(spec.get("hosts")):
                 if not _served_by(str(host), namespace_of(vs), hosts):
                     yield (
                         vs,
@@ -43,11 +47,23 @@ def gateway_hosts_and_credentials(facts: Facts) -> Iterator[Hit]:
     yield from _credentials_without_certificate(facts, gateways.values())
 
 
+def _missing_gateway(ref: str, key: tuple[str, str], gateways: Mapping[tuple[str, str], Any]) -> str:
+    known = ", ".join(f"{ns}/{name}" for ns, name in sorted(gateways))
+    return (
+        f"Gateway {ref} ({key[0]}/{key[1]}) is not among the Gateways of these manifests ({known}): no "
+        "gateway routes this VirtualService's hosts, and requests for them get 404. Name the "
+        "Gateway as <namespace>/<name>, or add it"
+    )
+
+
 def _istio(obj: Mapping[str, Any]) -> bool:
     return str(obj.get("apiVersion", "")).startswith("networking.istio.io/")
 
 
 def _gateway_key(ref: str, namespace: str) -> tuple[str, str]:
+    if "/" not in ref and "." in ref:  # the legacy <name>.<namespace>.svc.cluster.local form
+        name, ns = ref.split(".")[:2]
+        return ns, name
     ns, _, name = ref.rpartition("/")
     return ns or namespace, name
 
@@ -67,8 +83,8 @@ def _gateway_hosts(gateway: Mapping[str, Any]) -> tuple[set[tuple[str, str]], li
     """A Gateway's server hosts as (namespace qualifier, host): exact ones in a set, wildcards."""
     exact: set[tuple[str, str]] = set()
     patterns: list[tuple[str, str]] = []
-    for server in (gateway.get("spec") or {}).get("servers") or []:
-        for entry in (server or {}).get("hosts") or [] if isinstance(server, Mapping) else []:
+    for server in sequence(mapping(gateway.get("spec")).get("servers")):
+        for entry in sequence(mapping(server).get("hosts")) if isinstance(server, Mapping) else []:
             ns, _, pattern = str(entry).lower().rpartition("/")
             ns = namespace_of(gateway) if ns == "." else ns
             (patterns.append((ns, pattern)) if "*" in pattern else exact.add((ns, pattern)))
@@ -90,18 +106,20 @@ def _credentials_without_certificate(facts: Facts, gateways: Iterable[Mapping[st
     for gateway in gateways:
         namespace = namespace_of(gateway)
         produced = {
-            str((c.get("spec") or {}).get("secretName")) for c in certificates if namespace_of(c) == namespace
+            str(mapping(c.get("spec")).get("secretName"))
+            for c in certificates
+            if namespace_of(c) == namespace
         }
         produced |= {
             name_of(s) for s in facts.of_kind("Secret", "SealedSecret") if namespace_of(s) == namespace
         }
-        for i, server in enumerate((gateway.get("spec") or {}).get("servers") or []):
+        for i, server in enumerate(sequence(mapping(gateway.get("spec")).get("servers"))):
             credential = (
-                ((server or {}).get("tls") or {}).get("credentialName")
+                mapping(mapping(server).get("tls")).get("credentialName")
                 if isinstance(server, Mapping)
                 else None
             )
-            if credential and credential not in produced:
+            if isinstance(credential, str) and credential and credential not in produced:
                 yield (
                     gateway,
                     f"spec.servers[{i}].tls.credentialName",

@@ -9,7 +9,7 @@ from typing import Any
 
 from meshauth.authz import matcher as authz
 from meshauth.authz.matcher import Request
-from meshauth.k8s import custom_policies, name_of
+from meshauth.k8s import custom_policies, mapping, name_of, sequence
 from meshauth.validation.rules.facts import Facts, Hit, Workload
 from meshauth.validation.rules.policyparts import (
     ACME_DIR,
@@ -50,8 +50,8 @@ def custom_without_identity(facts: Facts) -> Iterator[Hit]:
     )
     for policy in custom_policies(facts.of_kind("AuthorizationPolicy")):
         for i, r in rules_of(policy):
-            for k, entry in enumerate(r.get("from") or []):
-                source = (entry or {}).get("source") if isinstance(entry, Mapping) else None
+            for k, entry in enumerate(sequence(r.get("from"))):
+                source = mapping(entry).get("source") if isinstance(entry, Mapping) else None
                 for field in _IDENTITY_SOURCE_FIELDS:
                     if isinstance(source, Mapping) and field in source:
                         yield policy, f"spec.rules[{i}].from[{k}].source.{field}", f"{field}: {why}"
@@ -64,30 +64,34 @@ def custom_without_identity(facts: Facts) -> Iterator[Hit]:
 def open_paths_allowed(facts: Facts) -> Iterator[Hit]:
     """A CUSTOM policy at the gateway excludes paths from the login with `notPaths`
     (public paths, the ACME challenge path). Those requests carry no JWT. If the gateway's ALLOW
-    policies (or, for public paths, the ALLOW policies of the app the path is routed to) have no rule
+    policies (or, for public paths, the ALLOW policies of the app the path is routed to, when its
+    namespace has sidecars) have no rule
     that matches such a request without a token, it is answered 403: the health check, static files
     or the certificate renewal fail.
 
     Fix: add an ALLOW rule with `to.operation` `hosts` and `paths` for exactly the excluded paths.
     """
+    seen: set[tuple[int, str]] = set()
     for workload, custom in gateway_applied(facts, "CUSTOM"):
         for host, path, pattern in _excluded(facts, custom):
-            apps = [] if path.startswith(ACME_DIR) else facts.app_workloads_for(host)
+            apps = [] if path.startswith(ACME_DIR) else facts.routed_workloads(host, path)
+            # a namespace without sidecars enforces no policy: nothing there answers 403
+            apps = [app for app in apps if not facts.sidecarless(app.namespace)]
             for target in [workload, *apps]:
                 request = Request(host, path, peer_known=target.gateway)
                 denied = _denied(facts, target, request)
-                if denied is not None:
-                    yield (
-                        denied,
-                        "spec.rules",
-                        (
-                            f"{'' if host == ANY_HOST else host}{pattern} is excluded from the login (notPaths of CUSTOM policy "
-                            f"{name_of(custom)}), so it carries no JWT; no rule of this ALLOW policy "
-                            "lets a request without a token through, so it is answered 403. Add a "
-                            "rule with to.operation hosts and paths for exactly those paths"
-                        ),
-                    )
-                    break
+                if denied is None:
+                    continue
+                message = (
+                    f"{'' if host == ANY_HOST else host}{pattern} is excluded from the login (notPaths of CUSTOM policy "
+                    f"{name_of(custom)}), so it carries no JWT; no rule of this ALLOW policy "
+                    "lets a request without a token through, so it is answered 403. Add a "
+                    "rule with to.operation hosts and paths for exactly those paths"
+                )
+                if (id(denied), message) not in seen:  # the same gateway pods seen from two Gateways
+                    seen.add((id(denied), message))
+                    yield denied, "spec.rules", message
+                break
 
 
 def _excluded(facts: Facts, policy: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
@@ -95,9 +99,9 @@ def _excluded(facts: Facts, policy: Mapping[str, Any]) -> Iterator[tuple[str, st
     seen = set()
     for _, r in rules_of(policy):
         for _, op in operations(r):
-            hosts = [h for h in map(probe_host, map(str, op.get("hosts") or [])) if h]
+            hosts = [h for h in map(probe_host, map(str, sequence(op.get("hosts")))) if h]
             hosts = hosts or ([] if op.get("hosts") else routed_hosts(facts)) or [ANY_HOST]
-            for pattern in op.get("notPaths") or []:
+            for pattern in sequence(op.get("notPaths")):
                 path = probe_path(str(pattern))
                 if not path:
                     continue

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from meshauth.k8s import mapping, name_of, namespace_of, pod_template
+from meshauth.k8s import mapping, name_of, namespace_of
 from meshauth.validation.rules.facts import Facts, Hit
 
 
@@ -27,7 +26,7 @@ def strict_mtls_needs_sidecars(facts: Facts) -> Iterator[Hit]:
         if _mtls_mode(facts, namespace) != "STRICT":
             continue
         ns = namespaces.get(namespace)  # the first Namespace of that name, as before
-        if ns is None or _injected(ns) or _all_workloads_opt_in(facts, namespace):
+        if ns is None or not facts.sidecarless(namespace):
             continue
         yield (
             ns,
@@ -46,9 +45,9 @@ def _mtls_mode(facts: Facts, namespace: str) -> str | None:
     mode = None
     for scope in (facts.root_namespace, namespace):
         for pa in facts.of_kind("PeerAuthentication"):
-            spec = pa.get("spec") or {}
-            if namespace_of(pa) == scope and not (spec.get("selector") or {}).get("matchLabels"):
-                found = (spec.get("mtls") or {}).get("mode")
+            spec = mapping(pa.get("spec"))
+            if namespace_of(pa) == scope and not mapping(spec.get("selector")).get("matchLabels"):
+                found = mapping(spec.get("mtls")).get("mode")
                 mode = found if found and found != "UNSET" else mode
     return mode
 
@@ -58,26 +57,12 @@ def _meshauth_namespaces(facts: Facts) -> set[str]:
     from a gateway, or guarded by a workload policy), and those of workloads meshauth rendered."""
     found = {p.namespace for p in facts.proxies} | facts.app_namespaces
     for policy in facts.of_kind("AuthorizationPolicy", "RequestAuthentication"):
-        if mapping(mapping(policy["spec"].get("selector")).get("matchLabels")):
+        if mapping(mapping(mapping(policy.get("spec")).get("selector")).get("matchLabels")):
             found.add(namespace_of(policy))
     for obj in facts.of_kind("Deployment", "StatefulSet", "DaemonSet"):
-        if mapping(obj["metadata"].get("labels")).get("app.kubernetes.io/managed-by") == "meshauth":
+        if (
+            mapping(mapping(obj.get("metadata")).get("labels")).get("app.kubernetes.io/managed-by")
+            == "meshauth"
+        ):
             found.add(namespace_of(obj))
     return found - {w.namespace for w in facts.gateway_workloads} - {facts.root_namespace}
-
-
-def _injected(namespace: Mapping[str, Any]) -> bool:
-    labels = (namespace.get("metadata") or {}).get("labels") or {}
-    return (
-        labels.get("istio-injection") == "enabled"
-        or ("istio.io/rev" in labels and labels.get("istio-injection") != "disabled")
-        or labels.get("istio.io/dataplane-mode") == "ambient"
-    )
-
-
-def _all_workloads_opt_in(facts: Facts, namespace: str) -> bool:
-    workloads = [
-        o for o in facts.of_kind("Deployment", "StatefulSet", "DaemonSet") if namespace_of(o) == namespace
-    ]
-    labels = [(pod_template(o).get("metadata") or {}).get("labels") or {} for o in workloads]
-    return bool(workloads) and all(str(label.get("sidecar.istio.io/inject")) == "true" for label in labels)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from meshauth.k8s import mapping, sequence
 from meshauth.validation.rules.facts import Facts, Workload
 
 ANY_HOST = "any-host.invalid"  # a probe for policies that match every host
@@ -18,20 +19,20 @@ ACME_PROBE = ACME_DIR + "probe-token"
 
 def rules_of(policy: Mapping[str, Any]) -> list[tuple[int, Mapping[str, Any]]]:
     """(index, rule) of a policy's well-shaped rules."""
-    rules = (policy.get("spec") or {}).get("rules")
+    rules = mapping(policy.get("spec")).get("rules")
     return [(i, r) for i, r in enumerate(rules if isinstance(rules, list) else []) if isinstance(r, Mapping)]
 
 
 def operations(rule_: Mapping[str, Any]) -> Iterator[tuple[int, Mapping[str, Any]]]:
     """(index, operation) of a policy rule's ``to`` entries."""
-    for i, entry in enumerate(rule_.get("to") or []):
+    for i, entry in enumerate(sequence(rule_.get("to"))):
         if isinstance(entry, Mapping) and isinstance(entry.get("operation"), Mapping):
             yield i, entry["operation"]
 
 
 def conditions(rule_: Mapping[str, Any]) -> Iterator[tuple[int, Mapping[str, Any]]]:
     """(index, condition) of a policy rule's ``when`` entries."""
-    for i, condition in enumerate(rule_.get("when") or []):
+    for i, condition in enumerate(sequence(rule_.get("when"))):
         if isinstance(condition, Mapping):
             yield i, condition
 
@@ -63,7 +64,7 @@ def custom_hosts(facts: Facts, policy: Mapping[str, Any]) -> list[str]:
         if not ops or any("hosts" not in op for op in ops):
             hosts += routed_hosts(facts)
         for op in ops:
-            hosts += [h for h in map(probe_host, map(str, op.get("hosts") or [])) if h]
+            hosts += [h for h in map(probe_host, map(str, sequence(op.get("hosts")))) if h]
     return list(dict.fromkeys(hosts))
 
 
@@ -71,13 +72,15 @@ def routed_hosts(facts: Facts) -> list[str]:
     """Hosts that reach the gateway: VirtualServices bound to one, and the Gateways' servers."""
     hosts = []
     for vs in facts.of_kind("VirtualService"):
-        spec = vs.get("spec") or {}
-        if any(g != "mesh" for g in spec.get("gateways") or []):
-            hosts += [h for h in map(probe_host, map(str, spec.get("hosts") or [])) if h]
+        spec = mapping(vs.get("spec"))
+        if any(g != "mesh" for g in sequence(spec.get("gateways"))):
+            hosts += [h for h in map(probe_host, map(str, sequence(spec.get("hosts")))) if h]
     for gateway in facts.of_kind("Gateway"):
-        for server in (gateway.get("spec") or {}).get("servers") or []:
+        for server in sequence(mapping(gateway.get("spec")).get("servers")):
             entries = server.get("hosts") if isinstance(server, Mapping) else None
-            hosts += [h for h in map(probe_host, map(str, entries or [])) if h and not h.startswith("probe.")]
+            hosts += [
+                h for h in map(probe_host, map(str, sequence(entries))) if h and not h.startswith("probe.")
+            ]
     return list(dict.fromkeys(hosts))
 
 

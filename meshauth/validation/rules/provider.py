@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator, Mapping
 
 from meshauth.authz import matcher as authz
-from meshauth.k8s import custom_policies, name_of, namespace_of, provider_name
+from meshauth.k8s import custom_policies, mapping, name_of, namespace_of, provider_name, sequence
 from meshauth.validation.rules.facts import Facts, Hit
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -93,9 +93,11 @@ def provider_reaches_proxy(facts: Facts) -> Iterator[Hit]:
                 )
             continue
         ports = [
-            p.get("port") for p in (service.get("spec") or {}).get("ports") or [] if isinstance(p, Mapping)
+            p.get("port")
+            for p in sequence(mapping(service.get("spec")).get("ports"))
+            if isinstance(p, Mapping)
         ]
-        if port not in ports:
+        if _port_number(port) not in [_port_number(p) for p in ports]:
             yield (
                 provider.source.document,
                 f"{where}.port",
@@ -153,3 +155,10 @@ def provider_passes_cookies(facts: Facts) -> Iterator[Hit]:
                     "authorization for bearer tokens)"
                 ),
             )
+
+
+def _port_number(value: object) -> object:
+    """A port as Istio reads it: ``"4180"`` is 4180 (istio.io's examples quote it)."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return value

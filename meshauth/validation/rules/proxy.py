@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from meshauth.compat import proxyflags
+from meshauth.k8s import mapping
 from meshauth.validation.rules.facts import Facts, Hit
 from meshauth.validation.rules.proxysettings import flag_path
 
@@ -44,7 +45,7 @@ def proxy_answers_200(facts: Facts) -> Iterator[Hit]:
                 ),
             )
     for provider in facts.providers:
-        prefix = str((provider.http or {}).get("pathPrefix", ""))
+        prefix = str(mapping(provider.http).get("pathPrefix", ""))
         if facts.is_proxy_provider(provider) and prefix.rstrip("/").endswith("/auth"):
             yield (
                 provider.source.document,

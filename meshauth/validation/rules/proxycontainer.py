@@ -114,7 +114,7 @@ def parse_flags(container: Mapping[str, Any], path: str) -> dict[str, tuple[Flag
                 value = "true"
         found[name].append(Flag(name, value, where))
     for i, env in enumerate(sequence(container.get("env"))):
-        flag = proxyflags.env_flag(str((env or {}).get("name", "")))
-        if flag is not None and isinstance((env or {}).get("value"), str):
+        flag = proxyflags.env_flag(str(mapping(env).get("name", "")))
+        if flag is not None and isinstance(mapping(env).get("value"), str):
             found[flag].insert(0, Flag(flag, env["value"], f"{path}.env[{i}].value"))
     return {name: tuple(flags) for name, flags in found.items()}

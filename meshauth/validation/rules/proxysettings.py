@@ -7,7 +7,7 @@ import binascii
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from meshauth.k8s import name_of, namespace_of
+from meshauth.k8s import mapping, name_of, namespace_of, sequence
 from meshauth.validation.rules.facts import Facts
 from meshauth.validation.rules.proxycontainer import Proxy
 
@@ -20,7 +20,7 @@ def proxy_for(facts: Facts, provider: str) -> Proxy | None:
         if p.name == provider and p.ext_authz:
             service = facts.service_for(str(p.ext_authz[1].get("service", "")))
             for proxy in facts.proxies:
-                selector = ((service or {}).get("spec") or {}).get("selector") or {}
+                selector = mapping(mapping(mapping(service).get("spec")).get("selector"))
                 if (
                     service
                     and namespace_of(service) == proxy.namespace
@@ -61,12 +61,12 @@ def setting_values(
     if literal:
         yield proxy.workload, literal.path, f"--{flag}", literal.value
     variable = "OAUTH2_PROXY_" + flag.upper().replace("-", "_")
-    for env in proxy.container.get("env") or []:
-        ref = ((env or {}).get("valueFrom") or {}).get("secretKeyRef") if isinstance(env, Mapping) else None
-        if env.get("name") == variable and isinstance(ref, Mapping):
+    for env in sequence(proxy.container.get("env")):
+        ref = mapping(mapping(env).get("valueFrom")).get("secretKeyRef") if isinstance(env, Mapping) else None
+        if mapping(env).get("name") == variable and isinstance(ref, Mapping):
             yield from secret_values(facts, proxy.namespace, str(ref.get("name")), str(ref.get("key")))
-    for source in proxy.container.get("envFrom") or []:
-        ref = (source or {}).get("secretRef") if isinstance(source, Mapping) else None
+    for source in sequence(proxy.container.get("envFrom")):
+        ref = mapping(source).get("secretRef") if isinstance(source, Mapping) else None
         if isinstance(ref, Mapping):
             yield from secret_values(facts, proxy.namespace, str(ref.get("name")), variable)
 
@@ -79,9 +79,9 @@ def secret_values(
         if namespace_of(secret) != namespace or name_of(secret) != name:
             continue
         where = f"Secret {namespace}/{name} key {key}"
-        if isinstance((secret.get("stringData") or {}).get(key), str):
+        if isinstance(mapping(secret.get("stringData")).get(key), str):
             yield secret, f"stringData.{key}", where, secret["stringData"][key]
-        elif isinstance((secret.get("data") or {}).get(key), str):
+        elif isinstance(mapping(secret.get("data")).get(key), str):
             try:
                 value = base64.b64decode(secret["data"][key], validate=True).decode("utf-8")
             except (binascii.Error, ValueError):

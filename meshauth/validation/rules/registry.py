@@ -23,6 +23,7 @@ from meshauth.validation.rules import (
     certificates,
     gateways,
     login,
+    meshfields,
     mtls,
     provider,
     proxy,
@@ -65,6 +66,7 @@ RULES: list[Rule] = [
     Rule("MA016", "error", "mtls", "STRICT mTLS while a namespace with meshauth workloads has no sidecars", mtls.strict_mtls_needs_sidecars),
     Rule("MA017", "error", "login", "a path excluded from the login that an ALLOW policy then denies", login.open_paths_allowed),
     Rule("MA018", "warning", "sessions", "oauth2-proxy's cookie-refresh is not shorter than the ID token's lifetime", sessions.refresh_before_token_expiry),
+    Rule("MA020", "error", "meshfields", "a mesh config field Istio's MeshConfig does not have there in the target release", meshfields.known_mesh_fields),
     Rule("MA070", "error", "topology", "an L7 policy is left to ztunnel in an ambient namespace", topology.l7_policy_at_ztunnel),
     Rule("MA071", "error", "topology", "a policy targets a Service or waypoint no waypoint enforces", topology.target_without_waypoint),
     Rule("MA072", "warning", "topology", "a policy targets a Gateway the bundle does not render", topology.target_gateway_missing),
@@ -89,6 +91,16 @@ def check(
     return run(facts, files or {})
 
 
+def internal_error(rule_id: str, error: BaseException) -> Finding:
+    """The finding for a rule that raised: an error (the run fails), never a skipped check."""
+    return Finding(
+        rule_id,
+        "error",
+        f"internal error: rule {rule_id} raised {type(error).__name__} on these manifests, so they "
+        "were not checked by it. This is a bug in meshauth; please report it with the manifests",
+    )
+
+
 def run(facts: Facts, files: Mapping[int, str]) -> list[Finding]:
     """Every rule's findings on ``facts``, in the order of :data:`RULES`; ``files``: by id(object)."""
     labels = {id(s.document): (s.label, s.file) for s in facts.mesh}
@@ -96,16 +108,8 @@ def run(facts: Facts, files: Mapping[int, str]) -> list[Finding]:
     for r in RULES:
         try:
             hits = list(r.check(facts))
-        except (AttributeError, TypeError, ValueError, KeyError, IndexError) as error:
-            # a shape no schema allows (reported as a schema finding): say this rule could not judge
-            findings.append(
-                Finding(
-                    r.id,
-                    "warning",
-                    f"not checked: the manifests have a malformed "
-                    f"field this rule reads ({type(error).__name__}); fix the schema errors first",
-                )
-            )
+        except Exception as error:  # noqa: BLE001 - a rule that raises must fail the run, never hide
+            findings.append(internal_error(r.id, error))
             continue
         for obj, path, message in hits:
             label, file = labels.get(id(obj), (object_ref(obj) if obj else "", files.get(id(obj), "")))

@@ -9,7 +9,15 @@ from typing import Any
 
 from meshauth.config.fieldtypes import duration_seconds
 from meshauth.config.presets import PRESETS
-from meshauth.k8s import ID_TOKEN_LIFETIME, custom_policies, name_of, namespace_of, provider_name
+from meshauth.k8s import (
+    ID_TOKEN_LIFETIME,
+    custom_policies,
+    mapping,
+    name_of,
+    namespace_of,
+    provider_name,
+    sequence,
+)
 from meshauth.validation.rules.facts import Facts, Hit
 from meshauth.validation.rules.policyparts import custom_hosts
 from meshauth.validation.rules.proxycontainer import Proxy
@@ -127,7 +135,7 @@ def refresh_before_token_expiry(facts: Facts) -> Iterator[Hit]:
     checked = {
         same_issuer(r.get("issuer", ""))
         for ra in facts.of_kind("RequestAuthentication")
-        for r in (ra.get("spec") or {}).get("jwtRules") or []
+        for r in sequence(mapping(ra.get("spec")).get("jwtRules"))
         if isinstance(r, Mapping)
     }
     for proxy in facts.proxies:
@@ -152,7 +160,7 @@ def refresh_before_token_expiry(facts: Facts) -> Iterator[Hit]:
 
 def _lifetime_override(proxy: Proxy) -> int | None:
     """identity.idTokenLifetime as meshauth records it on the oauth2-proxy Deployment."""
-    value = ((proxy.workload.get("metadata") or {}).get("annotations") or {}).get(ID_TOKEN_LIFETIME)
+    value = mapping(mapping(proxy.workload.get("metadata")).get("annotations")).get(ID_TOKEN_LIFETIME)
     try:
         return int(duration_seconds(str(value))) if value else None
     except ValueError:

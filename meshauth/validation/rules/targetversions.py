@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from meshauth.compat import versions
+from meshauth.k8s import mapping
 from meshauth.validation.rules.facts import Facts, Hit
 from meshauth.validation.schemas.kubernetes import core_validator
 
@@ -31,10 +32,10 @@ def available_in_target_versions(facts: Facts) -> Iterator[Hit]:
             yield obj, "apiVersion", message
             continue
         for (field_kind, spec_field), since in versions.ISTIO_FIELD_SINCE.items():
-            if field_kind == kind and spec_field in (obj.get("spec") or {}) and _older(facts, since):
+            if field_kind == kind and spec_field in mapping(obj.get("spec")) and _older(facts, since):
                 yield obj, f"spec.{spec_field}", _too_old(facts, f"spec.{spec_field}", since)
     for provider in facts.providers:
-        http = provider.http or {}
+        http = mapping(provider.http)
         for field, since in versions.EXT_AUTHZ_FIELD_SINCE.items():
             if field in http and _older(facts, since):
                 path = f"{provider.path}.envoyExtAuthzHttp.{field}"

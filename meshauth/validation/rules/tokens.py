@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from meshauth.authz import matcher as authz
+from meshauth.k8s import mapping, sequence
 from meshauth.validation.rules.facts import Facts, Hit
 from meshauth.validation.rules.policyparts import conditions, rules_of
 from meshauth.validation.rules.proxysettings import proxy_issuer, same_issuer, setting_values
@@ -56,9 +57,9 @@ def audience_includes_client_id(facts: Facts) -> Iterator[Hit]:
             continue
         issuer = proxy_issuer(proxy)
         for ra in facts.of_kind("RequestAuthentication"):
-            for i, jwt_rule in enumerate((ra.get("spec") or {}).get("jwtRules") or []):
-                audiences = (jwt_rule or {}).get("audiences") if isinstance(jwt_rule, Mapping) else None
-                issued = same_issuer((jwt_rule or {}).get("issuer", "")) == issuer
+            for i, jwt_rule in enumerate(sequence(mapping(ra.get("spec")).get("jwtRules"))):
+                audiences = mapping(jwt_rule).get("audiences") if isinstance(jwt_rule, Mapping) else None
+                issued = same_issuer(mapping(jwt_rule).get("issuer", "")) == issuer
                 if audiences and issued and client not in map(str, audiences):
                     yield ra, f"spec.jwtRules[{i}].audiences", _audience_message(client)
         for policy in facts.of_kind("AuthorizationPolicy"):
@@ -84,7 +85,7 @@ def _audience_message(client_id: str) -> str:
 
 def _audience_rule_without(policy: Mapping[str, Any], client_id: str) -> str | None:
     """Path of an audience condition, when no audience condition of this policy accepts the id."""
-    action = str((policy.get("spec") or {}).get("action") or "ALLOW")
+    action = str(mapping(policy.get("spec")).get("action") or "ALLOW")
     key = "values" if action == "ALLOW" else "notValues" if action == "DENY" else None
     found = [
         (f"spec.rules[{i}].when[{j}].{key}", c.get(key))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from meshauth.k8s import mapping, namespace_of, pod_template
+from meshauth.k8s import mapping, name_of, namespace_of, pod_template, sequence
 from meshauth.validation.rules.facts import Facts, Hit
 
 AMBIENT = "istio.io/dataplane-mode"
@@ -52,7 +52,7 @@ MANAGED_BY = "app.kubernetes.io/managed-by"
 
 def _namespaces(facts: Facts) -> dict[str, Mapping[str, str]]:
     return {
-        str(ns["metadata"].get("name")): ns["metadata"].get("labels") or {}
+        str(mapping(ns.get("metadata")).get("name")): mapping(mapping(ns.get("metadata")).get("labels"))
         for ns in facts.of_kind("Namespace")
     }
 
@@ -63,17 +63,20 @@ def _ambient(labels: Mapping[str, str]) -> bool:
 
 def _is_l7(policy: Mapping[str, Any]) -> bool:
     """True when ztunnel (L4 only) cannot enforce the policy."""
-    spec = policy.get("spec") or {}
+    spec = mapping(policy.get("spec"))
     if policy.get("kind") == "RequestAuthentication" or spec.get("action") in ("CUSTOM", "AUDIT"):
         return True
-    for r in spec.get("rules") or []:
-        sources = [f.get("source") or {} for f in r.get("from") or []]
-        operations = [t.get("operation") or {} for t in r.get("to") or []]
+    for r in sequence(spec.get("rules")):
+        sources = [mapping(mapping(f).get("source")) for f in sequence(mapping(r).get("from"))]
+        operations = [mapping(mapping(t).get("operation")) for t in sequence(mapping(r).get("to"))]
         if any("requestPrincipals" in s or "notRequestPrincipals" in s for s in sources):
             return True
         if any(field in op for op in operations for field in L7_OPERATION_FIELDS if field != "ports"):
             return True
-        if any(str(c.get("key", "")).startswith("request.") for c in r.get("when") or []):
+        if any(
+            str(c.get("key", "")).startswith("request.")
+            for c in map(mapping, sequence(mapping(r).get("when")))
+        ):
             return True
     return False
 
@@ -92,7 +95,7 @@ def l7_policy_at_ztunnel(facts: Facts) -> Iterator[Hit]:
     namespaces = _namespaces(facts)
     for policy in facts.of_kind(*POLICY_KINDS):
         labels = namespaces.get(namespace_of(policy, ""))
-        spec = policy.get("spec") or {}
+        spec = mapping(policy.get("spec"))
         if labels is None or not _ambient(labels) or spec.get("targetRefs") or spec.get("targetRef"):
             continue
         if _is_l7(policy):
@@ -126,7 +129,7 @@ def target_without_waypoint(facts: Facts) -> Iterator[Hit]:
         labels = namespaces.get(namespace)
         if labels is None:
             continue  # a namespace meshauth does not render: nothing to judge by
-        for index, ref in enumerate((policy.get("spec") or {}).get("targetRefs") or []):
+        for index, ref in enumerate(map(mapping, sequence(mapping(policy.get("spec")).get("targetRefs")))):
             waypoint = _waypoint_gateway(facts, namespace, ref)
             if ref.get("kind") != "Service" and not waypoint:
                 continue
@@ -157,15 +160,15 @@ def _waypoint_gateway(facts: Facts, namespace: str, ref: Mapping[str, Any]) -> b
         return False
     return any(
         namespace_of(g, "") == namespace
-        and g["metadata"].get("name") == ref.get("name")
-        and (g.get("spec") or {}).get("gatewayClassName") == "istio-waypoint"
+        and mapping(g.get("metadata")).get("name") == ref.get("name")
+        and mapping(g.get("spec")).get("gatewayClassName") == "istio-waypoint"
         for g in facts.of_kind("Gateway")
     )
 
 
 def _gateway_api_gateways(facts: Facts) -> dict[tuple[str, str], Mapping[str, Any]]:
     return {
-        (namespace_of(g, ""), str(g["metadata"].get("name"))): g
+        (namespace_of(g, ""), str(mapping(g.get("metadata")).get("name"))): g
         for g in facts.of_kind("Gateway")
         if str(g.get("apiVersion", "")).startswith(GATEWAY_GROUP + "/")
     }
@@ -183,8 +186,11 @@ def target_gateway_missing(facts: Facts) -> Iterator[Hit]:
     if not gateways:
         return
     for policy in facts.of_kind(*POLICY_KINDS):
-        for index, ref in enumerate((policy.get("spec") or {}).get("targetRefs") or []):
-            if ref.get("kind") == "Gateway" and (namespace_of(policy, ""), ref.get("name")) not in gateways:
+        for index, ref in enumerate(map(mapping, sequence(mapping(policy.get("spec")).get("targetRefs")))):
+            if (
+                ref.get("kind") == "Gateway"
+                and (namespace_of(policy, ""), str(ref.get("name"))) not in gateways
+            ):
                 yield (
                     policy,
                     f"spec.targetRefs[{index}]",
@@ -208,9 +214,11 @@ def route_not_admitted(facts: Facts) -> Iterator[Hit]:
     gateways = _gateway_api_gateways(facts)
     namespaces = _namespaces(facts)
     for route in facts.of_kind("HTTPRoute"):
-        spec = route.get("spec") or {}
-        for index, parent in enumerate(spec.get("parentRefs") or []):
-            gateway = gateways.get((parent.get("namespace") or namespace_of(route, ""), parent.get("name")))
+        spec = mapping(route.get("spec"))
+        for index, parent in enumerate(map(mapping, sequence(spec.get("parentRefs")))):
+            gateway = gateways.get(
+                (str(parent.get("namespace") or namespace_of(route, "")), str(parent.get("name")))
+            )
             if gateway is None or not parent.get("sectionName"):
                 continue
             problem = _listener_problem(gateway, parent["sectionName"], route, spec, namespaces)
@@ -225,18 +233,25 @@ def _listener_problem(
     spec: Mapping[str, Any],
     namespaces: Mapping[str, Mapping[str, str]],
 ) -> str | None:
-    listener = next((x for x in gateway["spec"].get("listeners") or [] if x.get("name") == section), None)
+    listener = next(
+        (
+            x
+            for x in sequence(mapping(gateway.get("spec")).get("listeners"))
+            if mapping(x).get("name") == section
+        ),
+        None,
+    )
     if listener is None:
-        return f"Gateway {gateway['metadata']['name']} has no listener {section}"
+        return f"Gateway {name_of(gateway)} has no listener {section}"
     hostname = listener.get("hostname")
-    if hostname and spec.get("hostnames") and hostname not in spec["hostnames"]:
+    if hostname and sequence(spec.get("hostnames")) and hostname not in sequence(spec.get("hostnames")):
         return f"listener {section} serves {hostname}, which is not among the route's hostnames"
-    allowed = (listener.get("allowedRoutes") or {}).get("namespaces") or {"from": "Same"}
+    allowed = mapping(mapping(listener.get("allowedRoutes")).get("namespaces")) or {"from": "Same"}
     namespace = namespace_of(route, "")
     if allowed.get("from", "Same") == "Same" and namespace != namespace_of(gateway, ""):
         return f"listener {section} only admits routes from {namespace_of(gateway, '')}"
     if allowed.get("from") == "Selector":
-        wanted = ((allowed.get("selector") or {}).get("matchLabels") or {}).items()
+        wanted = mapping(mapping(allowed.get("selector")).get("matchLabels")).items()
         labels = {**namespaces.get(namespace, {}), "kubernetes.io/metadata.name": namespace}
         if any(labels.get(k) != v for k, v in wanted):
             return f"listener {section} does not admit routes from namespace {namespace}"
@@ -286,7 +301,7 @@ def selector_matches_a_workload(facts: Facts) -> Iterator[Hit]:
             policy,
             "spec.selector.matchLabels",
             (
-                f"{policy.get('kind')} {namespace}/{policy['metadata'].get('name')} selects "
+                f"{policy.get('kind')} {namespace}/{name_of(policy)} selects "
                 f"{{{selector}}}, but no workload of namespace {namespace} in these manifests has "
                 "those pod labels, so the policy applies to nothing. Use the labels of the app's "
                 "pod template (in meshauth.yaml: apps[].selector, default app: <name>)"
