@@ -54,6 +54,17 @@ def test_the_report_counts_what_was_written_kept_and_removed(tmp_path):
     assert report.directory == out
 
 
+def test_a_run_that_changes_nothing_leaves_the_folder_itself_alone(tmp_path):
+    """A shell or an editor open in the output folder stays in it: nothing to change, no swap."""
+    out = tmp_path / "out"
+    write_tree(out, FILES)
+    folder = os.stat(out).st_ino
+    write_tree(out, FILES)
+    assert os.stat(out).st_ino == folder
+    write_tree(out, {**FILES, "a.yaml": "a: 2\n"})
+    assert os.stat(out).st_ino != folder  # a change swaps in a new folder
+
+
 def test_a_file_of_the_same_size_with_other_bytes_is_rewritten(tmp_path):
     out = tmp_path / "out"
     write_tree(out, FILES)
