@@ -14,7 +14,7 @@ import pytest
 
 from meshauth.errors import OutputError
 from meshauth.files import atomicwrite
-from meshauth.files.tree import RECORD, read_record, write_tree
+from meshauth.files.tree import RECORD, kind, read_record, read_regular, write_tree
 
 FILES = {"a.yaml": "a: 1\n", "apps/b.yaml": "b: 2\n", "apps/deep/c.yaml": "c: 3\n"}
 
@@ -223,3 +223,25 @@ def test_an_output_path_that_is_a_link_to_a_file_is_refused(tmp_path):
     with pytest.raises(OutputError, match="not a directory"):
         write_tree(tmp_path / "out", FILES)
     assert (tmp_path / "file").read_text() == "x\n"
+
+
+def test_only_regular_files_are_read(tmp_path):
+    (tmp_path / "secret").write_text("s3cr3t\n")
+    (tmp_path / "link").symlink_to(tmp_path / "secret")
+    os.mkfifo(tmp_path / "fifo")
+    assert read_regular(tmp_path / "secret") == b"s3cr3t\n"
+    assert read_regular(tmp_path / "missing") is None
+    assert read_regular(tmp_path / "missing-folder" / "x") is None
+    with pytest.raises(OutputError, match="is a symbolic link, which meshauth does not follow"):
+        read_regular(tmp_path / "link")
+    with pytest.raises(OutputError, match="is not a regular file"):
+        read_regular(tmp_path / "fifo")  # would block a reader forever
+    with pytest.raises(OutputError, match="is not a regular file"):
+        read_regular(tmp_path)
+
+
+def test_a_path_that_cannot_be_looked_at_is_an_error_not_missing(tmp_path):
+    with pytest.raises(OutputError, match="cannot be read"):
+        kind(tmp_path / ("x" * 300))  # longer than a file name may be
+    assert kind(tmp_path / "missing") == "missing"
+    assert kind(tmp_path / "missing" / "below") == "missing"
