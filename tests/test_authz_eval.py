@@ -195,10 +195,13 @@ def test_what_is_not_modelled_is_refused_not_guessed():
         authz.rule_matches({"from": [{"source": {"ipBlocks": ["10.0.0.0/8"]}}]}, call())
     with pytest.raises(authz.Unsupported):
         authz.condition_matches({"key": "source.ip", "values": ["10.0.0.1"]}, call())
-    with pytest.raises(authz.Unsupported):
-        authz_eval.applies(
-            {"metadata": {"namespace": "a"}, "spec": {"targetRefs": [{}]}}, "a", {}, "istio-system"
-        )
+    # a sidecar ignores a policy attached by targetRefs (pilot's ShouldAttachPolicy), it is not a guess
+    assert not authz_eval.applies(
+        {"metadata": {"namespace": "a"}, "spec": {"targetRefs": [{"kind": "Service", "name": "x"}]}},
+        "a",
+        {},
+        "istio-system",
+    )
 
 
 # --- which policies apply ----------------------------------------------------------------------------

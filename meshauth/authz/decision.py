@@ -29,11 +29,15 @@ class Environment:
     gateway_principal: str  # the ingress gateway pods' mTLS identity
     service_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # FQDN -> pod labels
     root_namespace: str = "istio-system"
+    dataplane: str = "sidecar"  # for a namespace the bundle does not render: "sidecar" or "ambient"
+    # the port the ingress gateway's Envoy listens on for each port of its Service: what policies'
+    # ``ports`` and ``destination.port`` see there (istioctl's istio-ingressgateway: 80 -> 8080, 443 -> 8443)
+    gateway_ports: Mapping[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Step:
-    hop: str  # "gateway", "provider" (oauth2-proxy), "route", "sidecar"
+    hop: str  # "gateway", "provider" (the login service), "route", "sidecar", "waypoint", "ztunnel"
     stage: str  # "CUSTOM", "jwt", "DENY", "ALLOW", "route", "login"
     outcome: str
     policy: str = ""
@@ -47,13 +51,18 @@ class Decision:
     reason: str
     destination: str | None = None
     steps: tuple[Step, ...] = ()
+    decided: bool = True  # False: the bundle does not say what the cluster would do (``reason`` says why)
 
     @property
     def verdict(self) -> str:
+        if not self.decided:
+            return "UNDECIDED"
         return "ALLOW" if self.allowed else "DENY"
 
     def __str__(self) -> str:
         target = f" -> {self.destination}" if self.destination else ""
+        if not self.decided:
+            return f"UNDECIDED: cannot simulate: {self.reason}"
         return f"{self.verdict} ({self.status}) by {self.decided_by}: {self.reason}{target}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -66,3 +75,10 @@ class Decision:
             for s in self.steps
         ]
         return "\n".join(lines)
+
+
+class Stopped(Exception):
+    """A hop decided: the walk ends with this decision."""
+
+    def __init__(self, decision: Decision) -> None:
+        self.decision = decision

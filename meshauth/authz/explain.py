@@ -1,6 +1,7 @@
 """``meshauth explain``: an access table per app, read from the rendered policies, for review.
 
-For every VirtualService on a Gateway of the bundle (one per app): its hosts, the paths an
+For every app a route on a gateway sends to (a VirtualService on an Istio Gateway, an HTTPRoute on
+a Gateway API Gateway): its hosts, the paths an
 anonymous visitor reaches (found by asking :mod:`meshauth.authz.simulate` about every path pattern the
 policies name, so the table and ``simulate`` cannot disagree), the ACME challenge path, and who may
 enter: oauth2-proxy's own limits, the gateway's conditions and the app's ALLOW rules, in words.
@@ -15,9 +16,10 @@ from typing import Any
 from meshauth.authz import matcher as authz
 from meshauth.authz import requests as authz_eval
 from meshauth.authz.decision import Environment, Request
-from meshauth.authz.meshview import ACME_PREFIX, MeshView, Pods, extension_providers, host_in
+from meshauth.authz.meshview import ACME_PREFIX, MeshView, Pods, extension_providers
 from meshauth.authz.proxylogin import proxy_args
 from meshauth.authz.simulate import environment_for
+from meshauth.errors import ConfigError, Problem
 from meshauth.findings import object_ref
 
 PROBE = "meshauth-probe"
@@ -35,45 +37,77 @@ class AppAccess:
 
 
 def access_table(bundle: Any, environment: Environment) -> list[AppAccess]:
+    """One entry per app a route on a gateway sends to: a VirtualService on an Istio Gateway or an
+    HTTPRoute on a Gateway API Gateway (waypoints are not entrances)."""
     mesh = MeshView.of(bundle, environment)
-    table = []
-    for service in mesh.kind("VirtualService"):
-        spec = service.get("spec") or {}
+    table: dict[tuple[str, tuple[str, ...]], AppAccess] = {}
+    for route in [*mesh.kind("VirtualService"), *mesh.http_routes]:
+        hosts, destinations = _entrance(mesh, route)
+        for fqdn in destinations:
+            app = _app(mesh, hosts, fqdn)
+            table.setdefault((app.app, app.hosts), app)
+    return sorted(table.values(), key=lambda a: (a.app, a.hosts))
+
+
+def _entrance(mesh: MeshView, route: Mapping[str, Any]) -> tuple[tuple[str, ...], list[str]]:
+    """The hosts a route serves at a gateway, and the in-mesh Services it sends to."""
+    spec, namespace = route.get("spec") or {}, route["metadata"].get("namespace") or "default"
+    if route.get("kind") == "VirtualService":
+        if not spec.get("gateways"):
+            return (), []
         hosts = tuple(spec.get("hosts") or [])
-        routes = [h for h in spec.get("http") or [] if h.get("route")]
-        if not hosts or not routes or not spec.get("gateways"):
-            continue
-        destination = routes[0]["route"][0]["destination"]["host"]
-        namespace = service["metadata"]["namespace"]
-        fqdn = destination if "." in destination else f"{destination}.{namespace}.svc.cluster.local"
-        table.append(_app(mesh, hosts, fqdn))
-    return sorted(table, key=lambda a: a.app)
+        found = [
+            d.get("destination", {}).get("host", "")
+            for h in spec.get("http") or []
+            for d in h.get("route") or []
+        ]
+        fqdns = [f if "." in f else f"{f}.{namespace}.svc.cluster.local" for f in found]
+    else:
+        gateways = {(g["metadata"].get("namespace"), g["metadata"]["name"]) for g in mesh.k8s_gateways}
+        parents = [
+            (r.get("namespace") or namespace, r.get("name"))
+            for r in spec.get("parentRefs") or []
+            if r.get("kind", "Gateway") == "Gateway"
+        ]
+        if not any(p in gateways for p in parents):
+            return (), []
+        hosts = tuple(spec.get("hostnames") or [])
+        fqdns = [
+            f"{b.get('name')}.{b.get('namespace') or namespace}.svc.cluster.local"
+            for rule in spec.get("rules") or []
+            for b in (rule or {}).get("backendRefs") or []
+            if b.get("kind", "Service") == "Service"
+        ]
+    return hosts, [f for f in dict.fromkeys(fqdns) if f.endswith(".svc.cluster.local")] if hosts else []
 
 
 def _app(mesh: MeshView, hosts: Sequence[str], fqdn: str) -> AppAccess:
     host = hosts[0]
     gateway = _gateway_pods(mesh, host)
-    app = mesh.pods_of(fqdn)
     at_gateway = _policies(mesh, gateway) if gateway else []
-    at_app = _policies(mesh, app)
+    at_app = [p for pods in mesh.enforcers(fqdn) for p in _policies(mesh, pods)]
     patterns = _patterns(mesh.rules_about(p, h) for p in at_gateway + at_app for h in hosts)
-    public = tuple(p for p in patterns if _reaches(mesh, host, p, None))
-    acme = tuple(p for p in patterns if p.startswith(ACME_PREFIX) and _reaches(mesh, host, p, 80))
+    public = tuple(p for p in patterns if _reaches(mesh, host, p, None, fqdn))
+    acme = tuple(p for p in patterns if p.startswith(ACME_PREFIX) and _reaches(mesh, host, p, 80, None))
     custom = [p for p in at_gateway if _action(p) == "CUSTOM"]
     login = ", ".join(f"{_provider(p)} ({object_ref(p)})" for p in custom)
-    who = _who(mesh, custom, at_gateway, at_app, host)
+    signed_in = [_proxy_limits(mesh, custom[0])] if custom else []
+    filtered = mesh.envoy_filter_login(gateway, authz.Call(host, "/", "GET", 443), None) if gateway else None
+    if not custom and filtered:
+        login = f"oauth2-proxy ({filtered[0]}: ext_authz on the host's HTTPS filter chain)"
+        signed_in = [_http_limits(mesh, filtered[1], "oauth2-proxy")]
+    who = [f"signed in through {s}" for s in signed_in] + _who(mesh, at_gateway, at_app, host)
     deciding = [object_ref(p) for p in at_gateway + at_app]
     name = f"{fqdn.split('.')[1]}/{fqdn.split('.')[0]}"
-    return AppAccess(name, tuple(hosts), public, acme, login, tuple(who), tuple(deciding))
+    return AppAccess(name, tuple(hosts), public, acme, login, tuple(who), tuple(dict.fromkeys(deciding)))
 
 
 def _gateway_pods(mesh: MeshView, host: str) -> Pods | None:
-    for gateway in mesh.kind("Gateway"):
-        servers = (gateway.get("spec") or {}).get("servers") or []
-        if any(host_in(h, host) for s in servers for h in s.get("hosts") or []):
-            meta = gateway["metadata"]
-            return Pods(meta["name"], meta["namespace"], gateway["spec"]["selector"])
-    return None
+    try:
+        entry = mesh.entry_or_none(host)
+    except authz.Unsupported as error:
+        raise ConfigError(Problem(f"cannot explain {host}: {error}")) from None
+    return entry.pods if entry else None
 
 
 def _policies(mesh: MeshView, pods: Pods) -> list[Mapping[str, Any]]:
@@ -112,20 +146,19 @@ def _probe(pattern: str) -> str:
     return text
 
 
-def _reaches(mesh: MeshView, host: str, pattern: str, port: int | None) -> bool:
-    return mesh.decide(Request(host=host, path=_probe(pattern), port=port)).allowed
+def _reaches(mesh: MeshView, host: str, pattern: str, port: int | None, fqdn: str | None) -> bool:
+    """Does an anonymous request for a path the pattern matches reach the app (``fqdn``; None: the
+    ACME solver)?"""
+    decision = mesh.decide(Request(host=host, path=_probe(pattern), port=port))
+    if not decision.decided:
+        raise ConfigError(Problem(f"cannot explain {host}{_probe(pattern)}: {decision.reason}"))
+    return decision.allowed and decision.destination in (fqdn or "ACME solver", "ACME solver")
 
 
 def _who(
-    mesh: MeshView,
-    custom: Sequence[Mapping[str, Any]],
-    at_gateway: Sequence[Mapping[str, Any]],
-    at_app: Sequence[Mapping[str, Any]],
-    host: str,
+    mesh: MeshView, at_gateway: Sequence[Mapping[str, Any]], at_app: Sequence[Mapping[str, Any]], host: str
 ) -> list[str]:
     who = []
-    if custom:
-        who.append("signed in through " + _proxy_limits(mesh, custom[0]))
     for where, policies in (("gateway", at_gateway), ("app", at_app)):
         for policy in policies:
             if _action(policy) == "CUSTOM":
@@ -156,10 +189,17 @@ def _about(rule: Mapping[str, Any], host: str) -> bool:
 def _proxy_limits(mesh: MeshView, custom: Mapping[str, Any]) -> str:
     name = _provider(custom)
     provider = next((p for p in extension_providers(mesh.mesh) if p.get("name") == name), None)
-    service = mesh.service(str(((provider or {}).get("envoyExtAuthzHttp") or {}).get("service", "")))
+    if provider is not None and "envoyExtAuthzGrpc" in provider:
+        return f"authservice ({name}: any user the identity provider signs in)"
+    return _http_limits(mesh, (provider or {}).get("envoyExtAuthzHttp") or {}, f"provider {name}")
+
+
+def _http_limits(mesh: MeshView, http: Mapping[str, Any], unknown: str) -> str:
+    """oauth2-proxy's own limits on who signs in, read from its flags."""
+    service = mesh.service(str(http.get("service", "")))
     deployment = mesh.deployment_for(service) if service else None
     if deployment is None:
-        return f"provider {name}"
+        return unknown
     args = proxy_args(deployment)
     limits = [f"email domain in {_set(args.get('email-domain', []))}"]
     if args.get("allowed-group"):
@@ -277,4 +317,8 @@ def explain(
         raise ValueError("format must be text or markdown")
     model = load_config(config, overlays, allow_plaintext_secrets=allow_plaintext_secrets)
     table = access_table(render(model), environment_for(model))
+    if not table:
+        raise ConfigError(
+            Problem("explain: no route on a gateway of the rendered bundle sends to an app in the mesh")
+        )
     return to_markdown(table) if format == "markdown" else to_text(table)

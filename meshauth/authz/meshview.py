@@ -1,46 +1,39 @@
 """The walk of one request over a bundle's objects, hop by hop (see :mod:`meshauth.authz.simulate`).
 
-:class:`MeshView` indexes the objects once (routes and gateway servers by host), then follows a
-request from the gateway over the route to the destination's sidecar, noting every step, until a
-hop decides. The hops share the indexes, the trace and the way out (a decision ends the walk), so
-the walk stays one class in one module.
+:class:`MeshView` indexes the objects once, then follows a request from the gateway (an Istio
+Gateway or a Gateway API Gateway, :mod:`meshauth.authz.ingress`) over its route to the destination:
+its sidecar, or in ambient mode its waypoint and ztunnel (:mod:`meshauth.authz.ambient`), noting
+every step, until a hop decides; the login a gateway asks for is :mod:`meshauth.authz.logins`.
+What the bundle does not say raises :class:`~meshauth.authz.matcher.Unsupported`, which
+:meth:`MeshView.decide` turns into an undecided decision naming the reason.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any, NoReturn
 
+from meshauth.authz import ambient
 from meshauth.authz import matcher as authz
 from meshauth.authz import requests as authz_eval
-from meshauth.authz.decision import Decision, Environment, Request, Step
-from meshauth.authz.proxylogin import first_arg, login_refusal, proxy_args
-from meshauth.errors import ConfigError, Problem
+from meshauth.authz import routes as routing
+from meshauth.authz.decision import Decision, Environment, Request, Step, Stopped
+from meshauth.authz.ingress import ACME_PREFIX, Ingress
+from meshauth.authz.logins import Logins, extension_providers
+from meshauth.authz.routes import Pods, Route, host_in, labels_text
 from meshauth.findings import object_ref
 
-ACME_PREFIX = "/.well-known/acme-challenge/"
-TOKEN_DEFAULT_SUBJECT = "simulated-user"
+__all__ = ["ACME_PREFIX", "MeshView", "Pods", "extension_providers", "host_in"]
 
 
-class _Done(Exception):
-    def __init__(self, decision: Decision) -> None:
-        self.decision = decision
-
-
-@dataclass
-class Pods:
-    name: str  # for the trace: "namespace/app=x"
-    namespace: str
-    labels: Mapping[str, str]
-
-
-class MeshView:
+class MeshView(Ingress, Logins):
     """The objects of a bundle, indexed once, and the walk of one request at a time over them."""
 
     def __init__(self, objects: list[Mapping[str, Any]], mesh: Mapping[str, Any], env: Environment):
         self.objects, self.mesh, self.env = objects, mesh, env
         self.steps: list[Step] = []
+        self.gateway_port = 443  # the port of the gateway's Service the request came in on
         self.last_allow = ""  # the ALLOW policy and rule that let the request through last
         self._kinds: dict[str, list[Mapping[str, Any]]] = {}
         self._placed: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
@@ -48,27 +41,22 @@ class MeshView:
             namespace = str((obj.get("metadata") or {}).get("namespace") or "")
             self._kinds.setdefault(str(obj.get("kind")), []).append(obj)
             self._placed.setdefault((str(obj.get("kind")), namespace), []).append(obj)
-        self._rules: dict[int, authz.PolicyIndex] = {}
-        self._routes = _HostIndex(
-            self.kind("VirtualService"), lambda vs: (vs.get("spec") or {}).get("hosts") or []
-        )
-        self._servers = _HostIndex(
-            [
-                (g, server)
-                for g in self.kind("Gateway")
-                for server in (g.get("spec") or {}).get("servers") or []
-            ],
-            lambda pair: pair[1].get("hosts") or [],
-        )
+        self._rules: dict[int, tuple[Mapping[str, Any], authz.PolicyIndex]] = {}
+        self._ztunnel: dict[int, tuple[Mapping[str, Any], Mapping[str, Any] | None]] = {}
+        self.index_routes()
+        self.namespaces = {
+            str(n["metadata"]["name"]): dict(n["metadata"].get("labels") or {})
+            for n in self.kind("Namespace")
+        }
 
     def match(self, policy: Mapping[str, Any], call: authz.Call) -> int | None:
         return authz.matching_rule(policy, call, self.rule_index(policy))
 
     def rule_index(self, policy: Mapping[str, Any]) -> authz.PolicyIndex:
-        index = self._rules.get(id(policy))
-        if index is None:
-            index = self._rules[id(policy)] = authz.PolicyIndex(policy)
-        return index
+        found = self._rules.get(id(policy))
+        if found is None or found[0] is not policy:
+            found = self._rules[id(policy)] = (policy, authz.PolicyIndex(policy))
+        return found[1]
 
     def rules_about(self, policy: Mapping[str, Any], host: str) -> list[Mapping[str, Any]]:
         """The rules of a policy that can concern requests for ``host``."""
@@ -84,10 +72,12 @@ class MeshView:
         self.steps, self.last_allow = [], ""
         try:
             return self.run(request)
-        except _Done as done:
+        except Stopped as done:
             return done.decision
-        except authz.Unsupported as error:
-            raise ConfigError(Problem(f"cannot simulate: {error}")) from None
+        except (authz.Unsupported, RecursionError) as error:
+            reason = str(error) if isinstance(error, authz.Unsupported) else "nested too deeply"
+            self.note("simulate", "-", f"cannot decide: {reason}")
+            return Decision(False, 0, "simulate", reason, None, tuple(self.steps), decided=False)
 
     def kind(self, kind: str, namespace: str | None = None) -> list[Mapping[str, Any]]:
         if namespace is None:
@@ -95,12 +85,12 @@ class MeshView:
         return self._placed.get((kind, namespace), [])
 
     def selecting(self, kind: str, pods: Pods) -> list[Mapping[str, Any]]:
-        """The policies of ``kind`` that apply to the pods (their namespace, and mesh-wide ones)."""
+        """The policies of ``kind`` that attach to the pods' proxy (their namespace, and the root's)."""
         root = self.env.root_namespace
         candidates = self.kind(kind, pods.namespace)
         if root != pods.namespace:
             candidates = candidates + self.kind(kind, root)
-        return [p for p in candidates if authz_eval.applies(p, pods.namespace, pods.labels, root)]
+        return [p for p in candidates if authz_eval.attaches(p, pods, root)]
 
     # --- the walk --------------------------------------------------------------------------------
 
@@ -110,22 +100,17 @@ class MeshView:
             method = authz_eval.check_method(request.method)
         except ValueError as error:
             self.stop(False, 400, "Envoy", str(error))
-        gateway, port = self.gateway_for(request)
-        pods = Pods(
-            f"{gateway['metadata']['namespace']}/{_labels(gateway['spec']['selector'])}",
-            gateway["metadata"]["namespace"],
-            gateway["spec"]["selector"],
-        )
-        call = authz.Call(
-            host=request.host,
-            path=path,
-            method=method,
-            port=port,
-            headers={k.lower(): v for k, v in request.headers.items()},
-        )
-        token, call = self.hop("gateway", pods, call, request.claims, token=None)
-        destination, service_port = self.route(gateway, request, call, port)
-        if destination is None:
+        entry = self.entry_for(request)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        listening = self.env.gateway_ports.get(entry.port, entry.port)  # what policies' ports see
+        call = authz.Call(host=request.host, path=path, method=method, port=listening, headers=headers)
+        self.gateway_port = entry.port
+        query = request.path.split("?", 1)[1].split("#", 1)[0] if "?" in request.path else ""
+        http = routing.HttpRequest(request.host, path, query, method, entry.port, headers)
+        route = self.route_of(entry, http)
+        token, call = self.hop("gateway", entry.pods, call, request.claims, token=None, route=route)
+        backend = self.follow(entry, route)
+        if backend["kind"] == "acme":
             return self.done(
                 True,
                 200,
@@ -133,26 +118,40 @@ class MeshView:
                 "the ACME challenge passes the gateway's policies",
                 "ACME solver",
             )
-        app_pods = self.pods_of(destination)
+        if backend["kind"] == "external":
+            return self.done(
+                True,
+                200,
+                self.last_allow or "no policy at the gateway",
+                "allowed at the gateway; the upstream is outside the mesh",
+                backend["host"],
+            )
+        if route.path or route.host:
+            self.note(
+                "route",
+                "rewrite",
+                f"upstream sees {route.host or request.host}{route.path or path}",
+                route.via,
+            )
         forwarded = authz.Call(
-            host=request.host,
-            path=path,
-            method=method,
-            port=service_port,
-            source_principal=self.env.gateway_principal,
-            headers=call.headers,
+            route.host or request.host,
+            route.path or path,
+            method,
+            backend["port"],
+            self.env.gateway_principal,
+            headers=headers,
         )
-        self.hop("sidecar", app_pods, forwarded, None, token=token)
+        self.workload("sidecar", backend["host"], forwarded, token)
         return self.done(
             True,
             200,
             self.last_allow or "no policy at the app",
-            "allowed at the gateway and at the app's sidecar",
-            destination,
+            "allowed at the gateway and at the app",
+            backend["host"],
         )
 
     def stop(self, allowed: bool, status: int, by: str, reason: str, dest: str | None = None) -> NoReturn:
-        raise _Done(self.done(allowed, status, by, reason, dest))
+        raise Stopped(self.done(allowed, status, by, reason, dest))
 
     def done(self, allowed: bool, status: int, by: str, reason: str, dest: str | None) -> Decision:
         return Decision(allowed, status, by, reason, dest, tuple(self.steps))
@@ -170,6 +169,7 @@ class MeshView:
         session: Mapping[str, Any] | None,
         *,
         token: Mapping[str, Any] | None,
+        route: Route | None = None,
     ) -> tuple[Mapping[str, Any] | None, authz.Call]:
         """Run one proxy's filters; return the token it passes upstream and the call as checked."""
         policies = [p for p in self.selecting("AuthorizationPolicy", pods) if authz_eval.enforced(p)]
@@ -182,14 +182,25 @@ class MeshView:
                         False,
                         403,
                         object_ref(policy),
-                        "a CUSTOM policy guards the "
-                        "extension provider itself, so its own checks are sent to it",
+                        "a CUSTOM policy guards the extension provider itself, so its own checks are sent to it",
                     )
                 token = self.ext_authz(policy, call, session)
                 break
         else:
-            self.note(hop, "CUSTOM", "no CUSTOM policy matches: no login check")
+            login = (
+                self.envoy_filter_login(pods, call, route, self.gateway_port) if hop == "gateway" else None
+            )
+            if login is not None:
+                filter_ref, http = login
+                self.note(hop, "CUSTOM", "ext_authz of an EnvoyFilter: ask oauth2-proxy", filter_ref)
+                token = self.ask_provider(filter_ref, http, call, session)
+            else:
+                self.note(hop, "CUSTOM", "no CUSTOM policy matches: no login check")
         token, call = self.jwt(hop, pods, call, token)
+        self.rbac(hop, policies, call)
+        return token, call
+
+    def rbac(self, hop: str, policies: Sequence[Mapping[str, Any]], call: authz.Call) -> None:
         for policy in _action(policies, "DENY"):
             rule = self.match(policy, call)
             if rule is not None:
@@ -201,16 +212,18 @@ class MeshView:
             if rule is not None:
                 self.note(hop, "ALLOW", f"rule {rule} matches", object_ref(policy))
                 self.last_allow = f"{object_ref(policy)} rule {rule}"
-                return token, call
+                return
         if allow:
             names = ", ".join(object_ref(p) for p in allow)
             self.note(hop, "ALLOW", "no ALLOW rule matches", names)
+            status = 403
             self.stop(
-                False, 403, names, f"no rule of the ALLOW policies at the {hop} matches (RBAC: access denied)"
+                False,
+                status,
+                names,
+                f"no rule of the ALLOW policies at the {hop} matches (RBAC: access denied)",
             )
         self.note(hop, "ALLOW", "no ALLOW policy: allowed")
-        self.last_allow = ""
-        return token, call
 
     def jwt(
         self, hop: str, pods: Pods, call: authz.Call, token: Mapping[str, Any] | None
@@ -220,160 +233,64 @@ class MeshView:
         self.note(hop, "jwt", check.reason, check.policy)
         if check.outcome == "rejected":
             self.stop(False, 401, check.policy, check.reason)
-        call = authz.Call(
-            call.host, call.path, call.method, call.port, call.source_principal, check.identity, call.headers
-        )
-        return (token if check.forward else None), call
+        return (token if check.forward else None), replace(call, auth=check.identity)
 
-    # --- the extension provider (oauth2-proxy) ---------------------------------------------------
+    # --- the destination: a sidecar, or a waypoint and ztunnel -------------------------------------
 
-    def ext_authz(
-        self, policy: Mapping[str, Any], call: authz.Call, session: Mapping[str, Any] | None
-    ) -> Mapping[str, Any] | None:
-        name = ((policy.get("spec") or {}).get("provider") or {}).get("name")
-        provider = next((p for p in extension_providers(self.mesh) if p.get("name") == name), None)
-        if provider is None:
-            self.stop(
-                False,
-                403,
-                object_ref(policy),
-                f"extension provider {name!r} is not in the mesh config: Istio denies",
+    def workload(self, hop: str, fqdn: str, call: authz.Call, token: Mapping[str, Any] | None) -> None:
+        """Pass the destination's proxies: its sidecar, or in ambient mode (the gateway sends
+        through the Service's waypoint where ``istio.io/ingress-use-waypoint`` says so) ztunnel."""
+        pods = self.pods_of(fqdn)
+        self.last_allow = ""
+        namespace_labels = self.namespaces.get(pods.namespace)
+        if not ambient.in_ambient(namespace_labels, pods.labels, self.env.dataplane == "ambient"):
+            if not ambient.injected(namespace_labels, pods.labels):
+                self.note(hop, "-", "no sidecar is injected here: nothing enforces policies", pods.name)
+                return
+            self.hop(hop, pods, call, None, token=token)
+            return
+        service = self.service(fqdn)
+        waypoint = ambient.waypoint_of(service, pods.namespace, namespace_labels or {})
+        if waypoint is not None and ambient.ingress_uses_waypoint(service, namespace_labels or {}):
+            served = ((pods.namespace, fqdn.split(".")[0]),)
+            self.hop("waypoint", ambient.waypoint_pods(*waypoint, served), call, None, token=token)
+            call = replace(call, source_principal=f"cluster.local/ns/{waypoint[0]}/sa/{waypoint[1]}")
+        elif waypoint is not None:
+            self.note(
+                "route", "route", f"the gateway does not send through waypoint {waypoint[0]}/{waypoint[1]}"
             )
-        http = provider.get("envoyExtAuthzHttp") or {}
-        service = self.service(str(http.get("service", "")))
-        deployment = self.deployment_for(service) if service else None
-        if service is None or deployment is None:
-            self.stop(
-                False,
-                403,
-                object_ref(policy),
-                f"provider service {http.get('service')} is not in the bundle; cannot tell what it answers",
-            )
-        pods = Pods(
-            f"{service['metadata']['namespace']}/{service['metadata']['name']}",
-            service["metadata"]["namespace"],
-            _pod_labels(deployment),
-        )
-        check = authz.Call(
-            host=str(http.get("service")),
-            path=call.path,
-            method=call.method,
-            port=int(http.get("port", 0)),
-            source_principal=self.env.gateway_principal,
-        )
-        self.hop("provider", pods, check, None, token=None)
-        return self.oauth2_proxy(deployment, http, session, object_ref(policy))
-
-    def oauth2_proxy(
-        self,
-        deployment: Mapping[str, Any],
-        http: Mapping[str, Any],
-        session: Mapping[str, Any] | None,
-        custom: str,
-    ) -> Mapping[str, Any] | None:
-        """oauth2-proxy's answer, read from its flags; the CUSTOM policy that asked decides."""
-        args = proxy_args(deployment)
-        by = object_ref(deployment)
-        if session is None:
-            self.note("provider", "login", "no session cookie: redirect to the IdP", by)
-            self.stop(
-                False,
-                302,
-                custom,
-                "login required: oauth2-proxy redirects to the identity provider (or answers its callback)",
-            )
-        token = {
-            "iss": first_arg(args, "oidc-issuer-url"),
-            "aud": first_arg(args, "client-id"),
-            "sub": TOKEN_DEFAULT_SUBJECT,
-            **session,
-        }
-        problem = login_refusal(token, args)
-        if problem:
-            self.note("provider", "login", problem, by)
-            self.stop(False, 403, custom, f"oauth2-proxy refuses the login: {problem}")
-        passes_token = first_arg(args, "set-authorization-header") == "true" and "authorization" in [
-            h.lower() for h in http.get("headersToUpstreamOnAllow") or []
+        policies = [
+            self.at_ztunnel(p) for p in self.selecting("AuthorizationPolicy", pods) if authz_eval.enforced(p)
         ]
+        enforced = [p for p in policies if p is not None]
+        ignored = len(policies) - len(enforced)
         self.note(
-            "provider",
-            "login",
-            "session accepted: 200"
-            + (", ID token added as Authorization" if passes_token else ", no token passed on"),
-            by,
+            "ztunnel",
+            "L4",
+            f"{len(enforced)} policies on L4 attributes" + (f", {ignored} CUSTOM ignored" if ignored else ""),
+            pods.name,
         )
-        return token if passes_token else None
+        self.rbac("ztunnel", enforced, replace(call, auth=None))
 
-    # --- routing ---------------------------------------------------------------------------------
+    def at_ztunnel(self, policy: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """ztunnel's view of a policy, made once (so its rule index is made once too)."""
+        found = self._ztunnel.get(id(policy))
+        if found is None or found[0] is not policy:
+            found = self._ztunnel[id(policy)] = (policy, ambient.at_ztunnel(policy))
+        return found[1]
 
-    def gateway_for(self, request: Request) -> tuple[Mapping[str, Any], int]:
-        serving = [
-            (g, s)
-            for g, s in self._servers.candidates(request.host)
-            if any(host_in(h, request.host) for h in s.get("hosts") or [])
-        ]
-        if not serving:
-            self.stop(False, 404, "Gateway", f"no Gateway in the bundle serves {request.host}")
-        port = request.port or (443 if any(s["port"]["number"] == 443 for _, s in serving) else 80)
-        return serving[0][0], port
-
-    def route(
-        self, gateway: Mapping[str, Any], request: Request, call: authz.Call, port: int
-    ) -> tuple[str | None, int]:
-        server = next(
-            (
-                s
-                for g, s in self._servers.candidates(request.host)
-                if g is gateway
-                and s["port"]["number"] == port
-                and any(host_in(h, request.host) for h in s.get("hosts") or [])
-            ),
-            None,
-        )
-        if server is None:
-            if port == 80 and call.path.startswith(ACME_PREFIX) and self.http01_for(request.host):
-                self.note("route", "route", "ACME HTTP-01 challenge: cert-manager's solver")
-                return None, port
-            self.stop(False, 404, object_ref(gateway), f"no server for {request.host} on port {port}")
-        if (server.get("tls") or {}).get("httpsRedirect"):
-            self.stop(False, 301, object_ref(gateway), "plain HTTP is redirected to HTTPS")
-        ref = f"{gateway['metadata']['namespace']}/{gateway['metadata']['name']}"
-        for service in self._routes.candidates(request.host):
-            spec, namespace = service.get("spec") or {}, service["metadata"]["namespace"]
-            gateways = [g if "/" in g else f"{namespace}/{g}" for g in spec.get("gateways") or []]
-            if ref in gateways and any(host_in(h, request.host) for h in spec.get("hosts") or []):
-                for http in spec.get("http") or []:
-                    if http.get("match"):
-                        raise authz.Unsupported(f"{object_ref(service)}: route matches are not modelled")
-                    destination = http["route"][0]["destination"]
-                    host = _fqdn(destination["host"], namespace)
-                    number = (destination.get("port") or {}).get("number", port)
-                    self.note("route", "route", f"to {host}:{number}", object_ref(service))
-                    return host, self.target_port(host, number)
-        self.stop(False, 404, object_ref(gateway), f"no VirtualService routes {request.host}")
-        raise AssertionError  # unreachable
-
-    def http01_for(self, host: str) -> bool:
-        for certificate in self.kind("Certificate"):
-            spec = certificate.get("spec") or {}
-            if any(host_in(h, host) for h in spec.get("dnsNames") or []):
-                issuer = self.issuer(spec.get("issuerRef") or {}, certificate["metadata"].get("namespace"))
-                solvers = ((issuer or {}).get("spec") or {}).get("acme", {}).get("solvers") or []
-                if any("http01" in s for s in solvers):
-                    return True
-        return False
-
-    def issuer(self, ref: Mapping[str, Any], namespace: str | None) -> Mapping[str, Any] | None:
-        kind = ref.get("kind", "Issuer")
-        return next(
-            (
-                i
-                for i in self.kind(kind)
-                if i["metadata"]["name"] == ref.get("name")
-                and (kind == "ClusterIssuer" or i["metadata"].get("namespace") == namespace)
-            ),
-            None,
-        )
+    def enforcers(self, fqdn: str) -> list[Pods]:
+        """The proxies whose policies decide at an app reached from the gateway: its sidecar, or
+        its waypoint (where the gateway sends through it) and ztunnel."""
+        pods = self.pods_of(fqdn)
+        namespace_labels = self.namespaces.get(pods.namespace)
+        if not ambient.in_ambient(namespace_labels, pods.labels, self.env.dataplane == "ambient"):
+            return [pods] if ambient.injected(namespace_labels, pods.labels) else []
+        service = self.service(fqdn)
+        waypoint = ambient.waypoint_of(service, pods.namespace, namespace_labels or {})
+        if waypoint is not None and ambient.ingress_uses_waypoint(service, namespace_labels or {}):
+            return [ambient.waypoint_pods(*waypoint, ((pods.namespace, fqdn.split(".")[0]),)), pods]
+        return [pods]
 
     # --- services and pods -----------------------------------------------------------------------
 
@@ -388,7 +305,7 @@ class MeshView:
             (
                 d
                 for d in self.kind("Deployment", service["metadata"].get("namespace"))
-                if selector and all(_pod_labels(d).get(k) == v for k, v in selector.items())
+                if selector and all(pod_labels(d).get(k) == v for k, v in selector.items())
             ),
             None,
         )
@@ -401,14 +318,14 @@ class MeshView:
         return port
 
     def pods_of(self, fqdn: str) -> Pods:
-        namespace = fqdn.split(".")[1]
+        namespace = fqdn.split(".")[1] if "." in fqdn else "default"
         service = self.service(fqdn)
         deployment = self.deployment_for(service) if service else None
         if deployment is not None:
-            labels: Mapping[str, str] = _pod_labels(deployment)
+            labels: Mapping[str, str] = pod_labels(deployment)
         else:  # the app's pods are not rendered: the environment says what labels they carry
             labels = self.env.service_labels.get(fqdn, {})
-        return Pods(f"{namespace}/{_labels(labels)}", namespace, labels)
+        return Pods(f"{namespace}/{labels_text(labels)}", namespace, labels)
 
 
 # --- small readers -----------------------------------------------------------------------------------
@@ -418,46 +335,5 @@ def _action(policies: Sequence[Mapping[str, Any]], action: str) -> list[Mapping[
     return [p for p in policies if ((p.get("spec") or {}).get("action") or "ALLOW") == action]
 
 
-def extension_providers(mesh: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    config = (mesh.get("spec") or {}).get("meshConfig") if "spec" in mesh else mesh.get("meshConfig")
-    return list((config or {}).get("extensionProviders") or [])
-
-
-def host_in(pattern: str, host: str) -> bool:
-    """Gateway / VirtualService host matching: the Host header without its port, ignoring case;
-    ``*.example.com`` covers subdomains; ``ns/host`` names are read as host."""
-    bare = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    return authz.match_string(pattern.rsplit("/", 1)[-1], bare, ignore_case=True)
-
-
-def _fqdn(host: str, namespace: str) -> str:
-    return host if "." in host else f"{host}.{namespace}.svc.cluster.local"
-
-
-def _pod_labels(deployment: Mapping[str, Any]) -> Mapping[str, str]:
+def pod_labels(deployment: Mapping[str, Any]) -> Mapping[str, str]:
     return (((deployment.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
-
-
-def _labels(labels: Mapping[str, str]) -> str:
-    return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "(any)"
-
-
-class _HostIndex:
-    """Objects by the hosts they name: exact names in a dict, patterns with ``*`` always tried.
-    Candidates come in the objects' order and are still matched in full."""
-
-    def __init__(self, objects: Sequence[Any], hosts_of: Any) -> None:
-        self.objects = list(objects)
-        self.always: list[int] = []
-        self.exact: dict[str, list[int]] = {}
-        for number, obj in enumerate(self.objects):
-            for host in hosts_of(obj):
-                name = str(host).rsplit("/", 1)[-1].lower()
-                if "*" in name:
-                    self.always.append(number)
-                else:
-                    self.exact.setdefault(name, []).append(number)
-
-    def candidates(self, host: str) -> list[Any]:
-        bare = (host.rsplit(":", 1)[0] if host.count(":") == 1 else host).lower()
-        return [self.objects[n] for n in sorted({*self.always, *self.exact.get(bare, ())})]

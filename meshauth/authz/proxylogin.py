@@ -53,3 +53,59 @@ def _email_in(email: str, domain: str) -> bool:
     if domain.startswith(("*.", ".")):
         return email.rsplit("@", 1)[-1].endswith("." + domain.lstrip("*."))
     return email.endswith("@" + domain)
+
+
+# --- authservice (istio-ecosystem/authservice) -------------------------------------------------------
+
+AUTHSERVICE_CONFIG = "config.json"
+
+
+def authservice_config(deployment: Mapping[str, Any], configmaps: list[Mapping[str, Any]]) -> Any:
+    """authservice's JSON configuration: the ConfigMap mounted by the Deployment (None: not found;
+    a ValueError when its ``config.json`` is not JSON)."""
+    import json
+
+    volumes = ((deployment.get("spec") or {}).get("template") or {}).get("spec", {}).get("volumes") or []
+    names = [(v.get("configMap") or {}).get("name") for v in volumes if isinstance(v, Mapping)]
+    for configmap in configmaps:
+        if configmap["metadata"]["name"] in names:
+            text = (configmap.get("data") or {}).get(AUTHSERVICE_CONFIG)
+            if text is not None:
+                return json.loads(text)
+    return None
+
+
+def authservice_chain(config: Mapping[str, Any], authority: str) -> Any:
+    """The first filter chain whose ``match`` takes the ``:authority`` (authservice's order)."""
+    for chain in config.get("chains") or []:
+        if not isinstance(chain, Mapping):
+            continue
+        match = chain.get("match")
+        if not match:
+            return chain
+        if match.get("header") != ":authority":
+            continue
+        if "equality" in match and authority == match["equality"]:
+            return chain
+        if "prefix" in match and authority.startswith(str(match["prefix"])):
+            return chain
+    return None
+
+
+def oidc_of(chain: Mapping[str, Any]) -> Mapping[str, Any]:
+    return next((f["oidc"] for f in chain.get("filters") or [] if isinstance(f, Mapping) and "oidc" in f), {})
+
+
+def oidc_issuer(oidc: Mapping[str, Any]) -> str:
+    uri = str(oidc.get("configuration_uri") or "")
+    return uri.removesuffix("/.well-known/openid-configuration")
+
+
+def authservice_refusal(token: Mapping[str, Any], oidc: Mapping[str, Any]) -> str | None:
+    """Why authservice would refuse the ID token of a login (its issuer and audience), or None."""
+    if token.get("iss") != oidc_issuer(oidc):
+        return "the ID token's issuer is not the chain's OIDC issuer (configuration_uri)"
+    aud = token.get("aud")
+    if oidc.get("client_id") not in (aud if isinstance(aud, list) else [aud]):
+        return "the ID token's audience is not the chain's client_id"
+    return None

@@ -7,9 +7,12 @@ Used by :mod:`meshauth.authz.simulate` and :mod:`meshauth.authz.explain`; whethe
 What it follows (istio.io, "Authorization Policy Normalization", "Authentication Policy" reference):
 
 * paths drop the query and are normalized as Istio's default (``BASE``) does; methods are upper case;
-* a policy selects a workload by namespace and ``selector.matchLabels`` (root namespace without a
-  selector: mesh-wide); ``istio.io/dry-run: "true"`` policies do not enforce; ``targetRefs`` raise
-  :class:`~meshauth.authz.matcher.Unsupported`;
+* a policy attaches to a proxy as pilot's ``WorkloadPolicyMatcher.ShouldAttachPolicy`` decides
+  (:func:`attaches`): a sidecar (or an Istio gateway) by namespace and ``selector.matchLabels`` (root
+  namespace without a selector: mesh-wide), never by ``targetRefs``; a Gateway API gateway by
+  ``targetRefs`` to its Gateway (same namespace), or without ``targetRefs`` by selector as a sidecar;
+  a waypoint only by ``targetRefs``: its Gateway, a Service it serves, or the ``istio-waypoint``
+  GatewayClass from the root namespace; ``istio.io/dry-run: "true"`` policies do not enforce;
 * RequestAuthentication: a request without a token passes with no identity; a token whose issuer
   no rule names, or whose audience a rule does not list, is rejected (401); a valid token sets
   ``request.auth.*`` and is removed before the upstream unless ``forwardOriginalToken: true``.
@@ -23,7 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from meshauth.authz.matcher import Identity, Unsupported
+from meshauth.authz.matcher import Identity
+from meshauth.authz.routes import GATEWAY_API, WAYPOINT_CLASS, Pods
 from meshauth.findings import object_ref
 
 DRY_RUN = "istio.io/dry-run"
@@ -64,16 +68,48 @@ def check_method(method: str) -> str:
 
 
 def applies(policy: Mapping[str, Any], namespace: str, labels: Mapping[str, str], root: str) -> bool:
-    """Does the policy (AuthorizationPolicy or RequestAuthentication) select this workload?"""
+    """Does the policy (AuthorizationPolicy or RequestAuthentication) select this sidecar workload?
+    A sidecar ignores policies with ``targetRefs``."""
+    return attaches(policy, Pods("", namespace, labels), root)
+
+
+def target_refs(policy: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    spec = policy.get("spec") or {}
+    refs = spec.get("targetRefs") or ([spec["targetRef"]] if spec.get("targetRef") else [])
+    return [r for r in refs if isinstance(r, Mapping)]
+
+
+def attaches(policy: Mapping[str, Any], pods: Pods, root: str) -> bool:
+    """Does the policy attach to the proxy of ``pods`` (see the module's notes)?"""
     meta, spec = policy.get("metadata") or {}, policy.get("spec") or {}
-    if spec.get("targetRef") or spec.get("targetRefs"):
-        raise Unsupported(f"{object_ref(policy)}: targetRefs are not modelled")
-    selector = (spec.get("selector") or {}).get("matchLabels")
-    if meta.get("namespace") == root and not selector:
-        return True  # mesh-wide
-    if meta.get("namespace") != namespace:
-        return False
-    return all(labels.get(k) == v for k, v in (selector or {}).items())
+    namespace = meta.get("namespace") or "default"
+    refs = target_refs(policy)
+    if pods.gateway_name is None or not refs:
+        if refs or pods.waypoint:
+            return False
+        selector = (spec.get("selector") or {}).get("matchLabels")
+        if namespace == root and not selector:
+            return True  # mesh-wide
+        if namespace != pods.namespace:
+            return False
+        return all(pods.labels.get(k) == v for k, v in (selector or {}).items())
+    for ref in refs:
+        group, kind, name = ref.get("group") or "", ref.get("kind"), ref.get("name")
+        if (
+            pods.waypoint
+            and kind == "Service"
+            and group in ("", "core")
+            and (namespace, name) in pods.services
+        ):
+            return True
+        if pods.waypoint and kind == "GatewayClass" and group == GATEWAY_API and name == WAYPOINT_CLASS:
+            if namespace == root:
+                return True
+        if namespace != pods.namespace or (ref.get("namespace") or namespace) != pods.namespace:
+            continue
+        if kind == "Gateway" and group == GATEWAY_API and name == pods.gateway_name:
+            return True
+    return False
 
 
 def enforced(policy: Mapping[str, Any]) -> bool:

@@ -2,25 +2,29 @@
 
 The evaluator reads only the bundle (the objects and the mesh configuration) plus a few facts about
 the cluster that no object states (:class:`Environment`: the ingress gateway's mTLS identity, the
-labels of app pods meshauth does not render, the root namespace). It does not look at the config's
+labels of app pods meshauth does not render, the root namespace, the dataplane of namespaces it
+does not render). It does not look at the config's
 intent (emails, groups, public paths), so it is an independent check of what was rendered.
 
 A request goes (Envoy's filter order is ext_authz, jwt_authn, rbac at every proxy; see
 docs/design.md):
 
-1. **gateway**: the Gateway object that serves the host gives the gateway pods (its namespace and
-   selector). CUSTOM policies there: if one matches, the extension provider (mesh config) is asked:
-   its Service and Deployment are found in the bundle, the provider's own policies must admit the
-   gateway's identity, and oauth2-proxy (read from its arguments) answers: no session means a
-   redirect to login; a session passes when oauth2-proxy accepts the email, and adds the ID token
-   (``--set-authorization-header`` and ``authorization`` in ``headersToUpstreamOnAllow``). Then
-   RequestAuthentication, DENY and ALLOW policies;
-2. **route**: the Gateway server for the port (an HTTPS redirect ends here), then the VirtualService
-   bound to that Gateway for the host; on port 80 an ACME HTTP-01 challenge for a host whose
-   Certificate uses an HTTP-01 issuer goes to cert-manager's solver instead;
-3. **sidecar** of the destination pods (the Service's selector, the labels of the Deployment that
-   matches it): mTLS from the gateway's identity, the token as the gateway forwarded it
-   (``forwardOriginalToken``), then the same CUSTOM, jwt_authn, DENY, ALLOW steps.
+1. **gateway**: the Istio Gateway server or Gateway API listener that serves the host gives the
+   gateway pods (:mod:`meshauth.authz.ingress`). CUSTOM policies there (or, before Istio 1.9, an
+   EnvoyFilter's ext_authz): the login service is asked (:mod:`meshauth.authz.logins`): its own
+   proxy must admit the gateway's identity, and oauth2-proxy (its flags) or authservice (its
+   ``config.json``) answers: no session means a redirect to login; a session passes when the
+   provider accepts it, and the ID token goes upstream. Then RequestAuthentication, DENY and ALLOW;
+2. **route**: chosen before the filters run, acting after them: a VirtualService's first matching
+   route or the HTTPRoute rule Gateway API precedence picks (:mod:`meshauth.authz.routes`); a
+   redirect or a missing route ends here; on port 80 an ACME HTTP-01 challenge for a host whose
+   Certificate uses an HTTP-01 issuer goes to cert-manager's solver;
+3. **the app**: its sidecar (where one is injected), or in ambient mode its waypoint (where the
+   gateway sends through it) and ztunnel's L4 share (:mod:`meshauth.authz.ambient`): mTLS from the
+   gateway's identity, the token as the gateway forwarded it (``forwardOriginalToken``), then the
+   same CUSTOM, jwt_authn, DENY, ALLOW steps.
+
+What the bundle does not decide is a :class:`Decision` with ``decided`` False (verdict UNDECIDED).
 """
 
 from __future__ import annotations
@@ -74,10 +78,19 @@ def environment_for(config: Any) -> Environment:
     labels = {
         f"{app.service.name}.{app.namespace}.svc.cluster.local": dict(app.selector or {}) for app in spec.apps
     }
+    ingress = spec.ingress
+    account = ingress.service_account
+    if ingress.api == "gateway-api" and "service_account" not in ingress.model_fields_set:
+        account = f"{ingress.gateway}-{ingress.gateway_class}"  # Istio deploys <gateway>-<class>
+    # istioctl's istio-ingressgateway (and the old istio-ingress chart) listen on 8080 and 8443 behind
+    # Service ports 80 and 443; the gateway Helm chart and Gateway API gateways on the ports themselves
+    classic = ingress.api == "istio" and dict(ingress.selector) == {"app": "istio-ingressgateway"}
     return Environment(
-        gateway_principal=principal(spec.ingress.namespace, spec.ingress.service_account),
+        gateway_principal=principal(ingress.namespace, account),
+        gateway_ports={80: 8080, 443: 8443} if classic else {},
         service_labels=labels,
         root_namespace=spec.mesh.root_namespace,
+        dataplane=spec.mesh.dataplane,
     )
 
 

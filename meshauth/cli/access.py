@@ -34,7 +34,9 @@ def add_commands(commands: Any) -> None:
         help='a signed-in user: the ID token\'s claims, e.g. \'{"email": "a@example.com"}\'',
     )
     simulate.add_argument(
-        "--expect", choices=("allow", "deny"), help="exit 1 unless the decision is this (for CI)"
+        "--expect",
+        choices=("allow", "deny"),
+        help="exit 1 unless the decision is this (for CI); a request the bundle does not decide always exits 1",
     )
     simulate.add_argument("-v", "--verbose", action="store_true", help="print every step")
     simulate.add_argument(
@@ -76,6 +78,9 @@ def _simulate(args: argparse.Namespace) -> int:
         print(json.dumps(decision.to_dict(), indent=2))
     else:
         print(decision.explain() if args.verbose else str(decision))
+    if not decision.decided:  # never a pass, whatever --expect says
+        print(f"error: the bundle does not decide this request: {decision.reason}", file=sys.stderr)
+        return EXIT_INVALID
     if args.expect and args.expect.upper() != decision.verdict:
         print(f"error: expected {args.expect.upper()}, got {decision.verdict}", file=sys.stderr)
         return EXIT_INVALID
