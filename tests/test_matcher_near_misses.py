@@ -10,7 +10,17 @@ from __future__ import annotations
 
 import pytest
 
-from meshauth.authz.matcher import Call, Identity, PolicyIndex, Unsupported, matching_rule, rule_matches
+from meshauth.authz.matcher import (
+    Call,
+    Identity,
+    PolicyIndex,
+    Request,
+    Unsupported,
+    any_matches,
+    match_string,
+    matching_rule,
+    rule_matches,
+)
 
 
 def call(host="app.example.com", path="/", port=443, **kw):
@@ -188,3 +198,110 @@ def test_a_nested_claim_is_read_by_its_path():
     assert rule_matches(rule, call(auth=signed_in(realm_access={"roles": ["admin"]}))) is True
     assert rule_matches(rule, call(auth=signed_in(realm_access={"roles": ["user"]}))) is False
     assert rule_matches(rule, call(auth=signed_in(roles=["admin"]))) is False
+
+
+# --- requests the rules describe in part ----------------------------------------------------------
+
+
+def test_a_client_at_the_ingress_gateway_has_no_mesh_identity():
+    """The rules ask about requests arriving at the gateway by default: the client there has no
+    mTLS identity, so a rule that needs a peer principal or namespace definitely does not match."""
+    at_gateway = Request("app.example.com", "/")
+    for source in ({"principals": ["cluster.local/ns/apps/sa/web"]}, {"namespaces": ["apps"]}):
+        assert rule_matches({"from": [{"source": source}]}, at_gateway) is False
+    assert rule_matches({"from": [{"source": {"notNamespaces": ["apps"]}}]}, at_gateway) is True
+
+
+def test_behind_a_sidecar_the_peer_is_unknown_so_no_rule_is_decided_on_it():
+    behind_mtls = Request("app.example.com", "/", peer_known=False)
+    for source in ({"principals": ["cluster.local/ns/apps/sa/web"]}, {"namespaces": ["apps"]}):
+        assert rule_matches({"from": [{"source": source}]}, behind_mtls) is None
+
+
+# --- facts a complete request carries -------------------------------------------------------------
+
+
+def test_a_token_without_a_presenter_is_not_present_for_a_presence_check():
+    rule = {"when": [{"key": "request.auth.presenter", "values": ["*"]}]}
+    assert rule_matches(rule, call(auth=signed_in(azp="dashboard"))) is True
+    assert rule_matches(rule, call(auth=signed_in())) is False  # no azp claim: nothing presented
+
+
+@pytest.mark.parametrize("key", ["request.header[x-team]", "request.headers[x-team", "source.labels[app]"])
+def test_a_misspelled_or_unmodelled_condition_key_is_refused_not_read_as_absent(key):
+    rule = {"when": [{"key": key, "notValues": ["core"]}]}
+    with pytest.raises(Unsupported):
+        rule_matches(rule, call(headers={"x-team": "core"}))
+
+
+def test_a_claim_list_with_a_non_string_in_it_is_not_read():
+    """istio-proxy reads a claim as a string or a list of strings only; a mixed list gives nothing
+    to match, and evaluating it must not crash."""
+    assert rule_matches(groups_rule("admins"), call(auth=signed_in(groups=["admins", 7]))) is False
+    assert rule_matches(groups_rule("admins"), call(auth=signed_in(groups={"admins": True}))) is False
+
+
+def test_braces_are_a_path_template_only_in_paths():
+    """``{*}`` is a path template; in a header, claim or host pattern it is two literal braces."""
+    assert rule_matches({"to": [{"operation": {"paths": ["/api/{*}/items"]}}]}, call(path="/api/v1/items"))
+    header = {"when": [{"key": "request.headers[x-path]", "values": ["/api/{*}"]}]}
+    assert rule_matches(header, call(headers={"x-path": "/api/v1"})) is False
+    assert rule_matches(header, call(headers={"x-path": "/api/{*}"})) is True
+    assert any_matches(["/api/{*}"], "/api/v1") is False
+
+
+def test_client_ids_and_plain_strings_compare_exactly_unless_told_otherwise():
+    assert any_matches(["dashboard"], "Dashboard") is False
+    assert any_matches(["dashboard"], "Dashboard", fold=True) is True
+    assert match_string("Admins", "admins") is False
+    assert match_string("Admins", "admins", ignore_case=True) is True
+
+
+# --- hand-written policies with holes ---------------------------------------------------------------
+
+
+def test_an_empty_source_or_operation_is_answered_not_a_crash():
+    """``source:`` or ``operation:`` left empty in YAML is null: it constrains nothing."""
+    assert rule_matches({"from": [{"source": None}]}, call()) is True
+    assert rule_matches({"to": [{"operation": None}]}, call()) is True
+    assert rule_matches({"from": [{"source": None}], "to": [{"operation": None}]}, Request("a", "/")) is True
+
+
+def test_a_policy_without_a_spec_matches_nothing():
+    index = PolicyIndex({"metadata": {"name": "empty"}, "spec": None})
+    assert index.matches(call()) is False
+    assert matching_rule({"spec": None}, call(), index) is None
+
+
+@pytest.mark.parametrize("rule", ["allow everyone", {"when": ["request.auth.claims[groups] == admins"]}])
+def test_a_malformed_rule_is_refused_not_skipped(rule):
+    """Skipping a rule simulate cannot read would turn an allowed request into a denied one."""
+    policy = {"spec": {"rules": [rule, hosts("app.example.com")]}}
+    with pytest.raises(Unsupported, match="rule 0"):
+        matching_rule(policy, call())
+    with pytest.raises(Unsupported, match="rule 0"):
+        matching_rule(policy, call(), PolicyIndex(policy))
+
+
+def test_the_index_offers_only_the_rules_that_can_match_the_host():
+    """The gateway's policies list one rule per app: a request for one app is matched against that
+    app's rules and the rules that name no exact host, not against every app's."""
+    policy = {
+        "spec": {
+            "rules": [
+                hosts("app.example.com:*"),
+                hosts("wiki.example.com"),
+                {"to": [{"operation": {"hosts": ["wiki.example.com"]}}, {"operation": {"paths": ["/x"]}}]},
+                hosts("*.example.com"),
+                {"to": [{"operation": {"hosts": "app.example.com"}}]},  # not a list: never indexed
+                {"from": [{"source": {"namespaces": ["apps"]}}]},
+                {"to": [{"operation": {"hosts": []}}]},
+                hosts("wiki.example.com:8443"),  # a port named: not indexed, as the index drops ports
+            ]
+        }
+    }
+    index = PolicyIndex(policy)
+    assert index.candidates("APP.example.com:443") == [0, 2, 3, 4, 5, 6, 7]
+    assert index.candidates("wiki.example.com:8443") == [1, 2, 3, 4, 5, 6, 7]
+    assert index.candidates("other.example.com") == [2, 3, 4, 5, 6, 7]
+    assert index.candidates("[::1]:8080") == [0, 1, 2, 3, 4, 5, 6, 7]  # an IPv6 literal is not indexed

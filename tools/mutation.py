@@ -35,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -414,9 +414,15 @@ def _copy_repository(destination: Path) -> Path:
 
 
 def _run_tests(
-    repo: Path, tests: Sequence[str], timeout: float | None, prefix: Sequence[str] = ()
+    repo: Path,
+    tests: Sequence[str],
+    timeout: float | None,
+    prefix: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> tuple[int | None, float]:
-    env = dict(os.environ, PYTHONPATH=str(repo), PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0")
+    env = dict(
+        os.environ, **(env or {}), PYTHONPATH=str(repo), PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0"
+    )
     pytest = ["-m", "pytest", "-x", "-q", "-n", "0", "-p", "no:cacheprovider", *tests]
     started = time.monotonic()
     try:
@@ -426,6 +432,38 @@ def _run_tests(
     except subprocess.TimeoutExpired:
         return None, time.monotonic() - started
     return code, time.monotonic() - started
+
+
+# Loaded into the coverage run only (``pytest -p``, before any test imports meshauth): the target
+# module's own ``lru_cache`` / ``cache`` functions run uncached there, so that every test that reaches
+# a cached line is counted as reaching it, not just the first one to fill the cache (that made a
+# wildcard host's suffix look tested only by a test that never looked at the answer).
+_NO_CACHE = "_mutation_nocache"
+_NO_CACHE_PLUGIN = """import functools
+import os
+
+_module = os.environ.get("MUTATION_MODULE")
+_lru_cache = functools.lru_cache
+
+
+def _uncached_in_target(maxsize=128, typed=False):
+    def decorate(function):
+        if getattr(function, "__module__", None) == _module:
+            return function
+        return _lru_cache(maxsize, typed)(function)
+
+    if callable(maxsize) and not isinstance(maxsize, bool):
+        function, maxsize = maxsize, 128
+        return decorate(function)
+    return decorate
+
+
+functools.lru_cache = _uncached_in_target
+"""
+
+
+def _module_name(module: str) -> str:
+    return module.removesuffix(".py").replace("/", ".")
 
 
 def _tests_by_line(repo: Path, target: Target) -> tuple[dict[int, set[str]], int | None, float]:
@@ -445,8 +483,15 @@ def _tests_by_line(repo: Path, target: Target) -> tuple[dict[int, set[str]], int
         f"include = {repo / target.module}\n",
         encoding="utf-8",
     )
+    (repo / f"{_NO_CACHE}.py").write_text(_NO_CACHE_PLUGIN, encoding="utf-8")
     coverage_run = ("-m", "coverage", "run", f"--rcfile={rc}")
-    code, seconds = _run_tests(repo, target.tests, None, prefix=coverage_run)
+    code, seconds = _run_tests(
+        repo,
+        [*target.tests, "-p", _NO_CACHE],
+        None,
+        prefix=coverage_run,
+        env={"MUTATION_MODULE": _module_name(target.module)},
+    )
     data = coverage.CoverageData(basename=str(data_file))
     data.read()
     stems = {Path(t).stem: t for t in target.tests}
