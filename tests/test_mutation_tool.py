@@ -71,3 +71,31 @@ def test_every_target_and_its_tests_exist():
         assert (ROOT / target.module).is_file(), target.module
         for test in target.tests:
             assert (ROOT / test).is_file(), test
+
+
+def test_the_coverage_run_leaves_only_the_targets_own_functions_uncached(monkeypatch):
+    """A cached function's lines run only under the first test that fills the cache: the tests
+    chosen for a mutant there would be that one test, not every test that relies on the answer."""
+    import functools
+
+    monkeypatch.setattr(functools, "lru_cache", functools.lru_cache)  # restored after the test
+    monkeypatch.setenv("MUTATION_MODULE", "meshauth.authz.matcher")
+    exec(mutation._NO_CACHE_PLUGIN, {})  # what `pytest -p _mutation_nocache` runs first
+    calls = []
+
+    def split(patterns):
+        calls.append(patterns)
+        return patterns
+
+    split.__module__ = "meshauth.authz.matcher"
+    for decorate in (functools.lru_cache(maxsize=64), functools.lru_cache, functools.cache):
+        calls.clear()
+        decorated = decorate(split)
+        decorated("a"), decorated("a")
+        assert calls == ["a", "a"], decorate
+    split.__module__ = "meshauth.files.tree"
+    calls.clear()
+    cached = functools.lru_cache(maxsize=64)(split)
+    cached("a"), cached("a")
+    assert calls == ["a"]
+    assert mutation._module_name("meshauth/authz/matcher.py") == "meshauth.authz.matcher"
