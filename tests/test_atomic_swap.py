@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -54,7 +55,8 @@ def test_an_update_on_a_system_that_cannot_swap_leaves_nothing_behind(tmp_path, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
-def test_a_file_system_that_cannot_swap_falls_back_to_two_renames(tmp_path, monkeypatch):
+@pytest.mark.parametrize("error", [errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP])
+def test_a_file_system_that_cannot_swap_falls_back_to_two_renames(tmp_path, monkeypatch, error):
     calls = []
 
     class Libc:
@@ -63,7 +65,7 @@ def test_a_file_system_that_cannot_swap_falls_back_to_two_renames(tmp_path, monk
             return -1
 
     monkeypatch.setattr(atomicwrite.ctypes, "CDLL", lambda *a, **k: Libc())
-    monkeypatch.setattr(atomicwrite.ctypes, "get_errno", lambda: errno.EINVAL)
+    monkeypatch.setattr(atomicwrite.ctypes, "get_errno", lambda: error)
     root, stage = _folder(tmp_path / "out", OLD), _folder(tmp_path / ".out.meshauth-new.k3", NEW)
     atomicwrite.swap_folders(stage, root)
     assert calls == [2]  # RENAME_EXCHANGE was asked for
@@ -95,6 +97,9 @@ def test_the_linux_kernel_swaps_in_one_step_without_a_rename(tmp_path, monkeypat
     root, stage = _folder(tmp_path / "out", OLD), _folder(tmp_path / "stage", NEW)
     atomicwrite.swap_folders(stage, root)
     assert _tree(root) == NEW and _tree(stage) == OLD
+    monkeypatch.chdir(tmp_path)  # relative paths are read from the working folder
+    atomicwrite.swap_folders(Path("stage"), Path("out"))
+    assert _tree(root) == OLD and _tree(stage) == NEW
 
 
 def test_leftovers_of_another_folder_beside_it_are_not_touched(tmp_path):
@@ -129,7 +134,46 @@ def test_a_staging_folder_is_removed_whatever_happens(tmp_path):
 
 
 def test_files_are_moved_in_the_order_given_into_folders_created_on_the_way(tmp_path):
-    stage, root = _folder(tmp_path / "stage", {"z/last": "1", "a/first": "2"}), tmp_path / "root"
-    root.mkdir()
-    atomicwrite.move_into_place(stage, root, ["z/last", "a/first"])
-    assert _tree(root) == {"a/first": "2", "z/last": "1"} and _tree(stage) == {}
+    stage = _folder(tmp_path / "stage", {"z/last": "1", "a/first": "2", "a/second": "3", "top": "4"})
+    root = _folder(tmp_path / "root", {"z/old": "0"})
+    atomicwrite.move_into_place(stage, root, ["z/last", "a/first", "a/second", "top"])
+    assert _tree(root) == {"a/first": "2", "a/second": "3", "top": "4", "z/last": "1", "z/old": "0"}
+    assert _tree(stage) == {}
+
+
+def test_a_link_named_like_a_moved_aside_folder_never_becomes_the_output_folder(tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / ".out.meshauth-old.x").symlink_to(tmp_path / "elsewhere")
+    atomicwrite.leftovers(tmp_path / "out")
+    assert not (tmp_path / "out").exists() and (tmp_path / ".out.meshauth-old.x").is_symlink()
+
+
+def test_what_cannot_be_cleaned_up_does_not_stop_the_next_write(tmp_path, monkeypatch):
+    """A stale copy meshauth may not remove (another user's files, a read-only mount) stays."""
+    root = _folder(tmp_path / "out", OLD)
+    _folder(tmp_path / ".out.meshauth-old.zz", {"older": "x"})
+    _folder(tmp_path / ".out.meshauth-new.zz", {"half": "x"})
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(atomicwrite.os, "rmdir", refused)
+    atomicwrite.leftovers(root)
+    monkeypatch.undo()
+    assert _tree(root) == OLD
+
+
+def test_an_old_libc_without_renameat2_falls_back_to_two_renames(tmp_path, monkeypatch):
+    monkeypatch.setattr(atomicwrite.ctypes, "CDLL", lambda *a, **k: object())  # glibc before 2.28
+    root, stage = _folder(tmp_path / "out", OLD), _folder(tmp_path / ".out.meshauth-new.k3", NEW)
+    atomicwrite.swap_folders(stage, root)
+    assert _tree(root) == NEW and _tree(stage) == OLD
+
+
+def test_a_folder_gone_before_the_swap_is_named_in_the_error(tmp_path):
+    if not sys.platform.startswith("linux"):
+        pytest.skip("renameat2 is Linux's")
+    stage = _folder(tmp_path / "stage", NEW)
+    with pytest.raises(FileNotFoundError) as raised:
+        atomicwrite.swap_folders(stage, tmp_path / "gone")
+    assert raised.value.filename == str(tmp_path / "gone") and _tree(stage) == NEW
