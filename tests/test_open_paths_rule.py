@@ -146,3 +146,36 @@ def test_each_denied_path_is_its_own_finding():
         "app.example.com/healthz",
         "app.example.com/metrics",
     ]
+
+
+def _maybe(policy):
+    """The same policy on a selector only some of the gateway's pods may carry."""
+    policy = copy.deepcopy(policy)
+    policy["metadata"]["name"] += "-zone-b"
+    policy["spec"]["selector"] = {"matchLabels": {"istio": "ingressgateway", "zone": "b"}}
+    return policy
+
+
+def test_a_policy_that_may_apply_decides_nothing_unless_it_would_admit_the_path():
+    docs = setup(["/healthz"], [SIGNED_IN])
+    [finding] = ma017([*docs, _maybe(docs[-1])])  # denied whether zone b's policy applies or not
+    assert finding.object == "AuthorizationPolicy istio-system/access"
+    admits = {"to": [{"operation": {"paths": ["/healthz"]}}]}
+    may_admit = _maybe(setup(["/healthz"], [admits])[-1])
+    assert ma017([*docs, may_admit]) == []  # where zone b's policy applies, /healthz gets through
+
+
+def test_a_login_without_hosts_and_no_routes_is_judged_for_any_host():
+    docs = [d for d in setup(["/healthz"], [SIGNED_IN], custom_hosts=None) if d["kind"] != "VirtualService"]
+    [finding] = ma017(docs)
+    assert finding.message.startswith("/healthz is excluded from the login")
+
+
+def test_a_login_whose_hosts_give_no_probe_is_judged_for_any_host_not_the_routed_ones():
+    [finding] = ma017(setup(["/healthz"], [SIGNED_IN], custom_hosts=["*"]))
+    assert finding.message.startswith("/healthz is excluded from the login")
+
+
+def test_a_template_path_does_not_hide_the_paths_after_it():
+    findings = ma017(setup(["/api/{*}/health", "/healthz", "/healthz"], [SIGNED_IN]))
+    assert [f.message.split(" is excluded")[0] for f in findings] == ["app.example.com/healthz"]
