@@ -134,10 +134,19 @@ def test_a_staging_folder_is_removed_whatever_happens(tmp_path):
 
 
 def test_files_are_moved_in_the_order_given_into_folders_created_on_the_way(tmp_path):
-    stage = _folder(tmp_path / "stage", {"z/last": "1", "a/first": "2", "a/second": "3", "top": "4"})
+    stage = _folder(
+        tmp_path / "stage", {"z/last": "1", "a/first": "2", "a/second": "3", "top": "4", "d/e/f": "5"}
+    )
     root = _folder(tmp_path / "root", {"z/old": "0"})
-    atomicwrite.move_into_place(stage, root, ["z/last", "a/first", "a/second", "top"])
-    assert _tree(root) == {"a/first": "2", "a/second": "3", "top": "4", "z/last": "1", "z/old": "0"}
+    atomicwrite.move_into_place(stage, root, ["z/last", "a/first", "a/second", "top", "d/e/f"])
+    assert _tree(root) == {
+        "a/first": "2",
+        "a/second": "3",
+        "d/e/f": "5",
+        "top": "4",
+        "z/last": "1",
+        "z/old": "0",
+    }
     assert _tree(stage) == {}
 
 
