@@ -179,3 +179,17 @@ def test_a_login_whose_hosts_give_no_probe_is_judged_for_any_host_not_the_routed
 def test_a_template_path_does_not_hide_the_paths_after_it():
     findings = ma017(setup(["/api/{*}/health", "/healthz", "/healthz"], [SIGNED_IN]))
     assert [f.message.split(" is excluded")[0] for f in findings] == ["app.example.com/healthz"]
+
+
+def test_a_mesh_wide_allow_policy_denying_the_path_at_two_gateways_is_one_finding():
+    docs = setup(["/healthz"], [SIGNED_IN])
+    internal = copy.deepcopy(docs[0])
+    internal["metadata"]["name"] = "internal"
+    internal["spec"]["selector"] = {"istio": "internal-gateway"}
+    for doc in docs:
+        if doc["kind"] == "VirtualService":
+            doc["spec"]["gateways"] = ["public", "internal"]
+        if doc["kind"] == "AuthorizationPolicy":
+            del doc["spec"]["selector"]  # in the root namespace: every workload of the mesh
+    [finding] = ma017([*docs, internal])
+    assert finding.object == "AuthorizationPolicy istio-system/access"
