@@ -104,6 +104,7 @@ def _ref(kind, name, group=GATEWAY_API, **extra):
         (_policy("apps", targetRefs=[_ref("Service", "web", group="core")]), WAYPOINT, True),
         (_policy("apps", targetRefs=[{"kind": "Service", "name": "web"}]), WAYPOINT, True),  # core: no group
         (_policy("apps", targetRefs=[_ref("Service", "api", group="")]), WAYPOINT, False),
+        (_policy("apps", targetRefs=[{"kind": "Pod", "name": "web"}]), WAYPOINT, False),  # not a Service
         (_policy("web", targetRefs=[_ref("Service", "web", group="")]), WAYPOINT, False),
         (_policy("apps", targetRefs=[_ref("Service", "web", group="apps")]), WAYPOINT, False),
         (_policy(ROOT, targetRefs=[_ref("GatewayClass", "istio-waypoint")]), WAYPOINT, True),
