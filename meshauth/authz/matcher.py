@@ -159,7 +159,7 @@ PatternSet = tuple[frozenset[str], tuple[str, ...], tuple[str, ...], bool, tuple
 Sets = Callable[[Any, bool, bool], PatternSet]  # (patterns, fold, paths) -> the patterns split by kind
 
 
-def pattern_set(patterns: Any, fold: bool, paths: bool = False) -> PatternSet:
+def pattern_set(patterns: Any, fold: bool, paths: bool) -> PatternSet:
     return _pattern_set(tuple(map(str, _list(patterns))), fold, paths)
 
 
@@ -171,17 +171,20 @@ def _pattern_set(patterns: tuple[str, ...], fold: bool, paths: bool) -> PatternS
     prefixes: list[str] = []
     suffixes: list[str] = []
     templates: list[re.Pattern[str]] = []
+    anything = False  # "*": any value present
     for pattern in patterns:
         pattern = pattern.lower() if fold else pattern
-        if paths and "{" in pattern:
+        if pattern == "*":
+            anything = True
+        elif paths and "{" in pattern:
             templates.append(_template(pattern))
-        elif pattern.startswith("*") and pattern != "*":
+        elif pattern.startswith("*"):
             suffixes.append(pattern[1:])
-        elif pattern.endswith("*") and pattern != "*":
+        elif pattern.endswith("*"):
             prefixes.append(pattern[:-1])
-        elif pattern != "*":
+        else:
             exact.add(pattern)
-    return frozenset(exact), tuple(prefixes), tuple(suffixes), "*" in patterns, tuple(templates)
+    return frozenset(exact), tuple(prefixes), tuple(suffixes), anything, tuple(templates)
 
 
 def _template(pattern: str) -> re.Pattern[str]:
@@ -205,9 +208,9 @@ def _split_matches(split: PatternSet, value: str | None, fold: bool) -> bool:
     )
 
 
-def any_matches(patterns: Any, value: str | None, fold: bool = False, sets: Sets | None = None) -> bool:
+def any_matches(patterns: Any, value: str | None, fold: bool = False) -> bool:
     """Does any of the patterns match the value (None: absent, matches nothing)?"""
-    return _split_matches((sets or pattern_set)(patterns, fold, False), value, fold)
+    return _split_matches(pattern_set(patterns, fold, False), value, fold)
 
 
 def match_string(pattern: str, value: str | None, ignore_case: bool = False) -> bool:
@@ -337,10 +340,10 @@ class PolicyIndex:
         numbers = dict.fromkeys([*self.named(request.host), *self.always])
         return or_(rule_matches(self.rules[n], request, self.pattern_set) for n in numbers)
 
-    def pattern_set(self, patterns: Any, fold: bool, paths: bool = False) -> PatternSet:
+    def pattern_set(self, patterns: Any, fold: bool, paths: bool) -> PatternSet:
         key = (id(patterns), fold, paths)
         found = self._sets.get(key)
-        if found is None or found[0] is not patterns:
+        if found is None:  # the entry keeps the list alive, so no other list can take its id
             found = self._sets[key] = (patterns, pattern_set(patterns, fold, paths))
         return found[1]
 

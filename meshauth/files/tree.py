@@ -145,8 +145,6 @@ def read_regular(path: Path) -> bytes | None:
     """The bytes of the regular file at ``path``; None if there is none. A symbolic link is not
     followed, and a FIFO or device is not opened for reading (OutputError)."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    if kind(path) == "missing":
-        return None
     try:
         fd = os.open(path, flags)
     except (FileNotFoundError, NotADirectoryError):
@@ -154,16 +152,17 @@ def read_regular(path: Path) -> bytes | None:
     except OSError as error:
         reason = "is a symbolic link, which meshauth does not follow" if kind(path) == "link" else None
         raise OutputError(Problem(reason or f"cannot be read ({error.strerror})", file=str(path))) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder, a FIFO, a device
+        os.close(fd)
+        raise OutputError(Problem("is not a regular file; meshauth does not read it", file=str(path)))
     with os.fdopen(fd, "rb") as file:
-        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-            raise OutputError(Problem("is not a regular file; meshauth does not read it", file=str(path)))
         return file.read()
 
 
 def _outside(root: Path, entry: str) -> str | None:
     """Why ``entry`` (a line of the record) does not name a file inside ``root``; None if it does."""
     parts = entry.split("/")
-    if entry.startswith("/") or PurePosixPath(entry).is_absolute():
+    if PurePosixPath(entry).is_absolute():
         return "is an absolute path"
     if ".." in parts:
         return "leads out of the folder ('..')"

@@ -112,10 +112,10 @@ def _excluded(facts: Facts, policy: Mapping[str, Any]) -> Iterator[tuple[str, st
 
 
 def _denied(facts: Facts, workload: Workload, request: Request) -> Mapping[str, Any] | None:
-    """The ALLOW policy that definitely denies the request at the workload, if one does."""
+    """The ALLOW policy that definitely denies the request at the workload, if one does: it surely
+    applies, and no ALLOW policy that may apply there matches the request."""
     allows = facts.policies("ALLOW", workload)
-    if not allows or any(verdict is None for _, verdict in allows):
-        return None
-    if authz.or_(facts.matches(p, request) for p, _ in allows) is False:
-        return allows[0][0]
+    applying = [policy for policy, verdict in allows if verdict]
+    if applying and authz.or_(facts.matches(p, request) for p, _ in allows) is False:
+        return applying[0]
     return None
