@@ -8,6 +8,7 @@ The budgets are lowered here so that a few hundred apps show what 20,000 do with
 from __future__ import annotations
 
 import pytest
+from manyapps import many_apps
 
 import meshauth
 from meshauth.rendering import sizes
@@ -22,38 +23,19 @@ def small_budget(monkeypatch):
 
 
 def many(apps: int, **spec) -> dict:
-    data = {
-        "apiVersion": "meshauth.dev/v1alpha1",
-        "kind": "MeshAuthConfig",
-        "metadata": {"name": "big"},
-        "spec": {
-            "platform": {"istioVersion": "1.30"},
-            "tls": {},
-            "identity": {
-                "issuerUrl": "https://idp.example.com",
-                "jwksUri": "https://idp.example.com/keys",
-                "clientId": "big",
-            },
-            "apps": [
-                {
-                    "name": f"app{i}",
-                    "host": f"app{i}.example.com",
-                    "publicPaths": ["/healthz"] if i % 3 else [],
-                    "authorization": {"groups": [f"team{i % 7}"]},
-                }
-                for i in range(apps)
-            ],
-            "externalServices": [
-                {
-                    "name": "wiki",
-                    "host": "wiki.example.com",
-                    "upstream": {"host": "wiki.internal.example.net"},
-                }
-            ],
+    spec.setdefault(
+        "externalServices",
+        [{"name": "wiki", "host": "wiki.example.com", "upstream": {"host": "wiki.internal.example.net"}}],
+    )
+    return many_apps(
+        apps,
+        lambda i: {
+            "publicPaths": ["/healthz"] if i % 3 else [],
+            "authorization": {"groups": [f"team{i % 7}"]},
         },
-    }
-    data["spec"].update(spec)
-    return data
+        name="big",
+        **spec,
+    )
 
 
 def largest(bundle) -> tuple[int, str]:

@@ -7,6 +7,7 @@ import copy
 import pytest
 import yaml
 from conftest import ROOT
+from manyapps import many_apps
 
 import meshauth
 
@@ -303,29 +304,7 @@ def test_ma018_warns_when_refresh_outlives_the_google_id_token():
 
 
 def _many(apps, paths):
-    return {
-        "apiVersion": "meshauth.dev/v1alpha1",
-        "kind": "MeshAuthConfig",
-        "metadata": {"name": "many"},
-        "spec": {
-            "platform": {"istioVersion": "1.30"},
-            "tls": {},
-            "identity": {
-                "issuerUrl": "https://idp.example.com",
-                "jwksUri": "https://idp.example.com/keys",
-                "clientId": "many",
-            },
-            "apps": [
-                {
-                    "name": f"app{i}",
-                    "host": f"app{i}.example.com",
-                    "publicPaths": paths(i),
-                    "service": {"name": "web", "port": 80},
-                }
-                for i in range(apps)
-            ],
-        },
-    }
+    return many_apps(apps, lambda i: {"publicPaths": paths(i), "service": {"name": "web", "port": 80}})
 
 
 def _gateway_policies(bundle, action):
