@@ -321,3 +321,11 @@ def test_cli_simulate_verbose_prints_every_hop():
     )
     hops = [line.split()[0] for line in result.stdout.splitlines()[1:]]
     assert {"gateway", "provider", "route", "sidecar"} <= set(hops)
+
+
+def test_parse_claims_refuses_deep_nesting_for_python_callers_too():
+    from meshauth.authz.simulate import parse_claims
+    from meshauth.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        parse_claims("[" * 100_000)

@@ -115,6 +115,8 @@ def parse_claims(text: str) -> dict[str, Any]:
         claims = json.loads(text)
     except json.JSONDecodeError as error:
         raise ConfigError(Problem(f"--claims is not valid JSON ({error.msg})")) from None
+    except RecursionError:  # json.loads on '[[[[...'
+        raise ConfigError(Problem("--claims is nested too deeply to be a token's claims")) from None
     if not isinstance(claims, dict):
         raise ConfigError(
             Problem(

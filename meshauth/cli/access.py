@@ -123,8 +123,6 @@ def _claims(text: str) -> dict[str, Any]:
         return parse_claims(text)
     except MeshAuthError as error:
         raise argparse.ArgumentTypeError(error.problems[0].message) from None
-    except RecursionError:  # json.loads on '[[[[...'
-        raise argparse.ArgumentTypeError("--claims is nested too deeply to be a token's claims") from None
 
 
 def _header(text: str) -> tuple[str, str]:
