@@ -23,11 +23,11 @@ def first_arg(args: Mapping[str, list[str]], name: str) -> str | None:
 
 def login_refusal(token: Mapping[str, Any], args: Mapping[str, list[str]]) -> str | None:
     """Why oauth2-proxy would refuse this login (403/500), or None; from its flags."""
-    if token.get("iss") != first_arg(args, "oidc-issuer-url"):
+    issuer = first_arg(args, "oidc-issuer-url")
+    if issuer is None or token.get("iss") != issuer:
         return "the ID token's issuer is not --oidc-issuer-url"
-    aud = token.get("aud")
-    audiences: list[Any] = aud if isinstance(aud, list) else [aud]
-    if not {first_arg(args, "client-id"), *args.get("oidc-extra-audience", [])} & set(audiences):
+    expected = {first_arg(args, "client-id"), *args.get("oidc-extra-audience", [])} - {None}
+    if not expected & _audiences(token):
         return "the ID token's audience is not the client id (or --oidc-extra-audience)"
     if (
         token.get("email_verified") is False
@@ -103,9 +103,15 @@ def oidc_issuer(oidc: Mapping[str, Any]) -> str:
 
 def authservice_refusal(token: Mapping[str, Any], oidc: Mapping[str, Any]) -> str | None:
     """Why authservice would refuse the ID token of a login (its issuer and audience), or None."""
-    if token.get("iss") != oidc_issuer(oidc):
+    issuer = oidc_issuer(oidc)
+    if not issuer or token.get("iss") != issuer:
         return "the ID token's issuer is not the chain's OIDC issuer (configuration_uri)"
-    aud = token.get("aud")
-    if oidc.get("client_id") not in (aud if isinstance(aud, list) else [aud]):
+    if oidc.get("client_id") not in _audiences(token):
         return "the ID token's audience is not the chain's client_id"
     return None
+
+
+def _audiences(token: Mapping[str, Any]) -> set[str]:
+    """The token's ``aud``: one string or a list of them (anything else names no audience)."""
+    aud = token.get("aud")
+    return {a for a in (aud if isinstance(aud, list) else [aud]) if isinstance(a, str)}
