@@ -149,6 +149,15 @@ def test_yaml_files_folders_lists_and_istiod_values(tmp_path):
     assert read.findings[0].file == f"{folder / 'list.yaml'}:7"
 
 
+def test_a_duplicate_key_is_refused_as_validate_refuses_it_not_resolved_to_the_last(tmp_path):
+    write(tmp_path, "dup.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  name: b\n")
+    read = read_manifests([str(tmp_path / "dup.yaml")])
+    assert kinds(read) == []
+    assert [(f.file, f.message) for f in read.findings] == [
+        (f"{tmp_path / 'dup.yaml'}:5", "not valid YAML (duplicate key 'name'); nothing read from it")
+    ]
+
+
 def test_envsubst_templates_take_only_given_variables(tmp_path):
     template = write(tmp_path, "ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: $TEAM}\n")
     assert kinds(read_manifests([str(template)], {"TEAM": "blue"})) == [("Namespace", "blue")]

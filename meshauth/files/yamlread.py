@@ -178,8 +178,9 @@ def read_yaml_documents(path: str | os.PathLike[str]) -> list[Any]:
 
 def yaml_documents(text: str) -> Iterator[tuple[int, Any]]:
     """Every document of ``text`` with the line it starts on (0-based), as ``yaml.safe_load_all``
-    reads them; ``yaml.YAMLError`` (its ``problem_mark`` says where) when the text is not YAML."""
-    yield from _documents(SafeLoader, text)
+    reads them but with duplicate keys refused, as validate refuses them; ``yaml.YAMLError`` (its
+    ``problem_mark`` says where) when the text is not YAML."""
+    yield from _documents(StrictLoader, text)
 
 
 def load_yaml(text: str) -> Any:
