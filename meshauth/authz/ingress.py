@@ -6,34 +6,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, NoReturn
+from typing import Any
 
 from meshauth.authz import matcher as authz
 from meshauth.authz import routes as routing
 from meshauth.authz.decision import Request, Stopped
 from meshauth.authz.routes import Entry, Route, host_in
+from meshauth.authz.walk import Walk
 from meshauth.findings import object_ref
 
 ACME_PREFIX = "/.well-known/acme-challenge/"
 
 
-class Ingress:
+class Ingress(Walk):
     """Gateways and routes, indexed by host (mixed into MeshView, which provides the rest)."""
 
     namespaces: dict[str, dict[str, str]]
-
-    # provided by MeshView
-    def stop(self, allowed: bool, status: int, by: str, reason: str, dest: str | None = None) -> NoReturn:
-        raise NotImplementedError
-
-    def note(self, hop: str, stage: str, outcome: str, policy: str = "") -> None:
-        raise NotImplementedError
-
-    def kind(self, kind: str, namespace: str | None = None) -> list[Mapping[str, Any]]:
-        raise NotImplementedError
-
-    def target_port(self, fqdn: str, port: int) -> int:
-        raise NotImplementedError
 
     def index_routes(self) -> None:
         """Index the gateways and routes of the objects by the hosts they name."""

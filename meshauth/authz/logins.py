@@ -17,37 +17,22 @@ proxy (its policies must admit the gateway); and what the provider answers:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import Any
 
 from meshauth.authz import matcher as authz
 from meshauth.authz import proxylogin
 from meshauth.authz.routes import Pods, Route, bare_host
+from meshauth.authz.walk import Walk
 from meshauth.findings import object_ref
 
 TOKEN_DEFAULT_SUBJECT = "simulated-user"
 
 
-class Logins:
+class Logins(Walk):
     """The ext_authz half of the walk (mixed into MeshView, which provides the rest)."""
 
     mesh: Mapping[str, Any]
     env: Any
-
-    # provided by MeshView
-    def stop(self, allowed: bool, status: int, by: str, reason: str, dest: str | None = None) -> NoReturn:
-        raise NotImplementedError
-
-    def note(self, hop: str, stage: str, outcome: str, policy: str = "") -> None:
-        raise NotImplementedError
-
-    def kind(self, kind: str, namespace: str | None = None) -> list[Mapping[str, Any]]:
-        raise NotImplementedError
-
-    def service(self, fqdn: str) -> Mapping[str, Any] | None:
-        raise NotImplementedError
-
-    def deployment_for(self, service: Mapping[str, Any]) -> Mapping[str, Any] | None:
-        raise NotImplementedError
 
     def hop(
         self, hop: str, pods: Pods, call: authz.Call, session: Any, *, token: Any, route: Any = None
