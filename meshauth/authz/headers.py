@@ -99,16 +99,27 @@ def gateway_removals(objects: Iterable[Mapping[str, Any]], host: str) -> dict[st
             or (obj.get("metadata") or {}).get("namespace") != labels[0]
         ):
             continue
-        for patch in spec.get("configPatches") or []:
-            first = (patch.get("patch") or {}).get("operation") == "INSERT_FIRST"
-            at_gateway = (patch.get("match") or {}).get("context") in ("GATEWAY", "ANY", None)
-            if patch.get("applyTo") != "HTTP_FILTER" or not first or not at_gateway:
-                continue
-            code = ((patch.get("patch") or {}).get("value") or {}).get("typed_config") or {}
-            text = str(code.get("inline_code") or code.get("inlineCode") or "")
-            for match in _LUA_REMOVE.finditer(text):
-                removed.setdefault((match.group(1) or match.group(2)).lower(), object_ref(obj))
+        for name in removed_first(obj):
+            removed.setdefault(name, object_ref(obj))
     return removed
+
+
+def removed_first(envoy_filter: Mapping[str, Any]) -> list[str]:
+    """The headers (lowercase) an EnvoyFilter removes in an HTTP filter it inserts first at a
+    gateway, before ext_authz and jwt_authn (a Lua ``remove``)."""
+    names: list[str] = []
+    for patch in (envoy_filter.get("spec") or {}).get("configPatches") or []:
+        if not isinstance(patch, Mapping):
+            continue
+        body = patch.get("patch") or {}
+        first = body.get("operation") == "INSERT_FIRST"
+        at_gateway = (patch.get("match") or {}).get("context") in ("GATEWAY", "ANY", None)
+        if patch.get("applyTo") != "HTTP_FILTER" or not first or not at_gateway:
+            continue
+        code = (body.get("value") or {}).get("typed_config") or {}
+        text = str(code.get("inline_code") or code.get("inlineCode") or "")
+        names += [(m.group(1) or m.group(2)).lower() for m in _LUA_REMOVE.finditer(text)]
+    return names
 
 
 def _gateway_labels(objects: Iterable[Mapping[str, Any]], host: str) -> tuple[str, dict[str, str]] | None:

@@ -22,6 +22,7 @@ from meshauth.findings import Finding, Severity, object_ref
 from meshauth.validation.rules import (
     certificates,
     gateways,
+    identityheaders,
     login,
     meshfields,
     mtls,
@@ -68,6 +69,7 @@ RULES: list[Rule] = [
     Rule("MA017", "error", "login", "a path excluded from the login that an ALLOW policy then denies", login.open_paths_allowed),
     Rule("MA018", "warning", "sessions", "oauth2-proxy's cookie-refresh is not shorter than the ID token's lifetime", sessions.refresh_before_token_expiry),
     Rule("MA020", "error", "meshfields", "a mesh config field Istio's MeshConfig does not have there in the target release", meshfields.known_mesh_fields),
+    Rule("MA021", "warning", "identityheaders", "a header filled from a token's claim is one the client can also send", identityheaders.claim_headers_not_client_set),
     Rule("MA070", "error", "topology", "an L7 policy is left to ztunnel in an ambient namespace", topology.l7_policy_at_ztunnel),
     Rule("MA071", "error", "topology", "a policy targets a Service or waypoint no waypoint enforces", topology.target_without_waypoint),
     Rule("MA072", "warning", "topology", "a policy targets a Gateway the bundle does not render", topology.target_gateway_missing),
