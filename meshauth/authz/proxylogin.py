@@ -1,18 +1,28 @@
-"""oauth2-proxy's side of a login, read from its Deployment's arguments: which flags it runs with,
-and why it would refuse an ID token."""
+"""oauth2-proxy's side of a login, read from its Deployment's container (arguments and literal
+``OAUTH2_PROXY_*`` variables): which flags it runs with, and why it would refuse an ID token."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from meshauth.compat.proxyflags import env_flag
+
 
 def proxy_args(deployment: Mapping[str, Any]) -> dict[str, list[str]]:
-    containers = deployment["spec"]["template"]["spec"]["containers"]
+    """oauth2-proxy's settings as its container states them: its arguments, then the
+    ``OAUTH2_PROXY_*`` variables with a literal value for flags no argument sets (arguments win, as
+    in oauth2-proxy). Settings from a Secret or a ``--config`` file are not known here."""
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
     parsed: dict[str, list[str]] = {}
-    for arg in containers[0].get("args") or []:
+    for arg in container.get("args") or []:
         name, _, value = str(arg).removeprefix("--").partition("=")
         parsed.setdefault(name, []).append(value or "true")
+    for variable in container.get("env") or []:
+        flag = env_flag(str(variable.get("name") or ""))
+        value = variable.get("value")
+        if flag and isinstance(value, str) and flag not in parsed:
+            parsed[flag] = [value]
     return parsed
 
 
@@ -23,11 +33,11 @@ def first_arg(args: Mapping[str, list[str]], name: str) -> str | None:
 
 def login_refusal(token: Mapping[str, Any], args: Mapping[str, list[str]]) -> str | None:
     """Why oauth2-proxy would refuse this login (403/500), or None; from its flags."""
-    issuer = first_arg(args, "oidc-issuer-url")
-    if issuer is None or token.get("iss") != issuer:
+    issuer = first_arg(args, "oidc-issuer-url")  # None: set where this cannot see (a Secret, a file)
+    if issuer is not None and token.get("iss") != issuer:
         return "the ID token's issuer is not --oidc-issuer-url"
-    expected = {first_arg(args, "client-id"), *args.get("oidc-extra-audience", [])} - {None}
-    if not expected & _audiences(token):
+    client = first_arg(args, "client-id")
+    if client is not None and not {client, *args.get("oidc-extra-audience", [])} & _audiences(token):
         return "the ID token's audience is not the client id (or --oidc-extra-audience)"
     if (
         token.get("email_verified") is False
