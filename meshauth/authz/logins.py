@@ -101,13 +101,9 @@ class Logins(Walk):
         args = proxylogin.proxy_args(deployment)
         by = object_ref(deployment)
         if session is None:
-            self.note("provider", "login", "no session cookie: redirect to the IdP", by)
-            self.stop(
-                False,
-                302,
-                custom,
-                "login required: oauth2-proxy redirects to the identity provider (or answers its callback)",
-            )
+            status, why = proxylogin.anonymous_answer(args, http, call)
+            self.note("provider", "login", f"no session cookie: {why}", by)
+            self.stop(False, status, custom, f"login required: {why}")
         token = {
             "iss": proxylogin.first_arg(args, "oidc-issuer-url"),
             "aud": proxylogin.first_arg(args, "client-id"),
@@ -226,9 +222,17 @@ class Logins(Walk):
                     raise authz.Unsupported(f"{object_ref(envoy_filter)}: ext_authz server_uri {uri!r}")
                 upstream = (service.get("authorization_response") or {}).get("allowed_upstream_headers") or {}
                 headers = [str(p.get("exact")) for p in upstream.get("patterns") or [] if p.get("exact")]
+                asked = (service.get("authorization_request") or {}).get("allowed_headers") or {}
                 login = (
                     object_ref(envoy_filter),
-                    {"service": host, "port": int(number or 80), "headersToUpstreamOnAllow": headers},
+                    {
+                        "service": host,
+                        "port": int(number or 80),
+                        "headersToUpstreamOnAllow": headers,
+                        "includeRequestHeadersInCheck": [
+                            str(p.get("exact")) for p in asked.get("patterns") or [] if p.get("exact")
+                        ],
+                    },
                 )
         if login is None or (route is not None and route.name and route.name in disabled):
             return None

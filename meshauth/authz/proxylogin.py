@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,38 @@ def proxy_args(deployment: Mapping[str, Any]) -> dict[str, list[str]]:
 def first_arg(args: Mapping[str, list[str]], name: str) -> str | None:
     values = args.get(name)
     return values[0] if values else None
+
+
+def anonymous_answer(
+    args: Mapping[str, list[str]], provider: Mapping[str, Any], call: Any
+) -> tuple[int, str]:
+    """oauth2-proxy's answer to a check without a session (``oauthproxy.go``, ``ErrNeedsLogin``):
+    401 JSON with ``--force-json-errors``, for a request that accepts ``application/json`` (when the
+    provider passes ``Accept`` on to the check) or on an ``--api-route``; else a redirect to the IdP
+    with ``--skip-provider-button``, or its sign-in page with a 403 without it."""
+    passed = {str(h).lower() for h in provider.get("includeRequestHeadersInCheck") or []}
+    accept = str(call.headers.get("accept", "")) if "accept" in passed else ""
+    if first_arg(args, "force-json-errors") == "true":
+        return (
+            401,
+            "oauth2-proxy answers 401 (--force-json-errors) instead of redirecting to the identity provider",
+        )
+    if "application/json" in (t.strip() for t in accept.split(",")):
+        return 401, "the request accepts application/json, so oauth2-proxy answers 401 instead of redirecting"
+    if any(_api_route(route, call.path) for route in args.get("api-route", [])):
+        return 401, "the path is an --api-route, so oauth2-proxy answers 401 instead of redirecting"
+    if first_arg(args, "skip-provider-button") == "false" or (
+        "skip-provider-button" not in args and "config" not in args
+    ):
+        return 403, "oauth2-proxy shows its sign-in page (403): --skip-provider-button is not set"
+    return 302, "oauth2-proxy redirects to the identity provider (or answers its callback)"
+
+
+def _api_route(pattern: str, path: str) -> bool:
+    try:
+        return re.search(pattern, path) is not None
+    except re.error:
+        return False
 
 
 def login_refusal(token: Mapping[str, Any], args: Mapping[str, list[str]]) -> str | None:
