@@ -16,10 +16,12 @@ import copy
 import json
 from typing import Any
 
+import jsonschema
 import pytest
 from pydantic import SecretStr, ValidationError
 
 import meshauth
+from meshauth.config.schema import config_schema_text
 from meshauth.config.secrets import (
     REVEAL_SECRETS,
     ExternalSecretsSecret,
@@ -219,6 +221,21 @@ def test_plain_text_is_refused_as_not_base64():
 def test_a_short_base64_value_is_refused_as_too_short():
     with pytest.raises(ValidationError, match="too short"):
         sealed(**{"client-secret": SEALED[:252], "cookie-secret": SEALED})
+
+
+def test_the_schema_editors_read_refuses_an_empty_sealed_value_as_the_loader_does():
+    data = copy.deepcopy(BASE)
+    data["spec"]["secret"] = {
+        "source": "sealed-secrets",
+        "sealed": {"encryptedData": {"client-secret": "", "cookie-secret": SEALED}},
+    }
+    with pytest.raises(meshauth.ConfigError, match="client-secret"):
+        meshauth.load_config(data)
+    schema = json.loads(config_schema_text())  # what meshauth schema prints, as the model makes it
+    validator = jsonschema.Draft202012Validator(schema)
+    assert [list(e.absolute_path) for e in validator.iter_errors(data)] == [["spec", "secret"]]
+    data["spec"]["secret"]["sealed"]["encryptedData"]["client-secret"] = SEALED
+    assert list(validator.iter_errors(data)) == []
 
 
 def test_sealed_values_need_both_keys_and_no_other():

@@ -66,7 +66,7 @@ class InlineValues(Model):
         """Masked (``**********``) in every dump, unless the caller asks with REVEAL_SECRETS
         (only :func:`meshauth.config.load.load_config`, to re-validate a model with overlays)."""
         if value is None or not (info.context or {}).get(REVEAL_SECRETS):
-            return value if info.mode != "json" or value is None else str(value)
+            return value  # pydantic writes a SecretStr as ********** in JSON, keeps it in Python
         return value.get_secret_value()
 
     @field_validator("cookie_secret")
