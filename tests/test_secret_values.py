@@ -21,6 +21,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 import meshauth
+from meshauth.cli.main import main as cli_main
 from meshauth.config.schema import config_schema_text
 from meshauth.config.secrets import (
     REVEAL_SECRETS,
@@ -54,11 +55,12 @@ def test_a_url_safe_base64_key_counts_its_decoded_bytes_with_or_without_padding(
     assert cookie_secret_length(urlsafe(key).rstrip("=")) == len(key)
 
 
-def test_the_secret_meshauth_cookie_secret_prints_is_a_32_byte_key():
-    printed = base64.urlsafe_b64encode(bytes(range(255, 223, -1))).decode()  # the shape it prints
-    assert len(printed) == 44 and printed.endswith("=")
-    assert cookie_secret_length(printed) == 32
-    InlineValues(clientSecret="c", cookieSecret=printed)
+def test_every_secret_meshauth_cookie_secret_prints_is_a_32_byte_key(capsys):
+    for _ in range(20):  # random bytes: some print - and _, the URL-safe digits
+        assert cli_main(["cookie-secret"]) == 0
+        printed = capsys.readouterr().out.strip()
+        assert len(printed) == 44 and cookie_secret_length(printed) == 32
+        InlineValues(clientSecret="c", cookieSecret=printed)
 
 
 def test_a_raw_secret_counts_its_characters():
