@@ -273,3 +273,36 @@ def test_an_old_staging_folder_that_cannot_be_removed_does_not_stop_the_write(tm
     report = write_tree(out, {**FILES, "a.yaml": "a: 2\n"})
     monkeypatch.undo()
     assert report.written == ("a.yaml",) and (out / "a.yaml").read_text() == "a: 2\n"
+
+
+def test_a_mount_point_is_updated_in_place_staged_inside_it_and_nothing_is_left_there(tmp_path, monkeypatch):
+    """A folder on its own file system cannot be swapped or staged beside: the staged files go
+    inside it (a folder meshauth removes whatever happens) and are moved into place."""
+    out = tmp_path / "mounted"
+    write_tree(out, FILES)
+    folder = os.stat(out).st_ino
+    real_stat, real_replace = os.stat, os.replace
+
+    def own_device(path, *args, **kwargs):  # out as a mount point: another st_dev than its parent
+        result = real_stat(path, *args, **kwargs)
+        if os.fspath(path) == str(out):
+            fields = list(result)
+            fields[2] += 1  # st_dev
+            return os.stat_result(fields)
+        return result
+
+    staged: list[str] = []
+
+    def watching_replace(source, target, *args, **kwargs):
+        staged.append(os.path.relpath(os.fspath(source), out).split(os.sep)[0])
+        return real_replace(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", own_device)
+    monkeypatch.setattr(os, "replace", watching_replace)
+    report = write_tree(out, {**FILES, "a.yaml": "a: 2\n"})
+    monkeypatch.undo()
+    assert report.written == ("a.yaml",) and (out / "a.yaml").read_text() == "a: 2\n"
+    assert os.stat(out).st_ino == folder  # in place, not swapped
+    assert staged and all(name.startswith(".meshauth-staging.") for name in staged)
+    assert sorted(os.listdir(out)) == [RECORD, "a.yaml", "apps"]
+    assert sorted(os.listdir(tmp_path)) == ["mounted"]
