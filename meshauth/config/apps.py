@@ -165,7 +165,7 @@ class App(Model):
     def owns(self, path: str) -> bool:
         """Is ``path`` under this app's prefix (``/pipeline/`` owns ``/pipeline`` too)?"""
         prefix = self.path_prefix
-        return path.startswith(prefix) or (prefix != "/" and prefix.endswith("/") and path == prefix[:-1])
+        return path.startswith(prefix) or (prefix.endswith("/") and path == prefix[:-1])
 
     @property
     def prefix_paths(self) -> list[str]:

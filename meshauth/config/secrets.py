@@ -31,16 +31,25 @@ REVEAL_SECRETS = "meshauth.reveal_secrets"  # serialization context key; see Inl
 def cookie_secret_length(secret: str) -> int:
     """The cookie secret's length in bytes as oauth2-proxy reads it.
 
-    oauth2-proxy takes the URL-safe base64 decoding when it has an AES key length (16, 24, 32) and
-    the raw string otherwise (``pkg/encryption/utils.go`` SecretBytes).
+    oauth2-proxy takes the decoding of the secret, trailing ``=`` removed, as unpadded URL-safe
+    base64 when it has an AES key length (16, 24, 32) and the raw string otherwise
+    (``pkg/encryption/utils.go`` SecretBytes). Go's ``RawURLEncoding`` skips line breaks and fails
+    on any other character outside ``A-Za-z0-9-_``: the ``+`` and ``/`` of standard base64 (``openssl
+    rand -base64``) make oauth2-proxy read the raw string.
     """
-    try:
-        decoded = base64.urlsafe_b64decode(secret.rstrip("=") + "=" * (-len(secret.rstrip("=")) % 4))
-    except (ValueError, TypeError):
-        decoded = b""
+    data = secret.rstrip("=").replace("\r", "").replace("\n", "")
+    decoded = b""
+    if _URLSAFE_BASE64.fullmatch(data):
+        try:
+            decoded = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+        except ValueError:  # 4n + 1 characters: no base64 is that long
+            decoded = b""
     if len(decoded) in (16, 24, 32):
         return len(decoded)
     return len(secret.encode())
+
+
+_URLSAFE_BASE64 = re.compile(r"[A-Za-z0-9_-]*")
 
 
 class InlineValues(Model):
@@ -57,7 +66,7 @@ class InlineValues(Model):
         """Masked (``**********``) in every dump, unless the caller asks with REVEAL_SECRETS
         (only :func:`meshauth.config.load.load_config`, to re-validate a model with overlays)."""
         if value is None or not (info.context or {}).get(REVEAL_SECRETS):
-            return value if info.mode != "json" or value is None else str(value)
+            return value  # pydantic writes a SecretStr as ********** in JSON, keeps it in Python
         return value.get_secret_value()
 
     @field_validator("cookie_secret")

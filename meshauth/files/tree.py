@@ -236,9 +236,8 @@ def _swappable(root: Path) -> bool:
         not root.is_symlink()
         and root != cwd
         and root not in cwd.parents
-        and not os.path.ismount(root)
         and not os.path.lexists(root / ".git")
-        and os.stat(root).st_dev == os.stat(root.parent).st_dev
+        and os.stat(root).st_dev == os.stat(root.parent).st_dev  # a mount point has its own st_dev
     )
 
 
