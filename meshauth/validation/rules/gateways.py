@@ -95,7 +95,7 @@ def _host_covers(pattern: str, host: str) -> bool:
     if pattern == "*" or pattern == host:
         return True
     if pattern.startswith("*"):
-        return host.endswith(pattern[1:]) or (host.startswith("*") and host.endswith(pattern[1:]))
+        return host.endswith(pattern[1:])  # a wildcard host inside the pattern's domain too
     return False
 
 
