@@ -156,3 +156,21 @@ def test_the_gateway_and_root_namespaces_are_not_judged():
         "spec": {"selector": {"istio": "ingressgateway"}, "servers": []},
     }
     assert ma016([MESH_STRICT, namespace("ingress"), ingress, gateway]) == []
+
+
+def test_a_namespace_that_is_not_strict_does_not_hide_the_next_one():
+    labelled = deployment("apps", "web", **{"app.kubernetes.io/managed-by": "meshauth"})
+    permissive = peer_authentication("apps", "PERMISSIVE")
+    docs = [MESH_STRICT, permissive, namespace("apps"), labelled, namespace("oauth2-proxy"), proxy()]
+    assert ma016(docs) == [finding("oauth2-proxy")]
+    # and one injected, or not in the manifests, does not either
+    docs = [
+        MESH_STRICT,
+        namespace("apps", **{"istio-injection": "enabled"}),
+        labelled,
+        namespace("oauth2-proxy"),
+        proxy(),
+    ]
+    assert ma016(docs) == [finding("oauth2-proxy")]
+    docs = [MESH_STRICT, labelled, namespace("oauth2-proxy"), proxy()]
+    assert ma016(docs) == [finding("oauth2-proxy")]
