@@ -179,3 +179,13 @@ def test_other_conditions_and_actions_are_not_audience_checks():
         found([PROXY, policy([when({"key": "request.auth.claims[aud]", "values": ["api"]})])], "MA009") == []
     )
     assert found([PROXY, policy([audience(["api"])], action="AUDIT")], "MA009") == []
+
+
+def test_each_proxy_is_judged_by_its_own_client_id():
+    ra = request_authentication({"issuer": ISSUER, "audiences": ["api"]})
+    no_client = proxy(f"--oidc-issuer-url={ISSUER}")
+    no_client["metadata"]["namespace"] = "a-first"  # a proxy without a client id, listed first
+    assert found([no_client, PROXY, ra], "MA009") == [
+        ("RequestAuthentication istio-system/jwt", "spec.jwtRules[0].audiences")
+    ]
+    assert found([no_client, ra], "MA009") == []
