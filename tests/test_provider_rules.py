@@ -167,3 +167,38 @@ def test_the_session_cookie_must_reach_oauth2_proxy(field, headers, passes):
         http(mesh)[field] = headers
     where = f"{PROVIDER}.envoyExtAuthzHttp.includeRequestHeadersInCheck"
     assert found(objects, mesh, "MA012") == ([] if passes else [("MA012", MESH, where)])
+
+
+def _opa_first(mesh):
+    opa = {"name": "opa", "envoyExtAuthzHttp": {"service": "opa.opa.svc.cluster.local", "port": 9191}}
+    mesh["spec"]["meshConfig"]["extensionProviders"].insert(0, opa)
+    return "spec.meshConfig.extensionProviders[1]"
+
+
+def test_another_provider_listed_first_does_not_hide_oauth2_proxys():
+    objects, mesh = bundle()
+    where = _opa_first(mesh)
+    oauth2 = mesh["spec"]["meshConfig"]["extensionProviders"][1]["envoyExtAuthzHttp"]
+    oauth2.update(port=8080, headersToDownstreamOnDeny=["content-type"])
+    assert found(objects, mesh, "MA011", "MA012") == [
+        ("MA011", MESH, f"{where}.envoyExtAuthzHttp.port"),
+        ("MA012", MESH, f"{where}.envoyExtAuthzHttp.headersToDownstreamOnDeny"),
+    ]
+    oauth2.update(port=4180, service="oauth2-proxy.auth.svc.cluster.local")
+    assert found(objects, mesh, "MA011") == [("MA011", MESH, f"{where}.envoyExtAuthzHttp.service")]
+
+
+def test_a_grpc_provider_has_no_http_headers_to_judge():
+    objects, mesh = bundle()
+    grpc = {
+        "name": "oauth2-proxy-grpc",
+        "envoyExtAuthzGrpc": {"service": "oauth2-proxy.oauth2-proxy.svc.cluster.local", "port": 4180},
+    }
+    mesh["spec"]["meshConfig"]["extensionProviders"].insert(0, grpc)
+    assert found(objects, mesh, "MA011", "MA012") == []
+
+
+def test_a_login_without_a_provider_name_is_not_a_naming_problem():
+    objects, _ = bundle()
+    del get(objects, "AuthorizationPolicy", "quickstart-login")["spec"]["provider"]
+    assert found(objects, None, "MA002") == []
