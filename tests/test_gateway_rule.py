@@ -183,3 +183,22 @@ def test_a_server_without_a_credential_needs_no_certificate():
         certificate("x"),
     ]
     assert ma010(docs) == []
+
+
+def test_the_mesh_or_a_missing_gateway_does_not_hide_the_gateways_after_it():
+    docs = [gateway(["app.example.com"]), route(["docs.example.com"], ["mesh", "istio-system/web"])]
+    assert ma010(docs) == [(ROUTE, "spec.gateways[1]")]
+    docs = [
+        gateway(["app.example.com"]),
+        route(["docs.example.com"], ["istio-system/gone", "istio-system/web"]),
+    ]
+    assert ma010(docs) == [(ROUTE, "spec.gateways[0]"), (ROUTE, "spec.gateways[1]")]
+
+
+def test_a_credential_that_is_not_a_name_is_left_to_the_schema_check():
+    docs = [
+        gateway(["app.example.com"], credential=123),
+        route(["app.example.com"], ["istio-system/web"]),
+        certificate("x"),
+    ]
+    assert ma010(docs) == []
