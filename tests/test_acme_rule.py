@@ -151,3 +151,15 @@ def test_without_certificates_or_routes_the_logins_hosts_are_judged():
 def test_a_login_that_may_not_apply_at_the_gateway_is_not_judged():
     docs = [issuer(), login(selector={"istio": "ingressgateway", "zone": "b"})]
     assert ma003(docs) == []
+
+
+def test_an_issuer_with_an_http01_solver_among_others_is_judged():
+    both = issuer(
+        solvers=[
+            {"dns01": {"cloudflare": {}}, "selector": {"dnsZones": ["example.org"]}},
+            {"http01": {"ingress": {}}},
+        ]
+    )
+    assert ma003([both, certificate(["app.example.com"], CLUSTER_REF), login()]) == reported(
+        "app.example.com"
+    )
