@@ -99,6 +99,7 @@ def test_without_the_flags_oauth2_proxy_uses_the_requests_host():
     [
         ("app.example.org", True),  # the host itself
         ("app.example.org:443", True),  # with a port
+        (".example.org:443", True),
         (".example.org", True),  # a parent domain, with the leading dot
         ("example.org", False),  # without the dot: that domain only
         ("xapp.example.org", False),

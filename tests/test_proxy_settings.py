@@ -208,3 +208,12 @@ def test_string_data_is_read_before_data():
 def test_an_issuer_is_the_same_with_another_scheme_or_trailing_slashes(issuer):
     jwt = {**AUDIENCES, "spec": {"jwtRules": [{"issuer": issuer, "audiences": ["api"]}]}}
     assert len(found([proxy(args=[f"--oidc-issuer-url={ISSUER}", "--client-id=web"]), jwt], "MA009")) == 1
+
+
+def test_a_login_whose_provider_reaches_no_proxy_does_not_hide_the_next_login():
+    opa = {**LOGIN, "metadata": {"name": "a-opa", "namespace": "istio-system"}}
+    opa = {**opa, "spec": {**LOGIN["spec"], "provider": {"name": "opa"}}}
+    path = "spec.template.spec.containers[0].args[2]"
+    assert found([*two_proxies(), mesh("auth"), opa, LOGIN], "MA004") == [
+        ("Deployment auth/oauth2-proxy", path)
+    ]

@@ -221,3 +221,40 @@ def test_only_a_token_the_gateway_checks_can_expire_there():
     assert found([google(), jwt("https://idp.example.com")], "MA018") == []
     assert len(found([google(), jwt(GOOGLE)], "MA018")) == 1
     assert len(found([google(), jwt("accounts.google.com")], "MA018")) == 1
+
+
+def _second(deployment):
+    """The same proxy in another namespace, listed after the first."""
+    deployment["metadata"]["namespace"] = "z-second"
+    return deployment
+
+
+def test_a_fine_proxy_listed_first_does_not_hide_a_faulty_one():
+    second = "Deployment z-second/oauth2-proxy"
+    docs = [proxy("--cookie-refresh=1h"), _second(proxy("--cookie-refresh=4h", "--cookie-expire=4h"))]
+    assert found(docs, "MA005") == [(second, f"{ARGS}[2]")]
+    docs = [proxy("--oidc-issuer-url=https://idp.example.com"), _second(google())]
+    assert found(docs, "MA018") == [(second, ARGS)]
+
+
+def test_a_secret_a_proxy_reads_does_not_hide_the_ones_after_it():
+    ref = {
+        "name": "OAUTH2_PROXY_COOKIE_SECRET",
+        "valueFrom": {"secretKeyRef": {"name": "oauth2-proxy", "key": "cookie-secret"}},
+    }
+    docs = [
+        proxy(env=[ref]),
+        secret(string_data={"cookie-secret": RAW32}),
+        secret(name="leftover", string_data={"cookie-secret": "too-short"}),
+    ]
+    assert found(docs, "MA006") == [("Secret oauth2-proxy/leftover", "stringData.cookie-secret")]
+
+
+def test_a_refresh_of_a_second_is_a_refresh():
+    assert found([google("--cookie-refresh=1s")], "MA018") == []
+
+
+def test_an_issuer_still_holding_a_placeholder_is_no_idps():
+    # Entra's documented issuer is a template: an issuer that still says {tenant} is not it
+    docs = [proxy("--oidc-issuer-url=https://login.microsoftonline.com/{tenant}/v2.0")]
+    assert found(docs, "MA018") == []
