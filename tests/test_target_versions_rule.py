@@ -125,3 +125,31 @@ def test_a_provider_field_newer_than_the_target_release(field, first):
     ]
     assert ma014([_mesh(**{field: ["cookie"]})], istio=f"{first[0]}.{first[1]}") == []
     assert ma014([_mesh(includeHeadersInCheck=["cookie"])], istio=before) == []
+
+
+def test_the_oldest_carried_kubernetes_release_is_judged():
+    policy = obj("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", namespace="")
+    assert [path for _, path, _ in ma014([policy], kubernetes="1.25")] == ["apiVersion"]
+
+
+def test_each_object_with_an_old_api_is_its_own_finding():
+    policy = obj("security.istio.io/v1", "AuthorizationPolicy")
+    route = obj("networking.istio.io/v1", "VirtualService")
+    assert [(o, p) for o, p, _ in ma014([policy, route], istio="1.16")] == [
+        ("AuthorizationPolicy apps/x", "apiVersion"),
+        ("VirtualService apps/x", "apiVersion"),
+    ]
+
+
+def test_without_a_target_kubernetes_version_only_removed_apis_are_reported():
+    # what a release serves is not guessed; an API every current release has removed is
+    policy = obj("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", namespace="")
+    assert [(o, p) for o, p, _ in ma014([policy, INGRESS])] == [("Ingress apps/x", "apiVersion")]
+
+
+def test_without_kubernetes_schemas_what_a_release_serves_is_not_judged(monkeypatch):
+    from meshauth.compat import versions
+
+    monkeypatch.setattr(versions, "kubernetes_versions", lambda: ())
+    policy = obj("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", namespace="")
+    assert ma014([policy], kubernetes="1.29") == []
