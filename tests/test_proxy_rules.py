@@ -162,3 +162,16 @@ def test_a_release_that_is_not_a_version_is_judged_by_any_v7_release():
 def test_settings_from_the_environment_are_not_command_line_flags():
     env = [{"name": "OAUTH2_PROXY_NO_SUCH_FLAG", "value": "1"}]
     assert found([proxy(*GOOD, env=env)], "MA015") == []
+
+
+@pytest.mark.parametrize(
+    "tag, release",
+    [
+        ("v7.0.0", "oauth2-proxy v7.0.0"),  # the first v7 release is a v7 release
+        ("07.6.0", "any oauth2-proxy v7 release"),  # a leading zero: not a release tag
+    ],
+)
+def test_the_release_a_flag_is_judged_by(tag, release):
+    docs = [proxy(*GOOD, "--no-such-flag=1", image=f"quay.io/oauth2-proxy/oauth2-proxy:{tag}")]
+    [finding] = [f for f in meshauth.validate(docs) if f.rule == "MA015"]
+    assert f"is not a flag of {release}:" in finding.message
