@@ -217,3 +217,83 @@ def test_a_login_whose_provider_reaches_no_proxy_does_not_hide_the_next_login():
     assert found([*two_proxies(), mesh("auth"), opa, LOGIN], "MA004") == [
         ("Deployment auth/oauth2-proxy", path)
     ]
+
+
+def _providers(*entries):
+    doc = mesh("auth")
+    doc["spec"]["meshConfig"]["extensionProviders"] = list(entries)
+    return doc
+
+
+def _http(name, namespace):
+    return {
+        "name": name,
+        "envoyExtAuthzHttp": {"service": f"oauth2-proxy.{namespace}.svc.cluster.local", "port": 4180},
+    }
+
+
+def test_the_login_reaches_the_proxy_of_the_provider_it_names():
+    login = {**LOGIN, "spec": {**LOGIN["spec"], "provider": {"name": "sso"}}}
+    docs = [*two_proxies(), _providers(_http("auth", "auth"), _http("sso", "sso")), login]
+    assert found(docs, "MA004") == []  # sso's proxy has the right cookie domain; auth's would not
+    docs[-2] = _providers(_http("auth", "sso"), _http("sso", "auth"))
+    assert found(docs, "MA004") == [
+        ("Deployment auth/oauth2-proxy", "spec.template.spec.containers[0].args[2]")
+    ]
+
+
+def test_a_provider_of_that_name_that_is_no_ext_authz_reaches_no_service():
+    tracing = {
+        "name": "oauth2-proxy",
+        "zipkin": {"service": "zipkin.istio-system.svc.cluster.local", "port": 9411},
+    }
+    docs = [proxy("auth", args=["--cookie-domain=.example.org"]), service("auth"), _providers(tracing), LOGIN]
+    # then, with one oauth2-proxy in the manifests, that one is the login's
+    assert found(docs, "MA004") == [
+        ("Deployment auth/oauth2-proxy", "spec.template.spec.containers[0].args[2]")
+    ]
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [{"app": "oauth2-proxy", "tier": "auth"}, {}],
+    ids=["selects-more-labels", "no-selector"],
+)
+def test_a_service_that_does_not_select_the_proxys_pods_does_not_reach_it(selector):
+    docs = [*two_proxies(), mesh("sso"), LOGIN]
+    docs[3]["spec"]["selector"] = selector  # sso's Service
+    assert found(docs, "MA004") == []  # no proxy reached, and two to choose from: none guessed
+
+
+def test_a_provider_service_not_in_the_manifests_leaves_the_only_proxy():
+    docs = [proxy("auth", args=["--cookie-domain=.example.org"]), mesh("elsewhere"), LOGIN]
+    assert found(docs, "MA004") == [
+        ("Deployment auth/oauth2-proxy", "spec.template.spec.containers[0].args[2]")
+    ]
+
+
+def test_a_literal_variable_is_read_where_it_is_set():
+    env = [{"name": "OAUTH2_PROXY_COOKIE_SECRET", "value": "too-short"}]
+    assert found([proxy(env=env)], "MA006") == [
+        ("Deployment oauth2-proxy/oauth2-proxy", "spec.template.spec.containers[0].env[0].value")
+    ]
+
+
+def test_other_secrets_listed_first_do_not_hide_the_one_read():
+    docs = [
+        proxy(args=[f"--oidc-issuer-url={ISSUER}"], env=[CLIENT_REF]),
+        secret(name="other", **{"client-id": b64("api")}),
+        secret(**{"client-id": "d2Vi!"}),  # not base64 (a stray '!'): not read
+        secret(**{"client-id": b64("web")}),  # the same Secret written twice: the later one is read
+        AUDIENCES,
+    ]
+    assert found(docs, "MA009") == [("RequestAuthentication istio-system/jwt", "spec.jwtRules[0].audiences")]
+
+
+def test_a_value_with_a_stray_character_is_not_base64():
+    docs = [
+        proxy(args=[f"--oidc-issuer-url={ISSUER}"], env=[CLIENT_REF]),
+        secret(**{"client-id": "d2Vi!"}),
+        AUDIENCES,
+    ]
+    assert found(docs, "MA009") == []
