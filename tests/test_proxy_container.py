@@ -166,3 +166,50 @@ def test_a_list_flag_counts_each_value_and_skips_empty_ones():
         )
     ]
     assert found(docs, "MA013") == []
+
+
+def test_the_last_of_a_repeated_flag_wins():
+    docs = [
+        deployment(
+            [
+                container(
+                    [
+                        "--http-address=127.0.0.1:4180",
+                        "--upstream=static://200",
+                        "--http-address=0.0.0.0:4180",
+                    ]
+                )
+            ]
+        )
+    ]
+    assert found(docs, "MA013") == []
+    docs = [
+        deployment(
+            [
+                container(
+                    [
+                        "--http-address=0.0.0.0:4180",
+                        "--upstream=static://200",
+                        "--http-address=localhost:4180",
+                    ]
+                )
+            ]
+        )
+    ]
+    assert found(docs, "MA013") == [
+        ("Deployment oauth2-proxy/oauth2-proxy", "spec.template.spec.containers[0].args[2]")
+    ]
+
+
+def test_a_flag_followed_by_another_flag_has_no_value_and_does_not_swallow_it():
+    docs = [deployment([container(["--upstream", "--http-address=0.0.0.0:4180"])])]
+    assert found(docs, "MA013") == [
+        ("Deployment oauth2-proxy/oauth2-proxy", "spec.template.spec.containers[0].args[0]")
+    ]
+
+
+def test_other_variables_of_the_container_are_not_settings():
+    env = [{"name": "TZ", "value": "UTC"}, {"name": "OAUTH2_PROXY_NO_SUCH_THING", "value": "1"}]
+    assert [
+        f for f in meshauth.validate([deployment([container(GOOD, env=env)])]) if f.rule.startswith("MA01")
+    ] == []
