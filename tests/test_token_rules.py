@@ -189,3 +189,10 @@ def test_each_proxy_is_judged_by_its_own_client_id():
         ("RequestAuthentication istio-system/jwt", "spec.jwtRules[0].audiences")
     ]
     assert found([no_client, ra], "MA009") == []
+
+
+def test_a_policy_that_neither_allows_nor_denies_has_no_audience_check_whatever_its_fields():
+    # YAML lets a condition carry a null key (`~: [api]`); AUDIT and CUSTOM still decide nothing
+    condition = {"key": "request.auth.audiences", "values": ["api"], None: ["api"]}
+    for action in ("AUDIT", "CUSTOM"):
+        assert found([PROXY, policy([when(condition)], action=action)], "MA009") == [], action
