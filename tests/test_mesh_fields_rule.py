@@ -144,3 +144,29 @@ def test_nested_messages_and_list_items_are_read_but_not_other_schemas():
         f"{PROVIDERS}[2].envoyExtAuthzHttp.prot",
         "spec.meshConfig.caCertificates[0].nope",
     ]
+
+
+def test_each_faulty_field_of_a_level_is_its_own_finding():
+    config = {
+        "rootNamespaces": "x",
+        "mixerAddress": "y",
+        "hboneIdleTimeout": "1s",
+        "trustDomain": "z",
+        "nope": 1,
+    }
+    assert [path for _, path, _ in ma020(config, "1.20")] == [
+        "spec.meshConfig.rootNamespaces",
+        "spec.meshConfig.mixerAddress",
+        "spec.meshConfig.hboneIdleTimeout",
+        "spec.meshConfig.nope",
+    ]
+
+
+def test_a_target_older_than_the_table_is_judged_as_its_oldest_release():
+    assert ma020({"hboneIdleTimeout": "1s"}, "1.5") == [
+        (
+            OPERATOR,
+            "spec.meshConfig.hboneIdleTimeout",
+            "hboneIdleTimeout is a field of the mesh config only from Istio 1.29, not in Istio 1.6",
+        )
+    ]
