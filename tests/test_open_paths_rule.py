@@ -296,3 +296,9 @@ def test_a_login_that_may_not_apply_at_the_gateway_is_not_judged():
     docs = setup(["/healthz"], [SIGNED_IN])
     docs[3]["spec"]["selector"] = {"matchLabels": {"istio": "ingressgateway", "zone": "b"}}
     assert ma017(docs) == []
+
+
+def test_a_login_that_excludes_every_path_is_not_judged_path_by_path():
+    # notPaths ["*"]: no single request stands for "every path" (as for templates), so no probe
+    assert ma017(setup(["*"], [SIGNED_IN])) == []
+    assert len(ma017(setup(["*", "/healthz"], [SIGNED_IN]))) == 1
