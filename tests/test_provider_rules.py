@@ -202,3 +202,18 @@ def test_a_login_without_a_provider_name_is_not_a_naming_problem():
     objects, _ = bundle()
     del get(objects, "AuthorizationPolicy", "quickstart-login")["spec"]["provider"]
     assert found(objects, None, "MA002") == []
+
+
+def test_a_provider_pointing_nowhere_does_not_hide_the_next_one():
+    objects, mesh = bundle()
+    stale = {
+        "name": "oauth2-proxy-old",
+        "envoyExtAuthzHttp": {"service": "oauth2-proxy.old.svc.cluster.local", "port": 4180},
+    }
+    mesh["spec"]["meshConfig"]["extensionProviders"].insert(0, stale)
+    mesh["spec"]["meshConfig"]["extensionProviders"][1]["envoyExtAuthzHttp"]["port"] = 8080
+    providers = "spec.meshConfig.extensionProviders"
+    assert found(objects, mesh, "MA011") == [
+        ("MA011", MESH, f"{providers}[0].envoyExtAuthzHttp.service"),
+        ("MA011", MESH, f"{providers}[1].envoyExtAuthzHttp.port"),
+    ]
