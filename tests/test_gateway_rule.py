@@ -202,3 +202,17 @@ def test_a_credential_that_is_not_a_name_is_left_to_the_schema_check():
         certificate("x"),
     ]
     assert ma010(docs) == []
+
+
+@pytest.mark.parametrize(
+    "route_host, served",
+    [("app.*.example.com", True), ("app.x.example.com", False), ("docs.example.com", False)],
+)
+def test_a_wildcard_that_is_not_the_leftmost_label_matches_only_itself(route_host, served):
+    docs = [gateway(["app.*.example.com"]), route([route_host], ["istio-system/web"])]
+    assert ma010(docs) == ([] if served else [(ROUTE, "spec.gateways[0]")])
+
+
+def test_a_gateway_whose_name_has_a_dot_is_found_by_namespace_and_name():
+    docs = [gateway(["app.example.com"], name="web.v2"), route(["app.example.com"], ["istio-system/web.v2"])]
+    assert ma010(docs) == []
