@@ -302,3 +302,9 @@ def test_a_login_that_excludes_every_path_is_not_judged_path_by_path():
     # notPaths ["*"]: no single request stands for "every path" (as for templates), so no probe
     assert ma017(setup(["*"], [SIGNED_IN])) == []
     assert len(ma017(setup(["*", "/healthz"], [SIGNED_IN]))) == 1
+
+
+def test_an_allow_rule_for_every_path_admits_an_excluded_suffix():
+    # "*.css" stands for requests such as /app.css: every one of them starts with "/"
+    rule = {"to": [{"operation": {"hosts": ["app.example.com"], "paths": ["/*"]}}]}
+    assert ma017(setup(["*.css"], [SIGNED_IN, rule])) == []
