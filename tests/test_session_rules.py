@@ -258,3 +258,7 @@ def test_an_issuer_still_holding_a_placeholder_is_no_idps():
     # Entra's documented issuer is a template: an issuer that still says {tenant} is not it
     docs = [proxy("--oidc-issuer-url=https://login.microsoftonline.com/{tenant}/v2.0")]
     assert found(docs, "MA018") == []
+
+
+def test_a_refresh_that_is_not_a_duration_is_left_to_other_checks():
+    assert found([google("--cookie-refresh=soon")], "MA018") == []
