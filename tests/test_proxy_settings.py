@@ -260,8 +260,8 @@ def test_a_provider_of_that_name_that_is_no_ext_authz_reaches_no_service():
     ids=["selects-more-labels", "no-selector"],
 )
 def test_a_service_that_does_not_select_the_proxys_pods_does_not_reach_it(selector):
-    docs = [*two_proxies(), mesh("sso"), LOGIN]
-    docs[3]["spec"]["selector"] = selector  # sso's Service
+    docs = [*two_proxies(), mesh("auth"), LOGIN]
+    docs[1]["spec"]["selector"] = selector  # auth's Service; auth's proxy has the wrong cookie domain
     assert found(docs, "MA004") == []  # no proxy reached, and two to choose from: none guessed
 
 
