@@ -170,3 +170,19 @@ def test_a_target_older_than_the_table_is_judged_as_its_oldest_release():
             "hboneIdleTimeout is a field of the mesh config only from Istio 1.29, not in Istio 1.6",
         )
     ]
+
+
+def test_a_grpc_providers_newer_field_is_reported_here_not_left_to_ma014():
+    # MA014 names the release of the HTTP provider's newer fields only
+    grpc = {
+        "service": "o.o.svc.cluster.local",
+        "port": 9000,
+        "includeRequestBodyInCheck": {"maxRequestBytes": 1},
+    }
+    assert ma020({"extensionProviders": [{"name": "o", "envoyExtAuthzGrpc": grpc}]}, "1.9") == [
+        (
+            OPERATOR,
+            f"{PROVIDERS}[0].envoyExtAuthzGrpc.includeRequestBodyInCheck",
+            "includeRequestBodyInCheck is a field of the mesh config only from Istio 1.10, not in Istio 1.9",
+        )
+    ]
