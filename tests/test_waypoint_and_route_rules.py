@@ -191,4 +191,25 @@ def test_a_parent_without_a_section_or_outside_the_manifests_is_not_judged():
     r = route()
     del r["spec"]["parentRefs"][1]["sectionName"]
     assert found([namespace(), public(), r], "MA073") == []
-    assert found([namespace(), r], "MA073") == []
+    assert found([namespace(), route()], "MA073") == []  # its Gateway is managed elsewhere
+
+
+def test_a_parent_without_a_namespace_is_in_the_routes_namespace():
+    r = route(section="httpz", namespace="gateways", parent_namespace=None)
+    assert found([namespace(), public(allowedRoutes=ALL), r], "MA073") == [
+        ("HTTPRoute gateways/app", "spec.parentRefs[1]")
+    ]
+
+
+def test_a_listener_admitting_from_an_unnamed_source_admits_its_own_namespace_only():
+    # allowedRoutes.namespaces without `from`: Same
+    listener = {"allowedRoutes": {"namespaces": {"selector": {"matchLabels": {"team": "a"}}}}}
+    assert found([namespace(team="a"), public(**listener), route()], "MA073") == [
+        ("HTTPRoute apps/app", "spec.parentRefs[1]")
+    ]
+
+
+@pytest.mark.parametrize("kind", ["HTTPRoute", "GatewayClass"])
+def test_a_ref_of_another_kind_named_like_the_waypoint_needs_no_waypoint(kind):
+    docs = [namespace(), gateway(), policy({**WAYPOINT_REF, "kind": kind})]
+    assert found(docs, "MA071") == []
