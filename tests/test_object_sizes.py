@@ -173,3 +173,34 @@ def test_the_limits_are_the_documented_numbers():
     assert sizes.API_OBJECT_LIMIT == 1_572_864  # etcd --max-request-bytes default, 1.5 MiB
     assert sizes.ANNOTATIONS_LIMIT == 262_144  # apimachinery TotalAnnotationSizeLimitB
     assert sizes.SPLIT_BUDGET < sizes.ANNOTATIONS_LIMIT
+
+
+def _object_of(size: int) -> dict:
+    """A ConfigMap whose stored JSON is exactly ``size`` bytes."""
+    config_map = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "sized", "namespace": "apps"},
+        "data": {"blob": ""},
+    }
+    config_map["data"]["blob"] = "x" * (size - sizes.stored_bytes(config_map))
+    assert sizes.stored_bytes(config_map) == size
+    return config_map
+
+
+@pytest.mark.parametrize(
+    "size, expected",
+    [
+        (sizes.ANNOTATIONS_LIMIT, []),  # the annotations may hold exactly 256 KiB
+        (sizes.ANNOTATIONS_LIMIT + 1, [("MA081", "warning")]),
+        (sizes.API_OBJECT_LIMIT, [("MA081", "warning")]),  # etcd stores exactly its limit
+        (sizes.API_OBJECT_LIMIT + 1, [("MA080", "error")]),  # and only MA080: one finding
+    ],
+    ids=["annotations-limit", "one-over-annotations", "api-limit", "one-over-api"],
+)
+def test_the_limits_themselves_still_fit(size, expected):
+    from meshauth.validation.rules import registry
+
+    found = [f for f in registry.check([_object_of(size)]) if f.rule.startswith("MA08")]
+    assert [(f.rule, f.severity) for f in found] == expected
+    assert all((f.object, f.path) == ("ConfigMap apps/sized", "") for f in found)

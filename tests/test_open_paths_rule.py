@@ -193,3 +193,118 @@ def test_a_mesh_wide_allow_policy_denying_the_path_at_two_gateways_is_one_findin
             del doc["spec"]["selector"]  # in the root namespace: every workload of the mesh
     [finding] = ma017([*docs, internal])
     assert finding.object == "AuthorizationPolicy istio-system/access"
+
+
+def _app_behind(docs, app_rules):
+    """The routed app (web in namespace apps, sidecars on) with its own ALLOW policy."""
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "apps"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "web:1"}]},
+            },
+        },
+    }
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "web", "namespace": "apps"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80}]},
+    }
+    policy = {
+        "apiVersion": "security.istio.io/v1",
+        "kind": "AuthorizationPolicy",
+        "metadata": {"name": "web", "namespace": "apps"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}}, "action": "ALLOW", "rules": app_rules},
+    }
+    return [*docs, deployment, service, policy]
+
+
+def test_a_path_the_gateway_already_denies_is_not_reported_again_at_the_app():
+    # The request never reaches the app: the gateway's 403 is the one to fix.
+    docs = _app_behind(setup(["/healthz"], [SIGNED_IN]), [SIGNED_IN])
+    assert [(f.rule, f.object, f.path) for f in ma017(docs)] == [
+        ("MA017", "AuthorizationPolicy istio-system/access", "spec.rules")
+    ]
+
+
+def test_a_path_the_gateway_admits_is_reported_where_the_app_denies_it():
+    admitted = {"to": [{"operation": {"hosts": ["app.example.com"], "paths": ["/healthz"]}}]}
+    docs = _app_behind(setup(["/healthz"], [SIGNED_IN, admitted]), [SIGNED_IN])
+    assert [(f.rule, f.object, f.path) for f in ma017(docs)] == [
+        ("MA017", "AuthorizationPolicy apps/web", "spec.rules")
+    ]
+    fixed = _app_behind(setup(["/healthz"], [SIGNED_IN, admitted]), [SIGNED_IN, admitted])
+    assert ma017(fixed) == []
+
+
+def test_one_excluded_request_is_one_finding_whichever_patterns_name_it():
+    # /static/* is judged by the request /static/probe: the same request as the exact path, so
+    # naming both excludes one request, denied once.
+    findings = ma017(setup(["/static/*", "/static/probe"], [SIGNED_IN]))
+    assert [f.message.split(" is excluded")[0] for f in findings] == ["app.example.com/static/*"]
+
+
+def test_malformed_to_and_when_entries_do_not_hide_the_login_beside_them():
+    docs = setup(["/healthz"], [SIGNED_IN])
+    login = docs[3]["spec"]["rules"][0]
+    login["to"] = ["GET /healthz", {"operation": "GET"}, *login["to"]]
+    login["when"] = ["x-probe"]
+    findings = meshauth.validate(docs)
+    assert [f.rule for f in findings if "internal error" in f.message] == []
+    assert [
+        (f.rule, f.object, f.message.split(" is excluded")[0])
+        for f in findings
+        if f.rule in ("MA008", "MA017")
+    ] == [("MA017", "AuthorizationPolicy istio-system/access", "app.example.com/healthz")]
+
+
+@pytest.mark.parametrize(
+    "host", ["app.example.com:443", "APP.Example.com", "app.example.com:*"], ids=["port", "case", "any-port"]
+)
+def test_a_login_host_with_a_port_or_capitals_is_judged_as_the_host(host):
+    [finding] = ma017(setup(["/healthz"], [SIGNED_IN], custom_hosts=[host]))
+    assert finding.message.startswith("app.example.com/healthz is excluded")
+
+
+def test_a_route_for_the_mesh_only_does_not_reach_the_gateway():
+    docs = setup(["/healthz"], [SIGNED_IN], custom_hosts=None)
+    for doc in docs:
+        if doc["kind"] == "VirtualService" and doc["spec"]["hosts"] == ["wiki.example.com"]:
+            doc["spec"]["gateways"] = ["mesh"]
+    assert [f.message.split(" is excluded")[0] for f in ma017(docs)] == ["app.example.com/healthz"]
+    for doc in docs:
+        if doc["kind"] == "VirtualService" and doc["spec"]["hosts"] == ["wiki.example.com"]:
+            doc["spec"]["gateways"] = ["mesh", "public"]  # the gateway too
+    assert sorted(f.message.split(" is excluded")[0] for f in ma017(docs)) == [
+        "app.example.com/healthz",
+        "wiki.example.com/healthz",
+    ]
+
+
+def test_a_gateway_servers_namespaced_host_is_a_routed_host():
+    docs = [d for d in setup(["/healthz"], [SIGNED_IN], custom_hosts=None) if d["kind"] != "VirtualService"]
+    docs[0]["spec"]["servers"][0]["hosts"] = ["*/docs.example.com:80", "./*.example.com"]
+    assert [f.message.split(" is excluded")[0] for f in ma017(docs)] == ["docs.example.com/healthz"]
+
+
+def test_a_login_that_may_not_apply_at_the_gateway_is_not_judged():
+    docs = setup(["/healthz"], [SIGNED_IN])
+    docs[3]["spec"]["selector"] = {"matchLabels": {"istio": "ingressgateway", "zone": "b"}}
+    assert ma017(docs) == []
+
+
+def test_a_login_that_excludes_every_path_is_not_judged_path_by_path():
+    # notPaths ["*"]: no single request stands for "every path" (as for templates), so no probe
+    assert ma017(setup(["*"], [SIGNED_IN])) == []
+    assert len(ma017(setup(["*", "/healthz"], [SIGNED_IN]))) == 1
+
+
+def test_an_allow_rule_for_every_path_admits_an_excluded_suffix():
+    # "*.css" stands for requests such as /app.css: every one of them starts with "/"
+    rule = {"to": [{"operation": {"hosts": ["app.example.com"], "paths": ["/*"]}}]}
+    assert ma017(setup(["*.css"], [SIGNED_IN, rule])) == []

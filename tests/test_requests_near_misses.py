@@ -120,3 +120,72 @@ def test_a_policy_attaches_where_pilot_attaches_it(policy, pods, attached):
 def test_a_namespace_wide_policy_stays_in_its_namespace():
     assert authz_requests.applies(_policy("other"), "web", {"app": "web"}, ROOT) is False
     assert authz_requests.applies(_policy("web"), "web", {"app": "web"}, ROOT) is True
+
+
+@pytest.mark.parametrize(
+    "policy, pods, attached",
+    [
+        # a sidecar ignores targetRefs, even one that names no Gateway
+        (_policy("apps", targetRefs=[{"group": GATEWAY_API, "kind": "Gateway"}]), SIDECAR, False),
+        # only the GatewayClass istio-waypoint of the Gateway API, not a Gateway of that name
+        (_policy(ROOT, targetRefs=[_ref("Gateway", "istio-waypoint")]), WAYPOINT, False),
+        (_policy(ROOT, targetRefs=[_ref("GatewayClass", "istio-waypoint", group="")]), WAYPOINT, False),
+        # a policy reaches no Gateway of another namespace, even naming that namespace
+        (_policy("web", targetRefs=[_ref("Gateway", "gw", namespace="apps")]), GATEWAY, False),
+        (_policy("apps", targetRefs=[_ref("Gateway", "gw", namespace="apps")]), GATEWAY, True),
+        # a ref that does not attach does not hide the one after it
+        (
+            _policy("apps", targetRefs=[_ref("Gateway", "gw", namespace="web"), _ref("Gateway", "gw")]),
+            GATEWAY,
+            True,
+        ),
+        # the gateway's name on another kind of the Gateway API is not its Gateway
+        (_policy("apps", targetRefs=[_ref("HTTPRoute", "gw")]), GATEWAY, False),
+        (_policy("apps", targetRefs=[_ref("GatewayClass", "gw")]), GATEWAY, False),
+    ],
+)
+def test_near_miss_target_refs_do_not_attach(policy, pods, attached):
+    assert authz_requests.attaches(policy, pods, ROOT) is attached
+
+
+def test_a_policy_without_metadata_enforces():
+    assert authz_requests.enforced({"metadata": None, "spec": {}}) is True
+    assert authz_requests.enforced({"metadata": {"annotations": {"istio.io/dry-run": "True"}}}) is False
+
+
+ISSUER = "https://idp.example.com"
+CLAIMS = {"iss": ISSUER, "sub": "u1", "aud": ["web"], "azp": "web-client"}
+
+
+def _authentication(*rules, name="jwt"):
+    return {
+        "kind": "RequestAuthentication",
+        "metadata": {"name": name, "namespace": "apps"},
+        "spec": {"jwtRules": list(rules)},
+    }
+
+
+def test_a_token_nobody_checks_stays_in_the_request():
+    check = authz_requests.check_token([], CLAIMS)
+    assert (check.outcome, check.identity, check.forward) == ("none", None, True)
+
+
+def test_the_rule_for_the_tokens_issuer_decides_wherever_it_is():
+    other = {"issuer": "https://other.example.com", "audiences": ["api"]}
+    check = authz_requests.check_token([_authentication(other, {"issuer": ISSUER})], CLAIMS)
+    assert check.outcome == "valid" and check.identity.principal == f"{ISSUER}/u1"
+    empty = {"metadata": {"name": "empty", "namespace": "apps"}, "spec": None}
+    no_rules = {"metadata": {"name": "none", "namespace": "apps"}, "spec": {}}
+    check = authz_requests.check_token([empty, no_rules, _authentication({"issuer": ISSUER})], CLAIMS)
+    assert check.outcome == "valid" and check.policy == "RequestAuthentication apps/jwt"
+    check = authz_requests.check_token([empty, no_rules], CLAIMS)
+    assert check.outcome == "rejected" and "issuer is not configured" in check.reason
+
+
+def test_the_presenter_is_the_tokens_authorized_party():
+    check = authz_requests.check_token([_authentication({"issuer": ISSUER})], CLAIMS)
+    assert check.identity.presenter == "web-client"
+    check = authz_requests.check_token(
+        [_authentication({"issuer": ISSUER})], {k: v for k, v in CLAIMS.items() if k != "azp"}
+    )
+    assert check.identity.presenter == ""

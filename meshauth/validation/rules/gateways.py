@@ -92,11 +92,9 @@ def _gateway_hosts(gateway: Mapping[str, Any]) -> tuple[set[tuple[str, str]], li
 
 
 def _host_covers(pattern: str, host: str) -> bool:
-    if pattern == "*" or pattern == host:
-        return True
-    if pattern.startswith("*"):
-        return host.endswith(pattern[1:]) or (host.startswith("*") and host.endswith(pattern[1:]))
-    return False
+    if pattern.startswith("*"):  # "*" covers every host; "*.example.com" its subdomains and wildcards
+        return host.endswith(pattern[1:])
+    return pattern == host  # a wildcard elsewhere than leftmost is no wildcard to Istio
 
 
 def _credentials_without_certificate(facts: Facts, gateways: Iterable[Mapping[str, Any]]) -> Iterator[Hit]:

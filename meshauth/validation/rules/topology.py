@@ -246,7 +246,7 @@ def _listener_problem(
     hostname = listener.get("hostname")
     if hostname and sequence(spec.get("hostnames")) and hostname not in sequence(spec.get("hostnames")):
         return f"listener {section} serves {hostname}, which is not among the route's hostnames"
-    allowed = mapping(mapping(listener.get("allowedRoutes")).get("namespaces")) or {"from": "Same"}
+    allowed = mapping(mapping(listener.get("allowedRoutes")).get("namespaces"))
     namespace = namespace_of(route, "")
     if allowed.get("from", "Same") == "Same" and namespace != namespace_of(gateway, ""):
         return f"listener {section} only admits routes from {namespace_of(gateway, '')}"
