@@ -6,6 +6,7 @@ the flag; none where the flag is not set."""
 from __future__ import annotations
 
 import pytest
+from handwritten import oauth2_proxy
 
 import meshauth
 
@@ -28,27 +29,7 @@ def to_hosts(*hosts):
     return {"to": [{"operation": {"hosts": list(hosts)}}]}
 
 
-def proxy(*flags):
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "oauth2-proxy", "namespace": "oauth2-proxy"},
-        "spec": {
-            "selector": {"matchLabels": {"app": "oauth2-proxy"}},
-            "template": {
-                "metadata": {"labels": {"app": "oauth2-proxy"}},
-                "spec": {
-                    "containers": [
-                        {
-                            "name": "oauth2-proxy",
-                            "image": "quay.io/oauth2-proxy/oauth2-proxy:v7.6.0",
-                            "args": ["--http-address=0.0.0.0:4180", "--upstream=static://200", *flags],
-                        }
-                    ]
-                },
-            },
-        },
-    }
+proxy = oauth2_proxy
 
 
 def route(host, gateways=("istio-system/web",)):

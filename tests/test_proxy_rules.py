@@ -5,6 +5,7 @@ the fixed twin is silent."""
 from __future__ import annotations
 
 import pytest
+from handwritten import PROXY_IMAGE, oauth2_proxy
 
 import meshauth
 
@@ -13,22 +14,8 @@ PROXY = "Deployment oauth2-proxy/oauth2-proxy"
 GOOD = ("--http-address=0.0.0.0:4180", "--upstream=static://200")
 
 
-def proxy(*args, image="quay.io/oauth2-proxy/oauth2-proxy:v7.6.0", env=()):
-    container = {"name": "oauth2-proxy", "image": image, "args": list(args)}
-    if env:
-        container["env"] = list(env)
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "oauth2-proxy", "namespace": "oauth2-proxy"},
-        "spec": {
-            "selector": {"matchLabels": {"app": "oauth2-proxy"}},
-            "template": {
-                "metadata": {"labels": {"app": "oauth2-proxy"}},
-                "spec": {"containers": [container]},
-            },
-        },
-    }
+def proxy(*args, image=PROXY_IMAGE, env=()):
+    return oauth2_proxy(*args, image=image, env=env, served=False)
 
 
 def found(docs, rule):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+from handwritten import oauth2_proxy
 
 import meshauth
 
@@ -14,24 +15,7 @@ ISSUER = "https://idp.example.com"
 
 
 def proxy(namespace="oauth2-proxy", args=(), env=(), env_from=(), app="oauth2-proxy"):
-    container = {
-        "name": "oauth2-proxy",
-        "image": "quay.io/oauth2-proxy/oauth2-proxy:v7.6.0",
-        "args": ["--http-address=0.0.0.0:4180", "--upstream=static://200", *args],
-    }
-    if env:
-        container["env"] = list(env)
-    if env_from:
-        container["envFrom"] = list(env_from)
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "oauth2-proxy", "namespace": namespace},
-        "spec": {
-            "selector": {"matchLabels": {"app": app}},
-            "template": {"metadata": {"labels": {"app": app}}, "spec": {"containers": [container]}},
-        },
-    }
+    return oauth2_proxy(*args, env=env, env_from=env_from, namespace=namespace, app=app)
 
 
 def service(namespace, app="oauth2-proxy"):

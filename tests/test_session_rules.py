@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+from handwritten import oauth2_proxy
 
 import meshauth
 from meshauth.k8s import ID_TOKEN_LIFETIME
@@ -16,31 +17,7 @@ ARGS = "spec.template.spec.containers[0].args"
 PROXY = "Deployment oauth2-proxy/oauth2-proxy"
 
 
-def proxy(*flags, env=(), env_from=(), annotations=None):
-    container = {
-        "name": "oauth2-proxy",
-        "image": "quay.io/oauth2-proxy/oauth2-proxy:v7.6.0",
-        "args": ["--http-address=0.0.0.0:4180", "--upstream=static://200", *flags],
-    }
-    if env:
-        container["env"] = list(env)
-    if env_from:
-        container["envFrom"] = list(env_from)
-    metadata = {"name": "oauth2-proxy", "namespace": "oauth2-proxy"}
-    if annotations:
-        metadata["annotations"] = annotations
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": metadata,
-        "spec": {
-            "selector": {"matchLabels": {"app": "oauth2-proxy"}},
-            "template": {
-                "metadata": {"labels": {"app": "oauth2-proxy"}},
-                "spec": {"containers": [container]},
-            },
-        },
-    }
+proxy = oauth2_proxy
 
 
 def secret(name="oauth2-proxy", string_data=None, data=None, namespace="oauth2-proxy"):

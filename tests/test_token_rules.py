@@ -5,6 +5,7 @@ finding at the exact field; the fixed twin is silent."""
 from __future__ import annotations
 
 import pytest
+from handwritten import oauth2_proxy
 
 import meshauth
 from meshauth.validation.rules.tokens import NON_STRING_CLAIMS
@@ -74,27 +75,7 @@ def test_a_nested_claim_is_judged_by_its_last_name():
 # --- MA009: audiences without the client id ---------------------------------------------------------
 
 
-def proxy(*flags):
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "oauth2-proxy", "namespace": "oauth2-proxy"},
-        "spec": {
-            "selector": {"matchLabels": {"app": "oauth2-proxy"}},
-            "template": {
-                "metadata": {"labels": {"app": "oauth2-proxy"}},
-                "spec": {
-                    "containers": [
-                        {
-                            "name": "oauth2-proxy",
-                            "image": "quay.io/oauth2-proxy/oauth2-proxy:v7.6.0",
-                            "args": ["--http-address=0.0.0.0:4180", "--upstream=static://200", *flags],
-                        }
-                    ]
-                },
-            },
-        },
-    }
+proxy = oauth2_proxy
 
 
 PROXY = proxy("--client-id=web", f"--oidc-issuer-url={ISSUER}")
