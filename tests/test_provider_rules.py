@@ -217,3 +217,44 @@ def test_a_provider_pointing_nowhere_does_not_hide_the_next_one():
         ("MA011", MESH, f"{providers}[0].envoyExtAuthzHttp.service"),
         ("MA011", MESH, f"{providers}[1].envoyExtAuthzHttp.port"),
     ]
+
+
+# --- which provider is oauth2-proxy: its Service selects the proxy's pods, in their namespace -------
+
+
+def renamed_provider(namespace="sso-system", selector=None):
+    """The login's provider renamed `sso`, the proxy moved to `sso-system`, and the provider calling
+    a Service `sso` in ``namespace`` (no "oauth2" in any name the provider shows), which selects
+    the proxy's pods unless ``selector`` says otherwise; the check does not pass the cookie."""
+    objects, mesh = bundle()
+    get(objects, "Deployment", "oauth2-proxy")["metadata"]["namespace"] = "sso-system"
+    service = copy.deepcopy(get(objects, "Service", "oauth2-proxy"))
+    service["metadata"].update(name="sso", namespace=namespace)
+    if selector is not None:
+        service["spec"]["selector"] = selector
+    objects.append(service)
+    provider(mesh)["name"] = "sso"
+    http(mesh)["service"] = f"sso.{namespace}.svc.cluster.local"
+    http(mesh)["includeRequestHeadersInCheck"] = ["authorization"]
+    get(objects, "AuthorizationPolicy", "quickstart-login")["spec"]["provider"]["name"] = "sso"
+    return objects, mesh
+
+
+def test_a_provider_whose_service_selects_the_proxy_is_checked_as_oauth2_proxy_whatever_its_name():
+    objects, mesh = renamed_provider()
+    other = copy.deepcopy(get(objects, "Deployment", "oauth2-proxy"))
+    other["metadata"]["namespace"] = "team-b"  # another team's proxy does not change the answer
+    objects.append(other)
+    assert found(objects, mesh, "MA012") == [
+        ("MA012", MESH, f"{PROVIDER}.envoyExtAuthzHttp.includeRequestHeadersInCheck")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("namespace", "selector"),
+    [("auth", None), ("sso-system", {}), ("sso-system", {"app.kubernetes.io/name": "other"})],
+    ids=["same-labels-other-namespace", "no-selector", "other-pods"],
+)
+def test_a_service_that_does_not_select_the_proxy_pods_makes_no_oauth2_proxy(namespace, selector):
+    objects, mesh = renamed_provider(namespace, selector)
+    assert found(objects, mesh, "MA012") == []

@@ -174,3 +174,16 @@ def test_a_namespace_that_is_not_strict_does_not_hide_the_next_one():
     assert ma016(docs) == [finding("oauth2-proxy")]
     docs = [MESH_STRICT, labelled, namespace("oauth2-proxy"), proxy()]
     assert ma016(docs) == [finding("oauth2-proxy")]
+
+
+def test_the_mesh_configs_root_namespace_decides_what_is_mesh_wide():
+    root = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "istio", "namespace": "istio-system"},
+        "data": {"mesh": "rootNamespace: mesh-root\n"},
+    }
+    strict_in_root = peer_authentication("mesh-root", "STRICT")
+    assert ma016([root, strict_in_root, namespace("oauth2-proxy"), proxy()]) == [finding("oauth2-proxy")]
+    assert ma016([strict_in_root, namespace("oauth2-proxy"), proxy()]) == []  # default root: istio-system
+    assert ma016([root, MESH_STRICT, namespace("oauth2-proxy"), proxy()]) == []
