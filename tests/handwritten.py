@@ -42,3 +42,13 @@ def oauth2_proxy(
             "template": {"metadata": {"labels": {"app": app}}, "spec": {"containers": [container]}},
         },
     }
+
+
+def istio_operator(name: str = "oauth2-proxy", **http: Any) -> dict[str, Any]:
+    """An IstioOperator whose mesh config has one ext_authz HTTP provider ``name`` with ``http``."""
+    return {
+        "apiVersion": "install.istio.io/v1alpha1",
+        "kind": "IstioOperator",
+        "metadata": {"name": "mesh", "namespace": "istio-system"},
+        "spec": {"meshConfig": {"extensionProviders": [{"name": name, "envoyExtAuthzHttp": dict(http)}]}},
+    }

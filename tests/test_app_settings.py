@@ -12,32 +12,14 @@ import copy
 from typing import Any
 
 import pytest
+from configs import document
 
 import meshauth
 from meshauth.config.apps import App
 
-BASE: dict[str, Any] = {
-    "apiVersion": "meshauth.dev/v1alpha1",
-    "kind": "MeshAuthConfig",
-    "metadata": {"name": "apps"},
-    "spec": {
-        "platform": {"istioVersion": "1.30"},
-        "tls": {},
-        "identity": {
-            "issuerUrl": "https://idp.example.com",
-            "jwksUri": "https://idp.example.com/k",
-            "clientId": "meshauth",
-        },
-        "apps": [],
-    },
-}
-
 
 def config(*apps: dict[str, Any], **spec: Any) -> dict[str, Any]:
-    data = copy.deepcopy(BASE)
-    data["spec"]["apps"] = [{"name": "web", "host": "web.example.com"}] if not apps else list(apps)
-    data["spec"].update(spec)
-    return data
+    return document("apps", **{"apps": list(apps) or [{"name": "web", "host": "web.example.com"}], **spec})
 
 
 def app(**fields: Any) -> dict[str, Any]:

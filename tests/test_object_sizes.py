@@ -8,7 +8,7 @@ The budgets are lowered here so that a few hundred apps show what 20,000 do with
 from __future__ import annotations
 
 import pytest
-from manyapps import many_apps
+from configs import many_apps
 
 import meshauth
 from meshauth.rendering import sizes

@@ -6,8 +6,8 @@ import copy
 
 import pytest
 import yaml
+from configs import many_apps
 from conftest import ROOT
-from manyapps import many_apps
 
 import meshauth
 

@@ -5,7 +5,7 @@ the fixed twin is silent."""
 from __future__ import annotations
 
 import pytest
-from handwritten import PROXY_IMAGE, oauth2_proxy
+from handwritten import PROXY_IMAGE, istio_operator, oauth2_proxy
 
 import meshauth
 
@@ -76,18 +76,7 @@ def _mesh(prefix, name="oauth2-proxy"):
     http = {"service": "oauth2-proxy.oauth2-proxy.svc.cluster.local", "port": 4180}
     if prefix is not None:
         http["pathPrefix"] = prefix
-    return {
-        "apiVersion": "install.istio.io/v1alpha1",
-        "kind": "IstioOperator",
-        "metadata": {"name": "mesh", "namespace": "istio-system"},
-        "spec": {
-            "meshConfig": {
-                "extensionProviders": [
-                    {"name": name, "envoyExtAuthzHttp": {**http, "includeRequestHeadersInCheck": ["cookie"]}}
-                ]
-            }
-        },
-    }
+    return istio_operator(name, **http, includeRequestHeadersInCheck=["cookie"])
 
 
 @pytest.mark.parametrize(

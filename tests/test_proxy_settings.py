@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from handwritten import oauth2_proxy
+from handwritten import istio_operator, oauth2_proxy
 
 import meshauth
 
@@ -28,25 +28,11 @@ def service(namespace, app="oauth2-proxy"):
 
 
 def mesh(namespace):
-    return {
-        "apiVersion": "install.istio.io/v1alpha1",
-        "kind": "IstioOperator",
-        "metadata": {"name": "mesh", "namespace": "istio-system"},
-        "spec": {
-            "meshConfig": {
-                "extensionProviders": [
-                    {
-                        "name": "oauth2-proxy",
-                        "envoyExtAuthzHttp": {
-                            "service": f"oauth2-proxy.{namespace}.svc.cluster.local",
-                            "port": 4180,
-                            "includeRequestHeadersInCheck": ["cookie"],
-                        },
-                    }
-                ]
-            }
-        },
-    }
+    return istio_operator(
+        service=f"oauth2-proxy.{namespace}.svc.cluster.local",
+        port=4180,
+        includeRequestHeadersInCheck=["cookie"],
+    )
 
 
 LOGIN = {

@@ -18,6 +18,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from configs import document
 from pydantic import SecretStr, ValidationError
 
 import meshauth
@@ -32,11 +33,6 @@ from meshauth.config.secrets import (
     cookie_secret_length,
 )
 
-IDENTITY = {
-    "issuerUrl": "https://idp.example.com",
-    "jwksUri": "https://idp.example.com/k",
-    "clientId": "meshauth",
-}
 KEY_16 = bytes(range(100, 116))
 KEY_24 = bytes(range(200, 224))
 KEY_32 = bytes(range(224, 256))
@@ -135,22 +131,15 @@ def test_revealing_gives_the_values_and_an_absent_password_stays_empty(mode):
 
 
 def test_an_overlay_on_a_loaded_model_without_a_redis_password_keeps_the_secrets():
-    data: dict[str, Any] = {
-        "apiVersion": "meshauth.dev/v1alpha1",
-        "kind": "MeshAuthConfig",
-        "metadata": {"name": "sec"},
-        "spec": {
-            "platform": {"istioVersion": "1.30"},
-            "tls": {},
-            "identity": IDENTITY,
-            "secret": {
-                "source": "inline",
-                "allowPlaintext": True,
-                "inline": {"clientSecret": "client-s3cr3t", "cookieSecret": "x" * 32},
-            },
-            "apps": [{"name": "web", "host": "web.example.com"}],
+    data = document(
+        "sec",
+        secret={
+            "source": "inline",
+            "allowPlaintext": True,
+            "inline": {"clientSecret": "client-s3cr3t", "cookieSecret": "x" * 32},
         },
-    }
+        apps=[{"name": "web", "host": "web.example.com"}],
+    )
     merged = meshauth.load_config(
         meshauth.load_config(data), overlays=[{"spec": {"oauth2Proxy": {"replicas": 2}}}]
     )
@@ -256,18 +245,11 @@ def test_sealed_values_need_both_keys_and_no_other():
 
 # --- a deployed Redis takes its password from the source that fills it ---------------------------------
 
-BASE: dict[str, Any] = {
-    "apiVersion": "meshauth.dev/v1alpha1",
-    "kind": "MeshAuthConfig",
-    "metadata": {"name": "sec"},
-    "spec": {
-        "platform": {"istioVersion": "1.30"},
-        "tls": {},
-        "identity": IDENTITY,
-        "oauth2Proxy": {"sessionStore": {"type": "redis", "deploy": True}},
-        "apps": [{"name": "web", "host": "web.example.com"}],
-    },
-}
+BASE = document(
+    "sec",
+    oauth2Proxy={"sessionStore": {"type": "redis", "deploy": True}},
+    apps=[{"name": "web", "host": "web.example.com"}],
+)
 INLINE = {
     "source": "inline",
     "allowPlaintext": True,

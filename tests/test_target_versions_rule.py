@@ -5,6 +5,7 @@ the first release that has it, and when no target version is given."""
 from __future__ import annotations
 
 import pytest
+from handwritten import istio_operator
 
 import meshauth
 
@@ -92,21 +93,7 @@ def test_an_old_api_version_is_the_one_finding_of_its_object():
 
 
 def _mesh(**http):
-    return {
-        "apiVersion": "install.istio.io/v1alpha1",
-        "kind": "IstioOperator",
-        "metadata": {"name": "mesh", "namespace": "istio-system"},
-        "spec": {
-            "meshConfig": {
-                "extensionProviders": [
-                    {
-                        "name": "oauth2-proxy",
-                        "envoyExtAuthzHttp": {"service": "o.o.svc.cluster.local", "port": 4180, **http},
-                    }
-                ]
-            }
-        },
-    }
+    return istio_operator(service="o.o.svc.cluster.local", port=4180, **http)
 
 
 @pytest.mark.parametrize(
