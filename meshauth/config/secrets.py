@@ -27,6 +27,8 @@ from meshauth.config.fieldtypes import DnsSubdomain, Duration, Text
 
 REVEAL_SECRETS = "meshauth.reveal_secrets"  # serialization context key; see InlineValues._masked
 
+_URLSAFE_BASE64 = re.compile(r"[A-Za-z0-9_-]*")  # Go's RawURLEncoding alphabet
+
 
 def cookie_secret_length(secret: str) -> int:
     """The cookie secret's length in bytes as oauth2-proxy reads it.
@@ -47,9 +49,6 @@ def cookie_secret_length(secret: str) -> int:
     if len(decoded) in (16, 24, 32):
         return len(decoded)
     return len(secret.encode())
-
-
-_URLSAFE_BASE64 = re.compile(r"[A-Za-z0-9_-]*")
 
 
 class InlineValues(Model):
