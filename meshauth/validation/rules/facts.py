@@ -142,12 +142,15 @@ class Facts:
     def _services(self) -> dict[tuple[str, str], Mapping[str, Any]]:
         found: dict[tuple[str, str], Mapping[str, Any]] = {}
         for obj in self.of_kind("Service"):
-            found.setdefault((namespace_of(obj), name_of(obj)), obj)
+            if name_of(obj):  # a Service without a name is the schemas' to report; no host names it
+                found.setdefault((namespace_of(obj), name_of(obj)), obj)
         return found
 
     def service_for(self, host: str, default_namespace: str = "") -> Mapping[str, Any] | None:
+        """The Service a host names; None when the host leaves its name or namespace open.
+        (A Service's namespace is never empty: :func:`namespace_of` defaults it.)"""
         name, namespace = service_host(host, default_namespace)
-        return self.service(namespace, name) if name and namespace else None
+        return self.service(namespace, name)
 
     @cached_property
     def gateway_workloads(self) -> list[Workload]:
@@ -199,8 +202,10 @@ class Facts:
             hosts = tuple(str(h).lower() for h in sequence(mapping(vs.get("spec")).get("hosts")))
             for host in _destination_hosts(vs):
                 service = self.service_for(host, namespace_of(vs))
-                selector = mapping(mapping(mapping(service).get("spec")).get("selector"))
-                if service is None or not selector:
+                if service is None:
+                    continue
+                selector = mapping(mapping(service.get("spec")).get("selector"))
+                if not selector:  # endpoints kept by hand: which pods is not known
                     continue
                 key = (namespace_of(service), name_of(service))
                 known = found.get(key)
@@ -212,7 +217,7 @@ class Facts:
     def routed_workloads(self, host: str, path: str) -> list[Workload]:
         """The app workloads a request for ``host`` and ``path`` is routed to: of the gateway
         VirtualServices' HTTP routes for the host, the ones whose match is the most specific."""
-        best: tuple[int, int] = (-1, 0)
+        best = (0, 0)  # the score of the least specific route that takes the path
         chosen: list[Workload] = []
         for vs in self.of_kind("VirtualService"):
             spec = mapping(vs.get("spec"))
@@ -394,9 +399,7 @@ def _regex_matches(pattern: str, path: str) -> bool:
         return False
 
 
-def _subset(small: Any, big: Any) -> bool:
-    if not isinstance(small, Mapping) or not isinstance(big, Mapping):
-        return False
+def _subset(small: Mapping[str, Any], big: Mapping[str, Any]) -> bool:
     return all(big.get(k) == v for k, v in small.items())
 
 
