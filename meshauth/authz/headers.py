@@ -31,6 +31,7 @@ from typing import Any
 from meshauth.authz.decision import Decision, Environment, Request
 from meshauth.authz.proxylogin import first_arg, proxy_args
 from meshauth.findings import object_ref
+from meshauth.k8s import mapping, sequence
 
 REMOVED = "removed client copy"
 CLIENT = "client"
@@ -92,11 +93,10 @@ def gateway_removals(objects: Iterable[Mapping[str, Any]], host: str) -> dict[st
     for obj in objects:
         if obj.get("kind") != "EnvoyFilter" or labels is None:
             continue
-        spec = obj.get("spec") or {}
-        selector = (spec.get("workloadSelector") or {}).get("labels") or {}
+        selector = mapping(mapping(mapping(obj.get("spec")).get("workloadSelector")).get("labels"))
         if (
             any(labels[1].get(k) != v for k, v in selector.items())
-            or (obj.get("metadata") or {}).get("namespace") != labels[0]
+            or mapping(obj.get("metadata")).get("namespace") != labels[0]
         ):
             continue
         for name in removed_first(obj):
@@ -108,15 +108,13 @@ def removed_first(envoy_filter: Mapping[str, Any]) -> list[str]:
     """The headers (lowercase) an EnvoyFilter removes in an HTTP filter it inserts first at a
     gateway, before ext_authz and jwt_authn (a Lua ``remove``)."""
     names: list[str] = []
-    for patch in (envoy_filter.get("spec") or {}).get("configPatches") or []:
-        if not isinstance(patch, Mapping):
-            continue
-        body = patch.get("patch") or {}
+    for patch in map(mapping, sequence(mapping(envoy_filter.get("spec")).get("configPatches"))):
+        body = mapping(patch.get("patch"))
         first = body.get("operation") == "INSERT_FIRST"
-        at_gateway = (patch.get("match") or {}).get("context") in ("GATEWAY", "ANY", None)
+        at_gateway = mapping(patch.get("match")).get("context") in ("GATEWAY", "ANY", None)
         if patch.get("applyTo") != "HTTP_FILTER" or not first or not at_gateway:
             continue
-        code = (body.get("value") or {}).get("typed_config") or {}
+        code = mapping(mapping(body.get("value")).get("typed_config"))
         text = str(code.get("inline_code") or code.get("inlineCode") or "")
         names += [(m.group(1) or m.group(2)).lower() for m in _LUA_REMOVE.finditer(text)]
     return names
@@ -127,14 +125,14 @@ def _gateway_labels(objects: Iterable[Mapping[str, Any]], host: str) -> tuple[st
     for obj in objects:
         if obj.get("kind") != "Gateway":
             continue
-        spec, meta = obj.get("spec") or {}, obj.get("metadata") or {}
+        spec, meta = mapping(obj.get("spec")), mapping(obj.get("metadata"))
         if str(obj.get("apiVersion", "")).startswith("networking.istio.io"):
-            hosts = [h for s in spec.get("servers") or [] for h in s.get("hosts") or []]
-            if any(_host_in(h, host) for h in hosts):
-                return str(meta.get("namespace")), dict(spec.get("selector") or {})
+            hosts = [h for s in sequence(spec.get("servers")) for h in sequence(mapping(s).get("hosts"))]
+            if any(_host_in(str(h), host) for h in hosts):
+                return str(meta.get("namespace")), dict(mapping(spec.get("selector")))
         elif any(
             lst.get("protocol") in ("HTTP", "HTTPS") and _host_in(str(lst.get("hostname") or "*"), host)
-            for lst in spec.get("listeners") or []
+            for lst in map(mapping, sequence(spec.get("listeners")))
         ):  # a waypoint (HBONE) serves no host
             return str(meta.get("namespace")), {
                 "gateway.networking.k8s.io/gateway-name": str(meta.get("name"))
