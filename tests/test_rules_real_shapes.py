@@ -254,6 +254,27 @@ def test_a_rule_that_raises_is_an_internal_error_that_fails_the_run(monkeypatch,
     assert cli_main(["validate", "--manifests", str(tmp_path)]) == 1
 
 
+def test_a_rule_that_raises_does_not_stop_the_rules_after_it(monkeypatch):
+    def broken(facts):
+        raise KeyError("spec")
+
+    def every_gateway(facts):
+        return [(g, "spec", "checked") for g in facts.of_kind("Gateway")]
+
+    replaced = {"MA016": broken, "MA021": broken, "MA081": every_gateway}
+    rules = [
+        registry.Rule(r.id, r.severity, r.theme, r.title, replaced.get(r.id, r.check)) for r in registry.RULES
+    ]
+    monkeypatch.setattr(registry, "RULES", rules)
+    docs = [d for d in yaml.safe_load_all(KUBEFLOW.read_text(encoding="utf-8")) if isinstance(d, dict)]
+    findings = registry.check(docs, istio_version=(1, 24))
+    assert [(f.rule, f.message.split(":")[0]) for f in findings] == [
+        ("MA016", "internal error"),
+        ("MA021", "internal error"),
+        *[("MA081", "checked")] * sum(d.get("kind") == "Gateway" for d in docs),
+    ]
+
+
 # --- no rule ever raises ------------------------------------------------------------------------
 
 

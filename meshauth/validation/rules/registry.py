@@ -87,13 +87,14 @@ def check(
     *,
     istio_version: tuple[int, int] | None = None,
     kubernetes_version: tuple[int, int] | None = None,
-    files: Mapping[int, str] | None = None,
 ) -> list[Finding]:
-    """Every rule's findings. ``mesh``: mesh sources, or one IstioOperator/istiod values/ConfigMap."""
+    """Every rule's findings on plain objects (the tests' entry; ``meshauth.validate`` calls
+    :func:`run` with the file each object came from). ``mesh``: mesh sources, or one
+    IstioOperator/istiod values/ConfigMap."""
     if isinstance(mesh, Mapping):
         mesh = [s for s in (mesh_source(mesh),) if s is not None]
     facts = Facts(list(objects), tuple(mesh or ()), istio_version, kubernetes_version)
-    return run(facts, files or {})
+    return run(facts, {})
 
 
 def internal_error(rule_id: str, error: BaseException) -> Finding:
