@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import yaml
@@ -14,7 +14,7 @@ from meshauth.files.manifests import istio_version_of
 from meshauth.files.yamlread import load_yaml
 from meshauth.importer.context import Context, match_labels, strings
 from meshauth.importer.sources import ISTIOD_VALUES, Source
-from meshauth.k8s import is_custom_policy, name_of, namespace_of, provider_name, spec_of
+from meshauth.k8s import is_custom_policy, mapping, name_of, namespace_of, provider_name, sequence, spec_of
 from meshauth.rendering.aspects import proxyargs as oauth2proxy
 from meshauth.rendering.shapes.oauth2proxy import EXT_AUTHZ_HEADERS, PROXY_NAME
 
@@ -45,7 +45,9 @@ def mesh_section(ctx: Context) -> tuple[dict[str, Any], str | None]:
     mesh: dict[str, Any] = {}
     providers = list(_providers(ctx))
     wanted = {provider_name(p.obj) for p in custom_policies(ctx)}
-    chosen = [(s, p) for s, p in providers if p.get("name") in wanted] or providers
+    chosen = [
+        (s, p) for s, p in providers if isinstance(p.get("name"), str) and p["name"] in wanted
+    ] or providers
     if not chosen:
         ctx.warn(
             "no extension provider found (IstioOperator or istiod values with "
@@ -66,7 +68,7 @@ def mesh_section(ctx: Context) -> tuple[dict[str, Any], str | None]:
     if _is_authservice(provider):
         ctx.memo["authservice"] = _authservice_provider(ctx, source, provider["envoyExtAuthzGrpc"])
         return _mesh_defaults(ctx, mesh), None
-    namespace = _provider_service(ctx, source, provider.get("envoyExtAuthzHttp") or {})
+    namespace = _provider_service(ctx, source, mapping(provider.get("envoyExtAuthzHttp")))
     return _mesh_defaults(ctx, mesh), namespace
 
 
@@ -90,7 +92,7 @@ def mesh_holders(ctx: Context) -> Iterator[tuple[Source, dict[str, Any]]]:
 def _providers(ctx: Context) -> Iterator[tuple[Source, dict[str, Any]]]:
     for source, holder in mesh_holders(ctx):
         ctx.use(source)
-        mesh_config = holder.get("meshConfig") or {}
+        mesh_config = mapping(holder.get("meshConfig"))
         others = sorted(set(holder) - {"meshConfig"}) + sorted(
             f"meshConfig.{k}" for k in set(mesh_config) - {"extensionProviders"}
         )
@@ -101,7 +103,14 @@ def _providers(ctx: Context) -> Iterator[tuple[Source, dict[str, Any]]]:
                 "it (istioctl install -f yours.yaml -f mesh.yaml, or a second helm -f)",
                 source,
             )
-        for provider in mesh_config.get("extensionProviders") or []:
+        wrong = list(
+            _wrong_kinds(holder.get("meshConfig"), _MESH_PATHS.get(str(source.obj.get("kind")), "meshConfig"))
+        )
+        for path, kind in wrong:
+            ctx.error(f"the mesh config cannot be read: must be {kind}", source, path)
+        if wrong:
+            continue
+        for provider in sequence(mesh_config.get("extensionProviders")):
             if isinstance(provider, dict) and ("envoyExtAuthzHttp" in provider or _is_authservice(provider)):
                 yield source, provider
             elif isinstance(provider, dict):
@@ -109,6 +118,34 @@ def _providers(ctx: Context) -> Iterator[tuple[Source, dict[str, Any]]]:
                     f"extension provider {provider.get('name')!r} is not envoyExtAuthzHttp; not imported",
                     source,
                 )
+
+
+# Where each holder of mesh config keeps it (the istiod values' is "meshConfig").
+_MESH_PATHS = {"IstioOperator": "spec.meshConfig", "ConfigMap": "data.mesh"}
+
+
+def _wrong_kinds(config: Any, path: str) -> Iterator[tuple[str, str]]:
+    """(field, the kind it must be) for what the import reads of a mesh config that has the wrong
+    kind. No schema covers it: the CRDs leave meshConfig open, and istiod values have none."""
+    if config is None:
+        return
+    if not isinstance(config, Mapping):
+        yield path, "a mapping"
+        return
+    providers = config.get("extensionProviders")
+    if providers is not None and not isinstance(providers, list):
+        yield f"{path}.extensionProviders", "a list"
+        return
+    for i, provider in enumerate(providers or ()):
+        at = f"{path}.extensionProviders[{i}]"
+        if not isinstance(provider, Mapping):
+            yield at, "a mapping"
+            continue
+        if not isinstance(provider.get("name", ""), str):
+            yield f"{at}.name", "a string"
+        for key in ("envoyExtAuthzHttp", "envoyExtAuthzGrpc"):
+            if key in provider and not isinstance(provider[key], Mapping):
+                yield f"{at}.{key}", "a mapping"
 
 
 def _is_authservice(provider: dict[str, Any]) -> bool:
@@ -149,7 +186,7 @@ def _authservice_provider(ctx: Context, source: Source, grpc: dict[str, Any]) ->
     return section
 
 
-def _provider_service(ctx: Context, source: Source, http: dict[str, Any]) -> str | None:
+def _provider_service(ctx: Context, source: Source, http: Mapping[str, Any]) -> str | None:
     match = _SERVICE.match(str(http.get("service", "")))
     namespace = match.group(2) if match else None
     if not match or match.group(1) != PROXY_NAME:
@@ -190,7 +227,7 @@ def _port(value: Any) -> Any:
 
 def _root_namespace(ctx: Context) -> str:
     for _, provider_holder in mesh_holders(ctx):
-        root = (provider_holder.get("meshConfig") or {}).get("rootNamespace")
+        root = mapping(provider_holder.get("meshConfig")).get("rootNamespace")
         if isinstance(root, str) and root:
             return str(root)
     return str(DEFAULT_ROOT)
@@ -411,6 +448,6 @@ def _guess_istio(ctx: Context) -> str:
 
 def _providers_quiet(ctx: Context) -> Iterator[tuple[Source, dict[str, Any]]]:
     for source, holder in mesh_holders(ctx):
-        for provider in (holder.get("meshConfig") or {}).get("extensionProviders") or []:
+        for provider in sequence(mapping(holder.get("meshConfig")).get("extensionProviders")):
             if isinstance(provider, dict):
                 yield source, provider

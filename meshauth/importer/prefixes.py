@@ -11,7 +11,7 @@ from typing import Any
 
 from meshauth.importer.context import Context, strings
 from meshauth.importer.sources import Source
-from meshauth.k8s import namespace_of, spec_of
+from meshauth.k8s import mapping, namespace_of, sequence, spec_of
 from meshauth.rendering.shapes.oauth2proxy import EXT_AUTHZ_HEADERS
 
 ROUTE_EXTRAS = (
@@ -168,13 +168,12 @@ def identity_header_filters(ctx: Context, identity: dict[str, Any], apps: list[d
     wanted |= set(identity.get("claimHeaders") or {})
     wanted |= {h for app in apps for h in app.get("claimHeaders") or {}}
     for source in ctx.of_kind("EnvoyFilter"):
-        patches = spec_of(source.obj).get("configPatches") or []
+        patches = sequence(spec_of(source.obj).get("configPatches"))
+        bodies = [mapping(mapping(p).get("patch")) for p in patches]
         codes = [
-            str(
-                (((p.get("patch") or {}).get("value") or {}).get("typed_config") or {}).get("inline_code", "")
-            )
-            for p in patches
-            if isinstance(p, dict) and (p.get("patch") or {}).get("operation") == "INSERT_FIRST"
+            str(mapping(mapping(body.get("value")).get("typed_config")).get("inline_code", ""))
+            for body in bodies
+            if body.get("operation") == "INSERT_FIRST"
         ]
         if len(codes) != len(patches) or not codes:
             continue

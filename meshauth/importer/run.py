@@ -21,6 +21,7 @@ import yaml
 from meshauth.config.load import load_config
 from meshauth.config.model import DEFAULT_KUBERNETES
 from meshauth.errors import ConfigError
+from meshauth.files.manifests import is_object
 from meshauth.findings import Finding
 from meshauth.importer.apps import apps_section, bound_gateway
 from meshauth.importer.compare import Difference, compare, kubectl_delete, old_objects_to_delete, reference
@@ -44,7 +45,7 @@ from meshauth.importer.sources import istiod_values, unresolved
 from meshauth.k8s import namespace_of, spec_of
 from meshauth.rendering.bundle import Bundle
 from meshauth.rendering.render import render
-from meshauth.validation.validate import validate
+from meshauth.validation.validate import is_patch, validate, wrong_kinds
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,11 @@ def import_manifests(
     read = read_manifests(paths, variables)
     ctx = Context(read.sources, read.variables, ImportOptions(name, istio_version, inline_secrets))
     ctx.findings += read.findings
+    _refuse_malformed(ctx)
+    if _failed(ctx):
+        return Imported(
+            {}, config_text({}, paths, ctx.findings), tuple(ctx.findings), tuple(s.obj for s in read.sources)
+        )
     config = _build(ctx)
     _check_variables(ctx, config)
     _report_leftovers(ctx)
@@ -81,6 +87,18 @@ def import_manifests(
     differences = _differences(ctx, bundle, objects) if bundle and not _failed(ctx) else ()
     findings = tuple(ctx.findings)
     return Imported(config, config_text(config, paths, findings), findings, objects, differences)
+
+
+def _refuse_malformed(ctx: Context) -> None:
+    """Fields of the wrong kind are refused by file, object and field before anything reads them:
+    the cluster would not take such an object, and the mapping below reads fields by their kind.
+    (What else the schemas say, such as a missing selector in a snippet from a blog, is
+    ``meshauth validate``'s to report.)"""
+    for source in ctx.sources:
+        if not is_object(source.obj) or is_patch(source.obj):
+            continue
+        for finding in wrong_kinds(source.obj, DEFAULT_KUBERNETES):
+            ctx.error(f"the schema refuses it: {finding.message}", source, finding.path)
 
 
 def _failed(ctx: Context) -> bool:

@@ -8,7 +8,7 @@ against the user's CRDs or the bundled ones, and the cross-resource rules
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -81,16 +81,15 @@ def object_findings(
     one that no release serves (``networking.istio.io/v1`` EnvoyFilter) is an error here.
     """
     api_version, kind = str(obj.get("apiVersion")), str(obj.get("kind"))
-    if is_core_group(api_version):
-        validator = core_validator(kubernetes_version, api_version, kind)
-        return _schema_errors(obj, validator) if validator is not None else []
-    if crd_set is not None and crd_set.defines(api_version):
+    if crd_set is not None and not is_core_group(api_version) and crd_set.defines(api_version):
         return crd_set.findings(obj)
-    from meshauth.validation.schemas.bundled import bundled_validator, served
-
-    validator = bundled_validator(api_version, kind)
+    validator = _validator(obj, kubernetes_version)
     if validator is not None:
         return _schema_errors(obj, validator)
+    if is_core_group(api_version):
+        return []
+    from meshauth.validation.schemas.bundled import served
+
     known = served(api_version, kind)
     if known and api_removal(api_version, kind) is None:  # a removed one is MA014's to explain
         return [
@@ -107,11 +106,43 @@ def object_findings(
     return []
 
 
+def wrong_kinds(obj: Mapping[str, Any], kubernetes_version: str) -> list[Finding]:
+    """The schema findings of one object for its fields of the wrong kind only: a string where a
+    mapping or a list belongs, a mapping where a name does. Code that reads the object cannot get
+    past those; a missing or an unknown field it can (``meshauth import`` refuses only these)."""
+    validator = _validator(obj, kubernetes_version)
+    return _schema_errors(obj, validator, _of_wrong_kind) if validator is not None else []
+
+
+def _validator(obj: Mapping[str, Any], kubernetes_version: str) -> Any:
+    """The JSON schema validator for the object: Kubernetes' for its own kinds, else the bundled
+    CRDs'; None for a kind neither knows."""
+    api_version, kind = str(obj.get("apiVersion")), str(obj.get("kind"))
+    if is_core_group(api_version):
+        return core_validator(kubernetes_version, api_version, kind)
+    from meshauth.validation.schemas.bundled import bundled_validator
+
+    return bundled_validator(api_version, kind)
+
+
+def _of_wrong_kind(error: Any) -> bool:
+    if error.validator == "type":
+        return True
+    # int-or-string and the like: every alternative refuses the value's kind
+    return (
+        error.validator in ("oneOf", "anyOf")
+        and bool(error.context)
+        and all(e.validator == "type" and not e.relative_path for e in error.context)
+    )
+
+
 def schema_findings(objects: Iterable[Mapping[str, Any]], kubernetes_version: str) -> list[Finding]:
     return [f for obj in objects for f in object_findings(obj, kubernetes_version)]
 
 
-def _schema_errors(obj: Mapping[str, Any], validator: Any) -> list[Finding]:
+def _schema_errors(
+    obj: Mapping[str, Any], validator: Any, which: Callable[[Any], bool] = lambda error: True
+) -> list[Finding]:
     return [
         Finding(
             "schema",
@@ -121,6 +152,7 @@ def _schema_errors(obj: Mapping[str, Any], validator: Any) -> list[Finding]:
             path=json_path(error.absolute_path),
         )
         for error in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path)))
+        if which(error)
     ]
 
 
