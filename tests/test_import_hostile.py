@@ -8,11 +8,10 @@ Kubernetes objects and custom resources, by the importer for the mesh config (no
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 import yaml
 from conftest import ROOT
+from wrongkinds import each_field_of_the_wrong_kind, wrong_kind
 
 from meshauth.importer.run import import_manifests
 from meshauth.validation.schemas.messages import json_path
@@ -27,47 +26,24 @@ SETS = [
 REFUSALS = ("the schema refuses it", "the mesh config cannot be read")
 
 
-def _paths(node, prefix=()):
-    if prefix:
-        yield prefix
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _paths(value, (*prefix, i))
-
-
-def _wrong_kind(value):
-    return "x" if isinstance(value, (dict, list)) else {"x": "y"}
-
-
 @pytest.mark.parametrize("case", SETS, ids=lambda p: p.stem)
 def test_a_field_of_the_wrong_kind_is_refused_by_file_and_field_never_a_crash(case, tmp_path):
     docs = [d for d in yaml.safe_load_all(case.read_text(encoding="utf-8")) if isinstance(d, dict)]
     target = tmp_path / case.name
     refused = 0
-    for i, doc in enumerate(docs):
-        for path in _paths(doc):
-            if path[0] in ("apiVersion", "kind"):
-                continue
-            changed = copy.deepcopy(docs)
-            parent = changed[i]
-            for key in path[:-1]:
-                parent = parent[key]
-            parent[path[-1]] = _wrong_kind(parent[path[-1]])
-            target.write_text(yaml.safe_dump_all(changed), encoding="utf-8")
-            imported = import_manifests([str(target)])  # raises here if the importer breaks
-            refusals = [f for f in imported.findings if f.message.startswith(REFUSALS)]
-            if refusals:
-                refused += 1
-                assert not imported.valid  # nothing is written
-                assert all(f.file.startswith(str(target)) for f in refusals), path
-                field = json_path(path)
-                assert any(field == f.path or field.endswith(f".{f.path}") for f in refusals), (
-                    path,
-                    refusals,
-                )
+    for _, path, changed in each_field_of_the_wrong_kind(docs):
+        target.write_text(yaml.safe_dump_all(changed), encoding="utf-8")
+        imported = import_manifests([str(target)])  # raises here if the importer breaks
+        refusals = [f for f in imported.findings if f.message.startswith(REFUSALS)]
+        if refusals:
+            refused += 1
+            assert not imported.valid  # nothing is written
+            assert all(f.file.startswith(str(target)) for f in refusals), path
+            field = json_path(path)
+            assert any(field == f.path or field.endswith(f".{f.path}") for f in refusals), (
+                path,
+                refusals,
+            )
     assert refused > 0
 
 
@@ -91,7 +67,7 @@ def test_a_mesh_config_no_schema_covers_is_refused_by_field(case, change, field,
     parent = holder
     for key in change[:-1]:
         parent = parent[key]
-    parent[change[-1]] = _wrong_kind(parent[change[-1]])
+    parent[change[-1]] = wrong_kind(parent[change[-1]])
     (tmp_path / "mesh.yaml").write_text(yaml.safe_dump_all(docs), encoding="utf-8")
     imported = import_manifests([str(tmp_path / "mesh.yaml")])
     kind = "string" if field.endswith("name") else "list" if field.endswith("Providers") else "mapping"

@@ -15,6 +15,7 @@ import yaml
 from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from wrongkinds import each_field_of_the_wrong_kind, field_paths
 
 import meshauth
 from meshauth.cli.main import main as cli_main
@@ -313,22 +314,12 @@ _VALUES = st.recursive(
 )
 
 
-def _paths(node, prefix=()):
-    yield prefix
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _paths(value, (*prefix, i))
-
-
 @st.composite
 def mutated_sets(draw):
     docs = copy.deepcopy(draw(st.lists(st.sampled_from(SEEDS), min_size=1, max_size=8)))
     for _ in range(draw(st.integers(0, 6))):
         doc = draw(st.sampled_from(docs))
-        paths = [p for p in _paths(doc) if p and p[0] not in ("apiVersion", "kind")]
+        paths = [p for p in field_paths(doc) if p[0] not in ("apiVersion", "kind")]
         if not paths:
             continue
         path = draw(st.sampled_from(paths))
@@ -359,29 +350,16 @@ def test_no_rule_raises_on_real_shapes_with_any_field_changed_or_dropped(docs, v
         list(rule.check(facts))  # raises here, with the rule in the traceback, if a rule breaks
 
 
-def _wrong_kind(value):
-    """A value of another kind than ``value``: text for a mapping or a list, a mapping for a scalar."""
-    return "x" if isinstance(value, (dict, list)) else {"x": "y"}
-
-
 @pytest.mark.parametrize("case", sorted(CASES.glob("*/*.yaml")), ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_no_rule_raises_when_any_one_field_of_a_case_has_the_wrong_kind(case):
     # Every field, one at a time: the random search above rarely hits the one field a rule reads
     # without checking its kind (an EnvoyFilter patch that is a string broke MA021 that way).
     docs = [d for d in yaml.safe_load_all(case.read_text(encoding="utf-8")) if isinstance(d, dict)]
     checked = 0
-    for i, doc in enumerate(docs):
-        for path in _paths(doc):
-            if not path or path[0] in ("apiVersion", "kind"):
-                continue
-            changed = copy.deepcopy(docs)
-            parent = changed[i]
-            for key in path[:-1]:
-                parent = parent[key]
-            parent[path[-1]] = _wrong_kind(parent[path[-1]])
-            mesh = tuple(s for s in map(_mesh_or_none, changed) if s is not None)
-            objects = [d for d in changed if "apiVersion" in d and "kind" in d]
-            findings = registry.run(Facts(objects, mesh, (1, 24), (1, 30)), {})
-            assert [f.message for f in findings if f.message.startswith("internal error")] == [], path
-            checked += 1
+    for _, path, changed in each_field_of_the_wrong_kind(docs):
+        mesh = tuple(s for s in map(_mesh_or_none, changed) if s is not None)
+        objects = [d for d in changed if "apiVersion" in d and "kind" in d]
+        findings = registry.run(Facts(objects, mesh, (1, 24), (1, 30)), {})
+        assert [f.message for f in findings if f.message.startswith("internal error")] == [], path
+        checked += 1
     assert checked > 0
