@@ -52,3 +52,37 @@ def istio_operator(name: str = "oauth2-proxy", **http: Any) -> dict[str, Any]:
         "metadata": {"name": "mesh", "namespace": "istio-system"},
         "spec": {"meshConfig": {"extensionProviders": [{"name": name, "envoyExtAuthzHttp": dict(http)}]}},
     }
+
+
+def gateway_login(*rules: Mapping[str, Any]) -> dict[str, Any]:
+    """The CUSTOM AuthorizationPolicy that sends requests at the default ingress gateway to the
+    ``oauth2-proxy`` provider, with ``rules``."""
+    return {
+        "apiVersion": "security.istio.io/v1",
+        "kind": "AuthorizationPolicy",
+        "metadata": {"name": "login", "namespace": "istio-system"},
+        "spec": {
+            "selector": {"matchLabels": {"istio": "ingressgateway"}},
+            "action": "CUSTOM",
+            "provider": {"name": "oauth2-proxy"},
+            "rules": [dict(rule) for rule in rules],
+        },
+    }
+
+
+def deployment(
+    name: str, namespace: str, labels: Mapping[str, str], managed_by: str | None = None
+) -> dict[str, Any]:
+    """An app Deployment whose pods carry ``labels`` (and its own label when ``managed_by``)."""
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace}
+    if managed_by:
+        metadata["labels"] = {"app.kubernetes.io/managed-by": managed_by}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata,
+        "spec": {
+            "selector": {"matchLabels": dict(labels)},
+            "template": {"metadata": {"labels": dict(labels)}, "spec": {"containers": [{"name": name}]}},
+        },
+    }

@@ -6,23 +6,10 @@ the flag; none where the flag is not set."""
 from __future__ import annotations
 
 import pytest
+from handwritten import gateway_login as login
 from handwritten import oauth2_proxy
 
 import meshauth
-
-
-def login(*rules):
-    return {
-        "apiVersion": "security.istio.io/v1",
-        "kind": "AuthorizationPolicy",
-        "metadata": {"name": "login", "namespace": "istio-system"},
-        "spec": {
-            "selector": {"matchLabels": {"istio": "ingressgateway"}},
-            "action": "CUSTOM",
-            "provider": {"name": "oauth2-proxy"},
-            "rules": list(rules),
-        },
-    }
 
 
 def to_hosts(*hosts):

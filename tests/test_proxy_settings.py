@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from handwritten import istio_operator, oauth2_proxy
+from handwritten import gateway_login, istio_operator, oauth2_proxy
 
 import meshauth
 
@@ -35,17 +35,7 @@ def mesh(namespace):
     )
 
 
-LOGIN = {
-    "apiVersion": "security.istio.io/v1",
-    "kind": "AuthorizationPolicy",
-    "metadata": {"name": "login", "namespace": "istio-system"},
-    "spec": {
-        "selector": {"matchLabels": {"istio": "ingressgateway"}},
-        "action": "CUSTOM",
-        "provider": {"name": "oauth2-proxy"},
-        "rules": [{"to": [{"operation": {"hosts": ["app.example.com"]}}]}],
-    },
-}
+LOGIN = gateway_login({"to": [{"operation": {"hosts": ["app.example.com"]}}]})
 
 
 def found(docs, rule):

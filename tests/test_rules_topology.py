@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+from handwritten import deployment
 from topology_support import of_kind, render_mode
 
 from meshauth.validation.rules import registry as rules
@@ -101,21 +102,6 @@ def test_ma073_route_not_admitted_by_its_listener():
 
 
 # --- MA074: a per-app policy's selector and the workloads of its namespace --------------------------
-
-
-def deployment(name, namespace, labels, managed_by=None):
-    metadata = {"name": name, "namespace": namespace}
-    if managed_by:
-        metadata["labels"] = {"app.kubernetes.io/managed-by": managed_by}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": metadata,
-        "spec": {
-            "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": name}]}},
-        },
-    }
 
 
 def with_apps(bundle, **labels_by_app):

@@ -5,6 +5,7 @@ not hide a selector that matches nothing."""
 from __future__ import annotations
 
 import pytest
+from handwritten import deployment
 
 import meshauth
 
@@ -18,19 +19,8 @@ def policy(match, **spec):
     }
 
 
-def deployment(labels, name="web", managed_by=None):
-    meta = {"name": name, "namespace": "apps"}
-    if managed_by:
-        meta["labels"] = {"app.kubernetes.io/managed-by": managed_by}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": meta,
-        "spec": {
-            "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels}, "spec": {"containers": []}},
-        },
-    }
+def app(labels, name="web", managed_by=None):
+    return deployment(name, "apps", labels, managed_by)
 
 
 def ma074(docs):
@@ -41,15 +31,13 @@ FOUND = [("AuthorizationPolicy apps/p", "spec.selector.matchLabels")]
 
 
 def test_a_selector_value_is_compared_as_text():
-    assert ma074([deployment({"app": "web", "version": "2"}), policy({"app": "web", "version": 2})]) == []
-    assert (
-        ma074([deployment({"app": "web", "version": "2"}), policy({"app": "web", "version": "3"})]) == FOUND
-    )
+    assert ma074([app({"app": "web", "version": "2"}), policy({"app": "web", "version": 2})]) == []
+    assert ma074([app({"app": "web", "version": "2"}), policy({"app": "web", "version": "3"})]) == FOUND
 
 
 def test_a_selector_needs_every_label():
-    assert ma074([deployment({"app": "web"}), policy({"app": "web", "tier": "front"})]) == FOUND
-    assert ma074([deployment({"app": "web"}), policy({"tier": None})]) == FOUND  # a label the pods lack
+    assert ma074([app({"app": "web"}), policy({"app": "web", "tier": "front"})]) == FOUND
+    assert ma074([app({"app": "web"}), policy({"tier": None})]) == FOUND  # a label the pods lack
 
 
 def test_a_pod_and_a_cron_job_carry_pod_labels_too():
@@ -70,9 +58,9 @@ def test_a_pod_and_a_cron_job_carry_pod_labels_too():
 
 
 def test_meshauths_own_workload_beside_the_users_does_not_hide_the_miss():
-    ours = deployment({"app": "oauth2-proxy"}, name="proxy", managed_by="meshauth")
-    assert ma074([ours, deployment({"app": "web"}), policy({"app": "api"})]) == FOUND
-    assert ma074([ours, deployment({"app": "web"}), policy({"app": "oauth2-proxy"})]) == []
+    ours = app({"app": "oauth2-proxy"}, name="proxy", managed_by="meshauth")
+    assert ma074([ours, app({"app": "web"}), policy({"app": "api"})]) == FOUND
+    assert ma074([ours, app({"app": "web"}), policy({"app": "oauth2-proxy"})]) == []
 
 
 @pytest.mark.parametrize(
@@ -80,4 +68,4 @@ def test_meshauths_own_workload_beside_the_users_does_not_hide_the_miss():
     [{"targetRef": {"kind": "Service", "name": "web"}}, {"targetRefs": [{"kind": "Service", "name": "web"}]}],
 )
 def test_a_policy_attached_by_target_refs_is_not_judged_by_its_selector(attach):
-    assert ma074([deployment({"app": "web"}), policy({"app": "api"}, **attach)]) == []
+    assert ma074([app({"app": "web"}), policy({"app": "api"}, **attach)]) == []
