@@ -316,3 +316,20 @@ def test_conformance_since_for_v7_flags():
         name: (flag_since(name), since) for name, since in reference.items() if flag_since(name) != since
     }
     assert wrong == {}, "flag: (ours, upstream)"
+
+
+@pytest.mark.parametrize(
+    ("words", "read"),
+    [
+        (["--client-id=web", "--email-domain", "*"], [(0, "client-id", "web"), (1, "email-domain", "*")]),
+        # a bool flag alone is true, and does not take the next word: that word is no flag
+        (["--skip-provider-button", "web"], [(0, "skip-provider-button", "true"), (1, None, "web")]),
+        (["--skip-provider-button=false"], [(0, "skip-provider-button", "false")]),
+        (["-cookie-secure", "--upstream"], [(0, "cookie-secure", "true"), (1, "upstream", "true")]),
+        (["--cookie-domain="], [(0, "cookie-domain", "")]),
+        (["--", "oauth2-proxy"], [(0, None, "--"), (1, None, "oauth2-proxy")]),
+    ],
+)
+def test_the_command_line_is_read_as_oauth2_proxy_reads_it(words, read):
+    # One reader for the rules, the import and simulate's login.
+    assert list(proxyflags.command_line(words)) == read

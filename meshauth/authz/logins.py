@@ -220,18 +220,15 @@ class Logins(Walk):
                 host, _, number = host_port.partition(":")
                 if number and not number.isdigit():
                     raise authz.Unsupported(f"{object_ref(envoy_filter)}: ext_authz server_uri {uri!r}")
-                upstream = (service.get("authorization_response") or {}).get("allowed_upstream_headers") or {}
-                headers = [str(p.get("exact")) for p in upstream.get("patterns") or [] if p.get("exact")]
-                asked = (service.get("authorization_request") or {}).get("allowed_headers") or {}
+                response = service.get("authorization_response") or {}
+                request = service.get("authorization_request") or {}
                 login = (
                     object_ref(envoy_filter),
                     {
                         "service": host,
                         "port": int(number or 80),
-                        "headersToUpstreamOnAllow": headers,
-                        "includeRequestHeadersInCheck": [
-                            str(p.get("exact")) for p in asked.get("patterns") or [] if p.get("exact")
-                        ],
+                        "headersToUpstreamOnAllow": _exact_names(response.get("allowed_upstream_headers")),
+                        "includeRequestHeadersInCheck": _exact_names(request.get("allowed_headers")),
                     },
                 )
         if login is None or (route is not None and route.name and route.name in disabled):
@@ -249,3 +246,8 @@ def _port(target: Mapping[str, Any], service: Mapping[str, Any]) -> int:
         return int(target.get("port", 0))
     except (TypeError, ValueError):
         return 0
+
+
+def _exact_names(matcher: Any) -> list[str]:
+    """The header names an Envoy ListStringMatcher lists exactly (``patterns: [{exact: ...}]``)."""
+    return [str(p.get("exact")) for p in (matcher or {}).get("patterns") or [] if p.get("exact")]

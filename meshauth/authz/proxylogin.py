@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from meshauth.compat.proxyflags import env_flag
+from meshauth.compat.proxyflags import command_line, env_flag
 
 
 def proxy_args(deployment: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -16,9 +16,9 @@ def proxy_args(deployment: Mapping[str, Any]) -> dict[str, list[str]]:
     in oauth2-proxy). Settings from a Secret or a ``--config`` file are not known here."""
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     parsed: dict[str, list[str]] = {}
-    for arg in container.get("args") or []:
-        name, _, value = str(arg).removeprefix("--").partition("=")
-        parsed.setdefault(name, []).append(value or "true")
+    for _, name, value in command_line([str(arg) for arg in container.get("args") or []]):
+        if name is not None:
+            parsed.setdefault(name, []).append(value)
     for variable in container.get("env") or []:
         flag = env_flag(str(variable.get("name") or ""))
         value = variable.get("value")

@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator, Sequence
 
 __all__ = [
     "KNOWN_VERSIONS",
     "LATEST",
+    "command_line",
     "flag_since",
     "flags_for",
     "has_provider",
@@ -415,6 +417,28 @@ _TAG = re.compile(r"v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 _FIRST_V7 = (7, 0, 0)
 _DISTROLESS_UID_SINCE = (7, 3, 0)  # CHANGELOG v7.3.0, #1478
 _READY_PATH_SINCE = (7, 5, 0)  # CHANGELOG v7.5.0, #1839
+
+
+def command_line(words: Sequence[str]) -> Iterator[tuple[int, str | None, str]]:
+    """oauth2-proxy's command line read as its flag parser (pflag) reads it: for each word that
+    names a flag, (its index, the flag, the value): ``--name=value``; ``--name value`` unless the flag
+    is a bool; a bool flag alone is ``"true"``. A word that is no flag (nor the value of one) gives
+    (its index, None, the word)."""
+    index = 0
+    while index < len(words):
+        word, at = words[index], index
+        index += 1
+        if not word.startswith("-") or word.strip("-") == "":
+            yield at, None, word
+            continue
+        name, equals, value = word.lstrip("-").partition("=")
+        if not equals:
+            follows = index < len(words) and not words[index].startswith("-")
+            if follows and not is_bool_flag(name):
+                value, index = words[index], index + 1
+            else:
+                value = "true"
+        yield at, name, value
 
 
 def config_key_flag(key: str) -> str:

@@ -52,22 +52,11 @@ def read_flags(ctx: Context, source: Source, container: dict[str, Any], namespac
     """The flags of the oauth2-proxy ``container``: args, then env, secret files and ``--config``."""
     flags: dict[str, Flag] = {}
     args = [str(a) for a in (container.get("command") or [])[1:] + (container.get("args") or [])]
-    index = 0
-    while index < len(args):
-        word = args[index]
-        index += 1
-        if not word.startswith("-"):
-            ctx.warn(f"argument {word!r} is not a flag; not imported", source)
-            continue
-        name, equals, value = word.lstrip("-").partition("=")
-        if (
-            not equals
-            and index < len(args)
-            and not args[index].startswith("-")
-            and not proxyflags.is_bool_flag(name)
-        ):
-            value, index = args[index], index + 1
-        flags.setdefault(name, Flag()).values.append(value if equals or value else "true")
+    for _, name, value in proxyflags.command_line(args):
+        if name is None:
+            ctx.warn(f"argument {value!r} is not a flag; not imported", source)
+        else:
+            flags.setdefault(name, Flag()).values.append(value)
     for env in container.get("env") or []:
         _env_flag(ctx, source, env, flags, namespace)
     _secret_files(ctx, source, container, flags)

@@ -74,16 +74,14 @@ def import_manifests(
     read = read_manifests(paths, variables)
     ctx = Context(read.sources, read.variables, ImportOptions(name, istio_version, inline_secrets))
     ctx.findings += read.findings
+    objects = tuple(s.obj for s in read.sources)
     _refuse_malformed(ctx)
     if _failed(ctx):
-        return Imported(
-            {}, config_text({}, paths, ctx.findings), tuple(ctx.findings), tuple(s.obj for s in read.sources)
-        )
+        return Imported({}, config_text({}, paths, ctx.findings), tuple(ctx.findings), objects)
     config = _build(ctx)
     _check_variables(ctx, config)
     _report_leftovers(ctx)
     bundle = _check_renders(ctx, config) if not _failed(ctx) else None
-    objects = tuple(s.obj for s in read.sources)
     differences = _differences(ctx, bundle, objects) if bundle and not _failed(ctx) else ()
     findings = tuple(ctx.findings)
     return Imported(config, config_text(config, paths, findings), findings, objects, differences)

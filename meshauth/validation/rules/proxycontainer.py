@@ -99,20 +99,9 @@ def parse_flags(container: Mapping[str, Any], path: str) -> dict[str, tuple[Flag
     items = [(str(a), f"{path}.command[{i}]") for i, a in enumerate(sequence(container.get("command")))][1:]
     items += [(str(a), f"{path}.args[{i}]") for i, a in enumerate(sequence(container.get("args")))]
     found: dict[str, list[Flag]] = defaultdict(list)
-    index = 0
-    while index < len(items):
-        arg, where = items[index]
-        index += 1
-        if not arg.startswith("-") or arg.strip("-") == "":
-            continue
-        name, equals, value = arg.lstrip("-").partition("=")
-        if not equals:
-            follows = index < len(items) and not items[index][0].startswith("-")
-            if follows and not proxyflags.is_bool_flag(name):
-                value, index = items[index][0], index + 1
-            else:
-                value = "true"
-        found[name].append(Flag(name, value, where))
+    for index, name, value in proxyflags.command_line([word for word, _ in items]):
+        if name is not None:
+            found[name].append(Flag(name, value, items[index][1]))
     for i, env in enumerate(sequence(container.get("env"))):
         flag = proxyflags.env_flag(str(mapping(env).get("name", "")))
         if flag is not None and isinstance(mapping(env).get("value"), str):
